@@ -1,0 +1,199 @@
+"""One Settings object for the whole dashboard, read once from the environment and secrets.
+
+Where a value comes from, first match wins:
+
+1. the process environment (``LEGNEXT_API_KEY``, ``LEGNEXT_BASE_URL``, ...);
+2. the secrets mapping the app passes in (``st.secrets``, i.e. ``.streamlit/secrets.toml``);
+3. the defaults below.
+
+With no API key the dashboard runs in **sandbox mode**: it talks to the local Legnext sandbox that
+``app.py`` mounts under ``/sandbox`` in the same server (or to ``LEGNEXT_SANDBOX_URL`` when set, which
+is how tests and a standalone ``python -m legnext_core.sandbox`` are used). The sandbox is reached over
+real HTTP, so sandbox mode runs exactly the code path that live mode runs.
+
+This module must not import streamlit: the app reads ``st.secrets`` and hands the mapping in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+Mode = Literal["sandbox", "live"]
+
+LIVE_BASE_URL = "https://api.legnext.ai/api"
+#: Where app.py mounts the sandbox inside the dashboard's own server.
+SANDBOX_MOUNT_PATH = "/sandbox"
+#: The key the dashboard sends to its own sandbox. Not a secret: the sandbox only runs on this machine.
+SANDBOX_API_KEY = "sandbox-demo-key"
+#: The route on the dashboard's server that receives Legnext callbacks.
+WEBHOOK_PATH = "/webhooks/legnext"
+#: Hosts Legnext is known or expected to serve result media from (see API.md: signed URLs, 30 days).
+DEFAULT_MEDIA_HOSTS = ("legnext.ai", "*.legnext.ai", "cdn.legnext.ai")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value the dashboard cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, resolved once. Secrets never appear in ``repr``."""
+
+    mode: Mode
+    #: Base URL of the API, ending in ``/api`` (task endpoints are ``{base_url}/v1/...``).
+    base_url: str
+    api_key: str = field(repr=False)
+    data_dir: Path = PROJECT_ROOT / "data"
+    #: Where Legnext (or the sandbox) can reach this dashboard; webhooks go to ``{public_url}/webhooks/legnext``.
+    public_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    #: Hosts the archiver may download result media from (besides the sandbox in sandbox mode).
+    media_hosts: tuple[str, ...] = DEFAULT_MEDIA_HOSTS
+    request_timeout: float = 30.0
+    #: Sandbox only: 1.0 is demo speed (a video in roughly 15-40 s); 10 makes it ten times faster.
+    sandbox_time_scale: float = 1.0
+    #: Sandbox only: the share of jobs that end as failed (0-1).
+    sandbox_failure_rate: float = 0.05
+    #: True when the sandbox runs inside this server (mounted by app.py), not elsewhere.
+    sandbox_embedded: bool = False
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.mode == "sandbox"
+
+    @property
+    def api_host(self) -> str:
+        """Host (and port) of the API: the only place the key is ever sent."""
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def job_log_path(self) -> Path:
+        return self.data_dir / "jobs.json"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def sandbox_state_path(self) -> Path:
+        return self.data_dir / "sandbox-state.json"
+
+    @property
+    def webhook_url(self) -> str | None:
+        """The callback URL to send with submissions, or None when nothing can reach us."""
+        if not self.public_url:
+            return None
+        return self.public_url.rstrip("/") + WEBHOOK_PATH
+
+    @property
+    def sandbox_duration_scale(self) -> float:
+        """How much shorter sandbox jobs are than live ones (the tracker scales its schedule by it).
+
+        Demo durations are a tenth of Legnext's documented ones (a 3-5 min video takes 18-30 s),
+        and the time-scale setting speeds that up further.
+        """
+        return 0.1 / self.sandbox_time_scale if self.is_sandbox else 1.0
+
+
+def _lookup(name: str, env: Mapping[str, str], secrets: Mapping[str, Any]) -> str | None:
+    value = env.get(name)
+    if value is None or value == "":
+        raw = secrets.get(name)
+        value = None if raw is None else str(raw)
+    value = value.strip() if value is not None else None
+    return value or None
+
+
+def _float(name: str, value: str | None, default: float, *, low: float, high: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {value!r}.") from None
+    if not low <= number <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {number:g}.")
+    return number
+
+
+def _http_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL, got {value!r}.")
+    return value.rstrip("/")
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    secrets: Mapping[str, Any] | None = None,
+    *,
+    server_port: int | None = None,
+) -> Settings:
+    """Resolve the settings.
+
+    ``server_port`` is the port of the dashboard's own server; in sandbox mode with the embedded
+    sandbox it gives the sandbox's URL and the webhook URL (both on loopback).
+    """
+    env = os.environ if env is None else env
+    secrets = secrets or {}
+
+    def get(name: str) -> str | None:
+        return _lookup(name, env, secrets)
+
+    api_key = get("LEGNEXT_API_KEY")
+    data_dir_raw = get("LEGNEXT_DATA_DIR")
+    data_dir = Path(data_dir_raw).expanduser() if data_dir_raw else PROJECT_ROOT / "data"
+    if not data_dir.is_absolute():
+        data_dir = (PROJECT_ROOT / data_dir).resolve()
+
+    public_url = get("LEGNEXT_PUBLIC_URL")
+    if public_url:
+        public_url = _http_url("LEGNEXT_PUBLIC_URL", public_url)
+    media_hosts_raw = get("LEGNEXT_MEDIA_HOSTS")
+    media_hosts = (
+        tuple(h.strip().lower() for h in media_hosts_raw.split(",") if h.strip())
+        if media_hosts_raw
+        else DEFAULT_MEDIA_HOSTS
+    )
+    common: dict[str, Any] = {
+        "data_dir": data_dir,
+        "webhook_secret": get("LEGNEXT_WEBHOOK_SECRET"),
+        "media_hosts": media_hosts,
+        "request_timeout": _float("LEGNEXT_TIMEOUT", get("LEGNEXT_TIMEOUT"), 30.0, low=1, high=600),
+        "sandbox_time_scale": _float(
+            "LEGNEXT_SANDBOX_TIME_SCALE", get("LEGNEXT_SANDBOX_TIME_SCALE"), 1.0, low=0.01, high=1000
+        ),
+        "sandbox_failure_rate": _float(
+            "LEGNEXT_SANDBOX_FAILURE_RATE", get("LEGNEXT_SANDBOX_FAILURE_RATE"), 0.05, low=0, high=1
+        ),
+    }
+
+    if api_key:
+        base_url = _http_url("LEGNEXT_BASE_URL", get("LEGNEXT_BASE_URL") or LIVE_BASE_URL)
+        return Settings(mode="live", base_url=base_url, api_key=api_key, public_url=public_url, **common)
+
+    sandbox_url = get("LEGNEXT_SANDBOX_URL")
+    if sandbox_url:
+        base_url = _http_url("LEGNEXT_SANDBOX_URL", sandbox_url)
+        embedded = False
+    else:
+        port = server_port or 8501
+        base_url = f"http://127.0.0.1:{port}{SANDBOX_MOUNT_PATH}/api"
+        embedded = True
+        # The sandbox delivers its callbacks to this same server, so webhooks run in every demo.
+        public_url = public_url or f"http://127.0.0.1:{port}"
+    return Settings(
+        mode="sandbox",
+        base_url=base_url,
+        api_key=SANDBOX_API_KEY,
+        public_url=public_url,
+        sandbox_embedded=embedded,
+        **common,
+    )
