@@ -197,3 +197,18 @@ def load_settings(
         sandbox_embedded=embedded,
         **common,
     )
+
+
+def read_secrets_file(path: Path) -> dict[str, Any]:
+    """The top-level values of a ``secrets.toml``, or {} when there is none or it cannot be parsed.
+
+    The server side reads the file itself because ``st.secrets`` belongs to script runs; the pages read
+    the same file through ``st.secrets``, so both sides resolve the same settings.
+    """
+    import tomllib
+
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}

@@ -1,0 +1,175 @@
+"""The Studio: the one set of long-lived parts a server process runs.
+
+A Streamlit server runs every browser session in its own thread and re-executes the page scripts on
+every interaction, while the server routes (webhooks, health) run on the event loop. All of them must
+share one job log (TinyDB is not safe with two writers in one process), one HTTP connection pool and one
+tracker thread, so the number of API requests never grows with the number of open tabs. ``get_studio``
+hands out that single instance; ``app.py``'s lifespan starts it with the server and stops it on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from legnext_core.client import LegnextClient
+from legnext_core.errors import LegnextError
+from legnext_core.media import MediaArchiver
+from legnext_core.models import Balance
+from legnext_core.settings import Settings
+from legnext_core.store import JobStore
+from legnext_core.tracker import Tracker
+
+log = logging.getLogger(__name__)
+
+#: The balance is read at most this often per server, however many tabs show it.
+BALANCE_TTL_SECONDS = 30.0
+#: How often queued batch lines are checked against free concurrency slots (live speed).
+DISPATCH_INTERVAL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class BalanceReading:
+    """The last balance read, or why it could not be read (a message fit for the page)."""
+
+    balance: Balance | None
+    error: str | None
+    read_at: float
+
+
+class Studio:
+    """Owns the job store, the API client, the tracker and the media archiver of one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = JobStore(settings.job_log_path)
+        self.client = LegnextClient(
+            settings.api_key, base_url=settings.base_url, timeout=settings.request_timeout
+        )
+        self.archiver = MediaArchiver(
+            settings.media_dir,
+            settings.media_hosts,
+            allow_loopback=settings.is_sandbox,
+        )
+        self.tracker = Tracker(
+            self.store,
+            self.client_for,
+            duration_scale=settings.sandbox_duration_scale,
+            archiver=self.archiver,
+            webhooks_expected=settings.webhook_url is not None,
+        )
+        self._balance_lock = threading.Lock()
+        self._balance: BalanceReading | None = None
+        self._started = False
+        self._stopping = threading.Event()
+        self._dispatcher: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        if not self._started:
+            self.tracker.start()
+            self._stopping.clear()
+            self._dispatcher = threading.Thread(
+                target=self._dispatch_loop, name="legnext-dispatcher", daemon=True
+            )
+            self._dispatcher.start()
+            self._started = True
+
+    def stop(self) -> None:
+        if self._started:
+            self._stopping.set()
+            self.tracker.stop()
+            if self._dispatcher is not None:
+                self._dispatcher.join(timeout=10)
+            self._started = False
+        self.client.close()
+        self.store.close()
+
+    def _dispatch_loop(self) -> None:
+        """Send queued batch lines as running jobs finish and free Legnext's concurrency slots."""
+        from legnext_core.submit import dispatch_queued  # submit needs Studio for typing only
+
+        interval = max(0.5, DISPATCH_INTERVAL_SECONDS * min(1.0, self.settings.sandbox_duration_scale * 10))
+        while not self._stopping.wait(interval):
+            try:
+                dispatch_queued(self)
+            except Exception:  # noqa: BLE001 - the loop must survive; the next round tries again
+                log.exception("Sending queued jobs failed")
+
+    # -- which API a record lives on ------------------------------------------------------------
+    def client_for(self, record: dict[str, Any]) -> LegnextClient | None:
+        """The client to poll a record with, or None when this process may not poll it.
+
+        A job is always polled on the API it was made on. The key is only ever sent to the configured
+        host, so a live job recorded against another base URL (or while no key is set) is left alone,
+        and so is a sandbox job while the dashboard runs against the live API.
+        """
+        mode = record.get("api_mode")
+        if mode == "sandbox":
+            # The embedded sandbox's URL follows the server's port, which may change between runs;
+            # its state file keeps the jobs, so any sandbox record is polled on the current sandbox.
+            return self.client if self.settings.is_sandbox else None
+        if not self.settings.is_sandbox and record.get("api_base_url") == self.settings.base_url:
+            return self.client
+        return None
+
+    def unreachable_reason(self, record: dict[str, Any]) -> str | None:
+        """Why a record is not followed by this process (for the page), or None when it is."""
+        if self.client_for(record) is not None:
+            return None
+        if record.get("api_mode") == "sandbox":
+            return "Made in the sandbox: start the dashboard without an API key to follow it."
+        return "Made on another Legnext API or key: it is not polled with the current key."
+
+    # -- balance --------------------------------------------------------------------------------
+    def balance(self, *, max_age: float = BALANCE_TTL_SECONDS) -> BalanceReading:
+        """The account balance, read from the API at most once per ``max_age`` seconds."""
+        with self._balance_lock:
+            now = time.time()
+            if self._balance is not None and now - self._balance.read_at < max_age:
+                return self._balance
+            try:
+                reading = BalanceReading(self.client.get_balance(), None, now)
+            except LegnextError as exc:
+                reading = BalanceReading(None, exc.user_message, now)
+            self._balance = reading
+            return reading
+
+    def forget_balance(self) -> None:
+        """Read the balance afresh next time (after a submission has frozen points)."""
+        with self._balance_lock:
+            self._balance = None
+
+
+_instance_lock = threading.Lock()
+_instance: Studio | None = None
+
+
+def get_studio(settings_factory: Callable[[], Settings]) -> Studio:
+    """The process's one Studio, created and started on first use from ``settings_factory()``."""
+    global _instance
+    with _instance_lock:
+        if _instance is None:
+            studio = Studio(settings_factory())
+            studio.start()
+            _instance = studio
+        return _instance
+
+
+def current_studio() -> Studio | None:
+    """The process's Studio if one has been started, else None (for server routes)."""
+    return _instance
+
+
+def shutdown_studio() -> None:
+    """Stop and forget the process's Studio (server shutdown, and between tests)."""
+    global _instance
+    with _instance_lock:
+        studio, _instance = _instance, None
+    if studio is not None:
+        studio.stop()

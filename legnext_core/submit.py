@@ -1,0 +1,223 @@
+"""Submitting jobs: the one path from a filled-in form to a paid Legnext job.
+
+Every submission follows the same four steps, so that no paid job is ever lost or paid twice:
+
+1. validate the request (an invalid one is never recorded and never sent);
+2. write the intent to the job log *before* the POST (status ``submitting``);
+3. POST once through the client (which never resends a POST whose outcome is unknown);
+4. record the answer: a job id, a rejection with Legnext's message, or "outcome unknown".
+
+A crash between 2 and 4 leaves a visible ``submitting`` record, never silence.
+
+Batches write every line as a ``queued`` intent first (nothing is sent yet, so a queued line is safe
+to send later, even after a restart), then send as many as Legnext's concurrency limit allows; the
+tracker's dispatcher sends the rest as running jobs finish.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from legnext_core.errors import (
+    APIConnectionError,
+    APIStatusError,
+    InvalidInputError,
+    LegnextError,
+    RateLimitError,
+    SubmissionOutcomeUnknownError,
+)
+from legnext_core.models import JobKind, JobRequest, estimate_points
+
+if TYPE_CHECKING:
+    from legnext_core.studio import Studio
+
+#: Legnext runs at most this many unfinished jobs per standard account; more are answered 429.
+CONCURRENCY_LIMIT = 6
+
+Outcome = Literal["accepted", "rejected", "unknown", "invalid", "queued"]
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What became of one submission."""
+
+    outcome: Outcome
+    local_id: str | None = None
+    job_id: str | None = None
+    error: LegnextError | None = None
+
+    @property
+    def message(self) -> str:
+        """A sentence for the page."""
+        if self.outcome == "accepted":
+            return f"Submitted: job {self.job_id}."
+        if self.outcome == "queued":
+            return "Queued: it is sent as soon as one of the running jobs finishes."
+        if self.error is not None:
+            return self.error.user_message
+        return "Not submitted."
+
+    @property
+    def field(self) -> str | None:
+        """The form field an invalid input belongs to, if any."""
+        return self.error.field if isinstance(self.error, InvalidInputError) else None
+
+
+def _parent_video_type(studio: Studio, request: JobRequest) -> int | None:
+    """The resolution of the video an extend or upscale works on, when the log knows it."""
+    if request.kind not in (JobKind.EXTEND, JobKind.UPSCALE) or not request.parent_job_id:
+        return None
+    parent = studio.store.by_job_id(request.parent_job_id)
+    return None if parent is None else parent.get("video_type")
+
+
+def _with_callback(studio: Studio, request: JobRequest) -> JobRequest:
+    """The request as sent: the user's callback override, else the dashboard's own webhook URL."""
+    if request.callback or not studio.settings.webhook_url:
+        return request
+    return dataclasses.replace(request, callback=studio.settings.webhook_url)
+
+
+def _record_intent(
+    studio: Studio,
+    request: JobRequest,
+    *,
+    status: str,
+    batch_id: str | None = None,
+    resubmit_of: str | None = None,
+) -> dict[str, Any]:
+    return studio.store.add_intent(
+        request,
+        api_mode=studio.settings.mode,
+        api_base_url=studio.settings.base_url,
+        estimated_points=estimate_points(request, _parent_video_type(studio, request)),
+        batch_id=batch_id,
+        resubmit_of=resubmit_of,
+        status=status,
+    )
+
+
+def _send(studio: Studio, local_id: str, request: JobRequest) -> SubmitResult:
+    """POST a request whose intent is already recorded, and record the answer."""
+    try:
+        job = studio.client.submit(request)
+    except SubmissionOutcomeUnknownError as exc:
+        studio.store.record_unknown(local_id, exc.user_message)
+        return SubmitResult("unknown", local_id, error=exc)
+    except (APIStatusError, APIConnectionError, InvalidInputError) as exc:
+        # A status answer, or a connection never made: Legnext created no job.
+        studio.store.record_rejected(local_id, exc)
+        return SubmitResult("rejected", local_id, error=exc)
+    studio.store.record_accepted(local_id, job)
+    studio.forget_balance()
+    studio.tracker.wake(job.job_id)
+    return SubmitResult("accepted", local_id, job.job_id)
+
+
+def submit_job(studio: Studio, request: JobRequest, *, resubmit_of: str | None = None) -> SubmitResult:
+    """Validate, record the intent, POST once, record the answer."""
+    request = _with_callback(studio, request)
+    try:
+        request.validate()
+    except InvalidInputError as exc:
+        return SubmitResult("invalid", error=exc)
+    record = _record_intent(studio, request, status="submitting", resubmit_of=resubmit_of)
+    return _send(studio, record["local_id"], request)
+
+
+def free_slots(studio: Studio) -> int:
+    """How many more jobs Legnext will take now on this API, by the log's count of unfinished ones."""
+    base_url = studio.settings.base_url
+    busy = sum(
+        1
+        for record in studio.store.active() + studio.store.in_flight_submissions()
+        if record.get("api_base_url") == base_url or record.get("api_mode") == studio.settings.mode == "sandbox"
+    )
+    return max(0, CONCURRENCY_LIMIT - busy)
+
+
+def submit_batch(
+    studio: Studio,
+    requests: Sequence[JobRequest],
+    *,
+    on_progress: Callable[[int, int, SubmitResult], None] | None = None,
+) -> list[SubmitResult]:
+    """Submit many requests under Legnext's concurrency limit; one result per request, in order.
+
+    Invalid lines are reported and never recorded. Valid lines are all recorded as ``queued`` first;
+    as many as there are free slots are sent now, the rest stay queued for the dispatcher.
+    """
+    batch_id = uuid.uuid4().hex
+    results: list[SubmitResult | None] = [None] * len(requests)
+    pending: list[tuple[int, str, JobRequest]] = []
+    for position, raw_request in enumerate(requests):
+        request = _with_callback(studio, raw_request)
+        try:
+            request.validate()
+        except InvalidInputError as exc:
+            results[position] = SubmitResult("invalid", error=exc)
+            continue
+        record = _record_intent(studio, request, status="queued", batch_id=batch_id)
+        pending.append((position, record["local_id"], request))
+
+    done = sum(result is not None for result in results)
+    for position, local_id, request in pending:
+        result = dispatch_one(studio, local_id, request) if free_slots(studio) > 0 else None
+        results[position] = result or SubmitResult("queued", local_id)
+        done += 1
+        if on_progress is not None:
+            on_progress(done, len(requests), results[position])
+    return [result for result in results if result is not None]
+
+
+def dispatch_one(studio: Studio, local_id: str, request: JobRequest) -> SubmitResult | None:
+    """Send one queued line. None when Legnext said it is busy (the line stays queued)."""
+    if not studio.store.begin_submission(local_id):
+        return None  # another thread took it, or it is no longer queued
+    result = _send(studio, local_id, request)
+    if result.outcome == "rejected" and isinstance(result.error, RateLimitError):
+        # 429 is a definite "not created": the line goes back to the queue rather than failing.
+        studio.store.requeue(local_id)
+        return None
+    return result
+
+
+def dispatch_queued(studio: Studio) -> list[SubmitResult]:
+    """Send queued lines while there are free slots (called periodically by the dispatcher)."""
+    results = []
+    for record in studio.store.queued():
+        if record.get("api_mode") != studio.settings.mode or (
+            studio.settings.mode == "live" and record.get("api_base_url") != studio.settings.base_url
+        ):
+            continue
+        if free_slots(studio) <= 0:
+            break
+        result = dispatch_one(studio, record["local_id"], request_from_record(record))
+        if result is None:
+            break
+        results.append(result)
+    return results
+
+
+def request_from_record(record: dict[str, Any]) -> JobRequest:
+    """The request a record was made from: for queued lines, and for "run again with the same settings"."""
+    return JobRequest(
+        kind=JobKind(record["kind"]),
+        prompt=record.get("prompt"),
+        image_url=record.get("image_url"),
+        parent_job_id=record.get("parent_job_id"),
+        index=record.get("parent_index"),
+        video_type=record.get("video_type") or 0,
+        motion=record.get("motion"),
+        raw=bool(record.get("raw")),
+        callback=record.get("callback"),
+    )
+
+
+def lines_to_requests(lines: Iterable[str], template: JobRequest) -> list[JobRequest]:
+    """One request per non-empty line, each a copy of ``template`` with that line as its prompt."""
+    return [dataclasses.replace(template, prompt=line.strip()) for line in lines if line.strip()]

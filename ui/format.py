@@ -1,0 +1,35 @@
+"""Small formatting helpers for the pages: times, durations, points."""
+
+from __future__ import annotations
+
+POINTS_PER_USD = 1000
+
+
+def relative_time(then: float, now: float) -> str:
+    """'12 s ago', '3 min ago', '2 h ago' for an epoch time in the past."""
+    seconds = max(0.0, now - then)
+    if seconds < 60:
+        return f"{seconds:.0f} s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 86400:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} d ago"
+
+
+def duration(seconds: float | None) -> str:
+    """'45 s', '3 min 12 s' or an em dash."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def points(value: int | None) -> str:
+    """'480 points (US$0.48)'."""
+    if value is None:
+        return "—"
+    return f"{value:,} points (US${value / POINTS_PER_USD:,.2f})"

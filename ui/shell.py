@@ -1,0 +1,95 @@
+"""The dashboard's frame: page config, navigation over ``pages/`` and the sidebar."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from legnext_core.studio import Studio
+from ui.context import studio
+from ui.format import relative_time
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+
+def _pages() -> dict[str, list[st.Page]]:
+    def page(name: str, title: str, icon: str, **kwargs) -> st.Page:
+        return st.Page(PAGES_DIR / f"{name}.py", title=title, icon=icon, url_path=name, **kwargs)
+
+    return {
+        "Make": [
+            page("create", "Create", ":material/movie:", default=True),
+            page("extend", "Extend", ":material/more_time:"),
+            page("upscale", "Upscale", ":material/high_quality:"),
+        ],
+        "Library": [
+            page("history", "History", ":material/history:"),
+            # Reached from History and from links: /job?job=<job id>.
+            page("job", "Job", ":material/info:", visibility="hidden"),
+        ],
+    }
+
+
+def _connection(current: Studio) -> None:
+    settings = current.settings
+    if settings.is_sandbox:
+        st.badge("Sandbox", icon=":material/science:", color="violet")
+        st.caption("No API key set: jobs run on the built-in Legnext sandbox and cost nothing.")
+    else:
+        st.badge("Live", icon=":material/cloud_done:", color="green")
+        st.caption(f"Legnext API at `{settings.api_host}`")
+
+
+def _balance(current: Studio) -> None:
+    reading = current.balance()
+    if reading.balance is None:
+        st.caption(f":material/account_balance_wallet: Balance unavailable: {reading.error}")
+        return
+    balance = reading.balance
+    st.metric(
+        "Balance",
+        f"{balance.available_points:,} points",
+        help="1 point = US$0.001. Points frozen by running jobs are released or consumed when they end.",
+    )
+    st.caption(f"US${balance.balance_usd:,.2f}")
+    if balance.low_balance_alert:
+        st.warning(
+            f"Low balance: below your alert threshold of US${balance.alert_threshold:,.2f}.",
+            icon=":material/warning:",
+        )
+
+
+def _tracker(current: Studio) -> None:
+    health = current.tracker.health()
+    last = "not yet" if health.last_sweep_at is None else relative_time(health.last_sweep_at, time.time())
+    st.caption(
+        f":material/radar: Tracking {health.active_jobs} active job{'s' if health.active_jobs != 1 else ''}"
+        f" · last check {last}"
+    )
+    if health.last_error:
+        st.caption(f":material/error: {health.last_error}")
+
+
+@st.fragment(run_every=10)
+def _sidebar_status(current: Studio) -> None:
+    _connection(current)
+    _balance(current)
+    _tracker(current)
+
+
+def run_dashboard() -> None:
+    st.set_page_config(page_title="Legnext Video Studio", page_icon=":material/movie:", layout="wide")
+    navigation = st.navigation(_pages())
+    current = studio()
+    with st.sidebar:
+        st.markdown("### :material/movie_edit: Legnext Video Studio")
+        _sidebar_status(current)
+        if current.store.recovered_from is not None:
+            st.warning(
+                f"The job log could not be read and was kept aside as `{current.store.recovered_from.name}`; "
+                "a new log was started.",
+                icon=":material/report:",
+            )
+    navigation.run()
