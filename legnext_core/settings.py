@@ -51,7 +51,7 @@ class Settings:
     base_url: str
     api_key: str = field(repr=False)
     data_dir: Path = PROJECT_ROOT / "data"
-    #: Where Legnext (or the sandbox) can reach this dashboard; webhooks go to ``{public_url}/webhooks/legnext``.
+    #: Where Legnext (or the sandbox) can reach this dashboard; callbacks go to its /webhooks/legnext.
     public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     #: Hosts the archiver may download result media from (besides the sandbox in sandbox mode).

@@ -131,11 +131,10 @@ def submit_job(studio: Studio, request: JobRequest, *, resubmit_of: str | None =
 
 def free_slots(studio: Studio) -> int:
     """How many more jobs Legnext will take now on this API, by the log's count of unfinished ones."""
-    base_url = studio.settings.base_url
     busy = sum(
         1
         for record in studio.store.active() + studio.store.in_flight_submissions()
-        if record.get("api_base_url") == base_url or record.get("api_mode") == studio.settings.mode == "sandbox"
+        if _same_api(studio, record)
     )
     return max(0, CONCURRENCY_LIMIT - busy)
 
@@ -174,6 +173,13 @@ def submit_batch(
     return [result for result in results if result is not None]
 
 
+def _same_api(studio: Studio, record: dict[str, Any]) -> bool:
+    """Whether a record lives on the API this process talks to (sandbox records follow the sandbox)."""
+    if studio.settings.is_sandbox:
+        return record.get("api_mode") == "sandbox"
+    return record.get("api_mode") == "live" and record.get("api_base_url") == studio.settings.base_url
+
+
 def dispatch_one(studio: Studio, local_id: str, request: JobRequest) -> SubmitResult | None:
     """Send one queued line. None when Legnext said it is busy (the line stays queued)."""
     if not studio.store.begin_submission(local_id):
@@ -190,9 +196,7 @@ def dispatch_queued(studio: Studio) -> list[SubmitResult]:
     """Send queued lines while there are free slots (called periodically by the dispatcher)."""
     results = []
     for record in studio.store.queued():
-        if record.get("api_mode") != studio.settings.mode or (
-            studio.settings.mode == "live" and record.get("api_base_url") != studio.settings.base_url
-        ):
+        if not _same_api(studio, record):
             continue
         if free_slots(studio) <= 0:
             break
