@@ -1,0 +1,549 @@
+"""The sandbox's jobs, their lifecycle, the accounts' points, and the state file.
+
+A job's status is a pure function of the clock: each job is created with the times at which it
+becomes staged, processing and terminal (demo durations, divided by the time scale), and every read
+computes the status for "now". :meth:`SandboxState.tick` finalises jobs that have become terminal
+(queues their callback, records it in the state file); a background thread calls it on a real clock,
+and a :class:`~.clock.ManualClock` calls it synchronously on every ``advance``.
+
+Accounts are per API key; the key itself is never stored, only a hash of it. Points: an account's
+balance is its initial points less what completed jobs consumed; the points frozen by unfinished
+jobs are not spendable, so a submission whose cost exceeds ``balance - frozen`` gets 402.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import random
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .callbacks import CallbackDeliverer
+from .clock import ManualClock
+from .config import SandboxConfig
+from .faults import FaultInjector
+from .validate import Submission
+from .wire import (
+    TASK_TYPES,
+    ApiError,
+    invalid,
+    iso_nanos,
+    job_object,
+    top_level_error,
+)
+
+STATE_VERSION = 1
+TERMINAL = frozenset({"completed", "failed"})
+MAX_EXTENSIONS = 4
+VARIANTS = 4
+#: Demo durations at time scale 1 (a tenth of Legnext's documented ones), in seconds.
+DURATIONS = {
+    "text_video": (18.0, 30.0),
+    "image_url_video": (18.0, 30.0),
+    "animate": (18.0, 30.0),
+    "extend": (18.0, 30.0),
+    "upscale": (24.0, 36.0),
+    "image": (3.0, 9.0),
+}
+#: How a job's time splits between pending, staged and processing.
+PHASE_SHARES = (0.15, 0.10, 0.75)
+POINTS_IMAGE = 80
+POINTS_VIDEO = {0: 480, 1: 1536}
+POINTS_UPSCALE = 480
+ALERT_THRESHOLD_USD = 5
+#: The failures a failed job may carry: (code, user-facing message, underlying cause).
+FAILURES = (
+    (10001, "Video generation failed. Please try again.", "render worker exited with status 137"),
+    (10002, "The request timed out on the generation service.", "upstream task timed out after 600s"),
+    (10003, "Your prompt may violate our content policy.", "output flagged by post-generation moderation"),
+)
+VIDEO_SAMPLE = "video_{}.mp4"
+UPSCALE_SAMPLE = "upscaled.mp4"
+IMAGE_SAMPLE = "image_{}.png"
+GRID_SAMPLE = "image_grid.png"
+MEDIA_DIR = Path(__file__).resolve().parent / "media"
+
+
+def key_hash(api_key: str) -> str:
+    """What the sandbox keeps instead of a key (inspection and the state file)."""
+    return hashlib.sha256(b"legnext-sandbox:" + api_key.encode()).hexdigest()[:24]
+
+
+def cost_of(kind: str, video_type: int | None) -> int:
+    if kind == "image":
+        return POINTS_IMAGE
+    if kind == "upscale":
+        return POINTS_UPSCALE
+    return POINTS_VIDEO[video_type or 0]
+
+
+class SandboxState:
+    """Every job the sandbox made, and the machinery that moves them on."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.clock = config.clock
+        self.faults = FaultInjector(config.faults, seed=config.seed)
+        self.deliverer = CallbackDeliverer(
+            config.webhook_secret, retry_delays=config.callback_retry_delays, timeout=config.callback_timeout
+        )
+        self._rng = random.Random(config.seed)
+        self._lock = threading.RLock()
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self._unfinalized: set[str] = set()
+        self._adjustments: dict[str, int] = {}
+        self._requests: Counter[str] = Counter()
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        #: Where a corrupt state file was moved on start, if one was.
+        self.recovered_from: Path | None = None
+        self._load()
+        if isinstance(self.clock, ManualClock):
+            self.clock.subscribe(self.tick)
+
+    def __repr__(self) -> str:
+        return f"SandboxState(jobs={len(self._jobs)}, clock={self.clock!r})"
+
+    # -- background ---------------------------------------------------------------------------
+
+    def start_background(self) -> None:
+        """Start the ticker (idempotent). Callbacks then fire at terminal status without any poll."""
+        with self._lock:
+            if self._ticker is not None or self._stop.is_set():
+                return
+            self._ticker = threading.Thread(target=self._tick_forever, name="sandbox-ticker", daemon=True)
+            self._ticker.start()
+
+    def close(self) -> None:
+        """Stop the ticker and the callback worker; unhook from a manual clock."""
+        self._stop.set()
+        if isinstance(self.clock, ManualClock):
+            self.clock.unsubscribe(self.tick)
+        ticker = self._ticker
+        if ticker is not None and ticker is not threading.current_thread():
+            ticker.join(5)
+        self.deliverer.stop()
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Finish due jobs and wait until their callbacks are delivered or given up. False on timeout."""
+        self.tick()
+        return self.deliverer.wait_idle(timeout)
+
+    def _tick_forever(self) -> None:
+        while not self._stop.wait(self.config.tick_interval):
+            with contextlib.suppress(Exception):
+                self.tick()
+
+    def advance(self, seconds: float) -> float:
+        """Advance a manual clock (and so finish due jobs). Only for a sandbox on a ManualClock."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("this sandbox runs on real time; only a ManualClock can be advanced")
+        return self.clock.advance(seconds)
+
+    # -- accounts -----------------------------------------------------------------------------
+
+    def authenticate(self, api_key: str | None) -> str | None:
+        """The account (key hash) for ``api_key``, or None when the key is missing or not accepted."""
+        if not api_key:
+            return None
+        accepted = self.config.accepted_keys
+        if accepted is not None and api_key not in accepted:
+            return None
+        return key_hash(api_key)
+
+    def may_make_videos(self, api_key: str) -> bool:
+        return api_key not in self.config.video_denied_keys
+
+    def adjust_points(self, api_key: str, delta: int) -> None:
+        """Add (or take away) points of one account, as a top-up would."""
+        account = key_hash(api_key)
+        with self._lock:
+            self._adjustments[account] = self._adjustments.get(account, 0) + int(delta)
+            self._save()
+
+    def _points(self, account: str, now: float) -> tuple[int, int]:
+        """(balance, frozen by unfinished jobs) of an account at ``now``."""
+        consumed = frozen = 0
+        for job in self._jobs.values():
+            if job["account"] != account:
+                continue
+            status = self._status(job, now)
+            if status == "completed":
+                consumed += job["cost"]
+            elif status not in TERMINAL:
+                frozen += job["cost"]
+        return self.config.initial_points + self._adjustments.get(account, 0) - consumed, frozen
+
+    def balance(self, account: str) -> dict[str, Any]:
+        """The ``data`` of ``GET /account/balance``."""
+        with self._lock:
+            points, _frozen = self._points(account, self.clock.now())
+        usd = round(points / 1000, 3)
+        return {
+            "account_id": int(account[:6], 16),
+            "balance_usd": usd,
+            "available_credits": 0,
+            "available_points": points,
+            "alert_threshold": ALERT_THRESHOLD_USD,
+            "low_balance_alert": usd < ALERT_THRESHOLD_USD,
+            "updated_at": iso_nanos(self.clock.now()),
+        }
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def create_job(self, account: str, submission: Submission, media_base: str) -> dict[str, Any]:
+        """Check follow-up rules, limits and points; make the job; return its wire object."""
+        with self._lock:
+            now = self.clock.now()
+            video_type = submission.video_type
+            depth = 0
+            if submission.parent_job_id is not None:
+                parent = self._parent(account, submission, now)
+                if submission.kind in ("extend", "upscale"):
+                    video_type = parent["video_type"]
+                if submission.kind == "extend":
+                    depth = parent["depth"] + 1
+            if submission.kind != "image" and video_type is None:
+                video_type = 0
+            self._check_capacity(account, now)
+            cost = cost_of(submission.kind, video_type)
+            balance, frozen = self._points(account, now)
+            if balance - frozen < cost:
+                raise ApiError(
+                    402,
+                    top_level_error(
+                        402,
+                        "Insufficient balance",
+                        f"this job needs {cost} points; {max(balance - frozen, 0)} are available",
+                    ),
+                )
+            low, high = DURATIONS[submission.kind]
+            total = self._rng.uniform(low, high) / self.config.time_scale
+            staged_at = now + total * PHASE_SHARES[0]
+            processing_at = staged_at + total * PHASE_SHARES[1]
+            fails = self._rng.random() < self.config.failure_rate
+            job = {
+                "job_id": str(uuid.uuid4()),
+                "account": account,
+                "kind": submission.kind,
+                "prompt": submission.prompt,
+                "video_type": video_type if submission.kind != "image" else None,
+                "parent_job_id": submission.parent_job_id,
+                "parent_index": submission.parent_index,
+                "callback": submission.callback,
+                "cost": cost,
+                "depth": depth,
+                "created_at": now,
+                "staged_at": staged_at,
+                "processing_at": processing_at,
+                "ended_at": now + total,
+                "failure": list(self._rng.choice(FAILURES)) if fails else None,
+                "seed": str(self._rng.randrange(10**9, 10**10)),
+                "media_base": media_base,
+                "finalized": False,
+            }
+            self._jobs[job["job_id"]] = job
+            self._unfinalized.add(job["job_id"])
+            self._save()
+            return self._wire(job, now)
+
+    def _parent(self, account: str, submission: Submission, now: float) -> dict[str, Any]:
+        parent = self._jobs.get(submission.parent_job_id or "")
+        if parent is None or parent["account"] != account:
+            raise ApiError(404, top_level_error(404, "Job not found", f"no job {submission.parent_job_id}"))
+        status = self._status(parent, now)
+        index = submission.parent_index
+        if submission.kind == "animate":
+            if parent["kind"] != "image":
+                raise invalid(
+                    f"jobId: animate needs an image (diffusion) job, not {TASK_TYPES[parent['kind']]}"
+                )
+            if status != "completed":
+                raise invalid(f"jobId: the image job is {status}; only a completed job can be animated")
+            if index not in range(VARIANTS):
+                raise invalid(f"imageNo: {index} is not one of the job's images")
+            return parent
+        field_name = "videoNo"
+        if parent["kind"] not in ("text_video", "image_url_video", "animate", "extend"):
+            raise invalid(f"jobId: {submission.kind} needs a video job, not {TASK_TYPES[parent['kind']]}")
+        if status != "completed":
+            raise invalid(f"jobId: the job is {status}; only a completed job can be {submission.kind}ed")
+        if submission.kind == "extend" and parent["depth"] >= MAX_EXTENSIONS:
+            raise invalid(f"jobId: the video was already extended {MAX_EXTENSIONS} times (20 s), the maximum")
+        actions = self._actions(parent).get(submission.kind, [])
+        if index not in actions:
+            raise invalid(
+                f"{field_name}: {index} is not in the job's available_actions.{submission.kind} {actions}"
+            )
+        return parent
+
+    def _check_capacity(self, account: str, now: float) -> None:
+        ends = [
+            job["ended_at"]
+            for job in self._jobs.values()
+            if job["account"] == account and self._status(job, now) not in TERMINAL
+        ]
+        if len(ends) >= self.config.max_unfinished:
+            retry_after = max(1, math.ceil(min(ends) - now))
+            raise ApiError(
+                429,
+                top_level_error(
+                    429,
+                    "Too many concurrent tasks",
+                    f"{len(ends)} tasks are unfinished; the limit is {self.config.max_unfinished}",
+                ),
+                {"Retry-After": str(retry_after)},
+            )
+
+    def get_job(self, account: str, job_id: str) -> dict[str, Any]:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job["account"] != account:
+                raise ApiError(404, top_level_error(404, "Job not found", f"no job {job_id[:64]}"))
+            now = self.clock.now()
+            wire = self._wire(job, now)
+        if wire["status"] in TERMINAL and not job["finalized"]:
+            self.tick()
+        return wire
+
+    def job_status(self, job_id: str) -> str:
+        """The status of any job at the clock's now (for tests)."""
+        with self._lock:
+            return self._status(self._jobs[job_id], self.clock.now())
+
+    def tick(self) -> int:
+        """Finalise jobs that became terminal: queue their callbacks, save. Returns how many."""
+        due: list[tuple[str, str, dict[str, Any]]] = []
+        finished = 0
+        with self._lock:
+            now = self.clock.now()
+            for job_id in sorted(self._unfinalized, key=lambda j: self._jobs[j]["ended_at"]):
+                job = self._jobs[job_id]
+                if now < job["ended_at"]:
+                    continue
+                job["finalized"] = True
+                self._unfinalized.discard(job_id)
+                finished += 1
+                if job["callback"]:
+                    due.append((job_id, job["callback"], self._wire(job, now)))
+            if finished:
+                self._save()
+        for job_id, url, wire in due:
+            self.deliverer.enqueue(job_id, url, wire)
+        return finished
+
+    # -- the job object -----------------------------------------------------------------------
+
+    @staticmethod
+    def _status(job: dict[str, Any], now: float) -> str:
+        if now < job["staged_at"]:
+            return "pending"
+        if now < job["processing_at"]:
+            return "staged"
+        if now < job["ended_at"]:
+            return "processing"
+        return "failed" if job["failure"] else "completed"
+
+    @staticmethod
+    def _actions(job: dict[str, Any]) -> dict[str, list[int]]:
+        if job["kind"] == "image":
+            return {"upscale": list(range(VARIANTS)), "variation": list(range(VARIANTS))}
+        if job["kind"] == "upscale":
+            return {}
+        extend = list(range(VARIANTS)) if job["depth"] < MAX_EXTENSIONS else []
+        return {"extend": extend, "upscale": list(range(VARIANTS))}
+
+    def _output(self, job: dict[str, Any], status: str) -> dict[str, Any]:
+        base = f"{job['media_base']}"
+        job_id = job["job_id"]
+        if job["kind"] == "image":
+            if status != "completed":
+                return {"image_url": "", "image_urls": None, "seed": ""}
+            return {
+                "image_url": f"{base}image/{job_id}/grid.png",
+                "image_urls": [f"{base}image/{job_id}/{i}.png" for i in range(VARIANTS)],
+                "seed": job["seed"],
+                "available_actions": self._actions(job),
+            }
+        if status != "completed":
+            return {"video_urls": None, "seed": ""}
+        count = 1 if job["kind"] == "upscale" else VARIANTS
+        return {
+            "video_urls": [f"{base}video/{job_id}/{i}.mp4" for i in range(count)],
+            "seed": job["seed"],
+            "available_actions": self._actions(job),
+        }
+
+    def _wire(self, job: dict[str, Any], now: float) -> dict[str, Any]:
+        status = self._status(job, now)
+        logs: list[str] = []
+        if status == "processing":
+            span = job["ended_at"] - job["processing_at"]
+            progress = int(100 * (now - job["processing_at"]) / span) if span > 0 else 99
+            logs = [f"Processing {min(max(progress, 0), 99)}%"]
+        error = None
+        if status == "failed":
+            code, message, raw_message = job["failure"]
+            error = {"code": code, "raw_message": raw_message, "message": message, "detail": None}
+        return job_object(
+            job_id=job["job_id"],
+            task_type=TASK_TYPES[job["kind"]],
+            status=status,
+            callback=job["callback"],
+            output=self._output(job, status),
+            created_at=job["created_at"],
+            started_at=job["processing_at"] if status not in ("pending", "staged") else None,
+            ended_at=job["ended_at"] if status in TERMINAL else None,
+            frozen=job["cost"],
+            consume=job["cost"] if status == "completed" else 0,
+            logs=logs,
+            error=error,
+        )
+
+    # -- media --------------------------------------------------------------------------------
+
+    def media_file(self, path: str) -> Path | None:
+        """The sample file behind a result URL's path (``video/<job>/<n>.mp4``...), or None."""
+        parts = path.split("/")
+        if len(parts) != 3:
+            return None
+        family, job_id, name = parts
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or self._status(job, self.clock.now()) != "completed":
+                return None
+            kind = job["kind"]
+        if family == "image" and kind == "image":
+            if name == "grid.png":
+                return MEDIA_DIR / GRID_SAMPLE
+            names = {f"{i}.png": IMAGE_SAMPLE.format(i) for i in range(VARIANTS)}
+        elif family == "video" and kind == "upscale":
+            names = {"0.mp4": UPSCALE_SAMPLE}
+        elif family == "video" and kind != "image":
+            names = {f"{i}.mp4": VIDEO_SAMPLE.format(i) for i in range(VARIANTS)}
+        else:
+            return None
+        sample = names.get(name)
+        return MEDIA_DIR / sample if sample else None
+
+    # -- inspection ---------------------------------------------------------------------------
+
+    def inspect_jobs(self) -> list[dict[str, Any]]:
+        """Every job ever made, oldest first, with what was asked; keys appear only as hashes."""
+        with self._lock:
+            now = self.clock.now()
+            return [
+                {
+                    "job_id": job["job_id"],
+                    "key_hash": job["account"],
+                    "kind": job["kind"],
+                    "task_type": TASK_TYPES[job["kind"]],
+                    "status": self._status(job, now),
+                    "prompt": job["prompt"],
+                    "video_type": job["video_type"],
+                    "parent_job_id": job["parent_job_id"],
+                    "parent_index": job["parent_index"],
+                    "callback": job["callback"],
+                    "cost": job["cost"],
+                    "extensions": job["depth"],
+                    "will_fail": bool(job["failure"]),
+                    "finalized": job["finalized"],
+                    "job": self._wire(job, now),
+                }
+                for job in sorted(self._jobs.values(), key=lambda j: j["created_at"])
+            ]
+
+    def count_request(self, method: str, path: str) -> None:
+        with self._lock:
+            self._requests[f"{method} {path}"] += 1
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests seen so far, by ``"METHOD /path"`` (path relative to the sandbox's root)."""
+        with self._lock:
+            return dict(self._requests)
+
+    def reset_request_counts(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        path = self.config.state_path
+        if path is None:
+            return
+        data = {
+            "version": STATE_VERSION,
+            "saved_at": time.time(),
+            "jobs": list(self._jobs.values()),
+            "adjustments": self._adjustments,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, separators=(",", ":"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def _load(self) -> None:
+        path = self.config.state_path
+        if path is None or not path.exists():
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+                raise ValueError("not a sandbox state file of this version")
+            jobs = {job["job_id"]: _checked_job(job) for job in data["jobs"]}
+            adjustments = {str(k): int(v) for k, v in dict(data.get("adjustments") or {}).items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            os.replace(path, aside)
+            self.recovered_from = aside
+            return
+        self._jobs = jobs
+        self._adjustments = adjustments
+        self._unfinalized = {job_id for job_id, job in jobs.items() if not job["finalized"]}
+
+
+_JOB_FIELDS = {
+    "job_id": str,
+    "account": str,
+    "kind": str,
+    "callback": str,
+    "cost": int,
+    "depth": int,
+    "created_at": float,
+    "staged_at": float,
+    "processing_at": float,
+    "ended_at": float,
+    "seed": str,
+    "media_base": str,
+    "finalized": bool,
+}
+
+
+def _checked_job(job: Any) -> dict[str, Any]:
+    if not isinstance(job, dict) or job.get("kind") not in TASK_TYPES:
+        raise ValueError("bad job record")
+    for name, kind in _JOB_FIELDS.items():
+        value = job[name]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            job[name] = float(value)
+        elif not isinstance(value, kind):
+            raise ValueError(f"bad job field {name}")
+    return job

@@ -1,0 +1,184 @@
+"""Checks of request bodies, field by field, as Legnext documents them.
+
+Each function takes the decoded JSON object of one endpoint and returns the normalised fields, or
+raises the 400 (``ApiError``) whose ``raw_message`` names the field and what is wrong with it. Request
+fields are camelCase; unknown fields are ignored, as Legnext does. A JSON ``true`` is not an integer.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .wire import ApiError, invalid, top_level_error
+
+PROMPT_MAX = 8192
+CALLBACK_MAX = 2048
+MAX_BODY_BYTES = 64 * 1024
+#: The sandbox's demo moderation: a prompt containing one of these words is rejected with a 400.
+BLOCKED_WORDS = ("nsfw", "gore", "nude")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One validated job request."""
+
+    kind: str
+    prompt: str | None = None
+    video_type: int | None = None
+    parent_job_id: str | None = None
+    parent_index: int | None = None
+    callback: str = ""
+
+
+def _present(body: dict[str, Any], name: str) -> bool:
+    return body.get(name) is not None
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise invalid(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string, got {_type_name(value)}")
+    if not value.strip():
+        raise invalid(f"{name} must not be empty (1-{PROMPT_MAX} characters)")
+    if len(value) > PROMPT_MAX:
+        raise invalid(f"{name} is {len(value)} characters long; the limit is {PROMPT_MAX}")
+    return value
+
+
+def _int(body: dict[str, Any], name: str, allowed: range, *, required: bool) -> int | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise invalid(f"{name} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(f"{name} must be an integer, got {_type_name(value)}")
+    if value not in allowed:
+        raise invalid(f"{name} must be between {allowed.start} and {allowed.stop - 1}, got {value}")
+    return value
+
+
+def _job_id(body: dict[str, Any], name: str = "jobId") -> str:
+    value = body.get(name)
+    if value is None:
+        raise invalid(f"{name} is required")
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string, got {_type_name(value)}")
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise invalid(f"{name} must be a job id (a UUID), got {value[:64]!r}") from None
+    return value
+
+
+def _callback(body: dict[str, Any]) -> str:
+    value = body.get("callback")
+    # An empty callback is what the live service reports for "none", so it is accepted as none.
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise invalid(f"callback must be a string, got {_type_name(value)}")
+    if len(value) > CALLBACK_MAX or not _is_http_url(value):
+        raise invalid("callback must be an http(s) URL")
+    return value
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array"}.get(
+        type(value), "an object" if isinstance(value, dict) else "null"
+    )
+
+
+def _check_options(prompt: str) -> None:
+    """Midjourney options travel inside the prompt; check the ones the dashboard uses."""
+    words = prompt.split()
+    for position, word in enumerate(words):
+        if word == "--motion":
+            value = words[position + 1] if position + 1 < len(words) else ""
+            if value not in ("low", "high"):
+                raise invalid(f"prompt: --motion must be followed by low or high, got {value!r}")
+
+
+def moderate(prompt: str | None) -> None:
+    """The demo moderation rule: a blocked word anywhere in the prompt is a 400."""
+    if not prompt:
+        return
+    words = set(_WORD.findall(prompt.lower()))
+    for word in BLOCKED_WORDS:
+        if word in words:
+            raise ApiError(
+                400,
+                top_level_error(
+                    400,
+                    "Your prompt was rejected by content moderation",
+                    f"banned prompt detected: {word!r}",
+                ),
+            )
+
+
+def video_diffusion(body: dict[str, Any]) -> Submission:
+    callback = _callback(body)
+    video_type = _int(body, "videoType", range(0, 2), required=False)
+    if _present(body, "jobId"):
+        job_id = _job_id(body)
+        image_no = _int(body, "imageNo", range(0, 4), required=True)
+        prompt = _text(body, "prompt", required=False)
+        if prompt:
+            _check_options(prompt)
+        moderate(prompt)
+        return Submission("animate", prompt, video_type, job_id, image_no, callback)
+    if _present(body, "imageNo"):
+        raise invalid("imageNo is only allowed together with jobId (animate mode)")
+    prompt = _text(body, "prompt", required=True)
+    assert prompt is not None
+    first = prompt.split(maxsplit=1)[0]
+    kind = "text_video"
+    if first.lower().startswith(("http://", "https://")):
+        if not _is_http_url(first):
+            raise invalid("prompt: the image URL at the start of the prompt is not a valid http(s) URL")
+        kind = "image_url_video"
+    _check_options(prompt)
+    moderate(prompt)
+    return Submission(kind, prompt, video_type, None, None, callback)
+
+
+def extend_video(body: dict[str, Any]) -> Submission:
+    callback = _callback(body)
+    job_id = _job_id(body)
+    video_no = _int(body, "videoNo", range(0, 4), required=True)
+    prompt = _text(body, "prompt", required=False)
+    if prompt:
+        _check_options(prompt)
+    moderate(prompt)
+    return Submission("extend", prompt, None, job_id, video_no, callback)
+
+
+def video_upscale(body: dict[str, Any]) -> Submission:
+    callback = _callback(body)
+    job_id = _job_id(body)
+    video_no = _int(body, "videoNo", range(0, 4), required=True)
+    return Submission("upscale", None, None, job_id, video_no, callback)
+
+
+def diffusion(body: dict[str, Any]) -> Submission:
+    callback = _callback(body)
+    text = _text(body, "text", required=True)
+    moderate(text)
+    return Submission("image", text, None, None, None, callback)
