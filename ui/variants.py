@@ -7,6 +7,7 @@ and the archived file plays even when the signed URL no longer does.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ def _show_one(variant: Variant, *, download: bool, key_prefix: str) -> None:
     if variant.is_video:
         st.video(str(source), muted=True, loop=True)
     else:
-        st.image(str(source), caption=variant.label, width="stretch")
+        st.image(str(source), width="stretch")
     if not download:
         return
     if variant.local_path is not None:
@@ -115,12 +116,18 @@ def _show_one(variant: Variant, *, download: bool, key_prefix: str) -> None:
 
 
 def show_variants(
-    record: dict[str, Any], *, download: bool = True, key_prefix: str = "variants", columns: int = 4
+    record: dict[str, Any],
+    *,
+    download: bool = True,
+    key_prefix: str = "variants",
+    columns: int = 4,
+    actions: Callable[[Variant], None] | None = None,
 ) -> list[Variant]:
     """Play each output of ``record`` inline (archived copy first, else the URL), with a download each.
 
-    Image jobs show their four images. Returns the variants shown, so a caller can add its own buttons
-    under each. Shows a caption and returns [] when the job has no outputs yet.
+    Image jobs show their four images. ``actions`` draws extra buttons under each output (the detail
+    view's Extend / Upscale / Animate). Returns the variants shown; shows a caption and returns [] when
+    the job has no outputs yet.
     """
     variants = variants_of(record)
     if not variants:
@@ -133,4 +140,6 @@ def show_variants(
             with column:
                 st.markdown(f"**{variant.label}**" + ("" if variant.local_path else " · not archived"))
                 _show_one(variant, download=download, key_prefix=key_prefix)
+                if actions is not None:
+                    actions(variant)
     return variants

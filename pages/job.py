@@ -1,0 +1,204 @@
+"""One job in full, reached by ``/job?job=<job id>`` (or a local id before Legnext gave one)."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import streamlit as st
+
+from legnext_core.submit import request_from_record, submit_job
+from ui import history_view as hv
+from ui import lineage
+from ui.context import studio
+from ui.format import duration, points, relative_time
+from ui.variants import show_variants
+
+current = studio()
+ref = st.query_params.get("job", "")
+record = hv.find_record(current, ref)
+
+if record is None:
+    st.title("Job")
+    if ref:
+        st.warning(f"No job `{ref}` in your history.", icon=":material/search_off:")
+        st.caption("If it was made elsewhere with this account, track it by its id from the History page.")
+    else:
+        st.info("Open a job from the History page.", icon=":material/info:")
+    st.page_link("pages/history.py", label="Go to History", icon=":material/history:")
+    st.stop()
+
+local_id = record["local_id"]
+job_id = record.get("job_id")
+zone = hv._viewer_zone()
+
+
+def _when(epoch: float | None) -> str:
+    if not epoch:
+        return "—"
+    stamp = datetime.fromtimestamp(epoch, zone).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{stamp} ({relative_time(epoch, time.time())})"
+
+
+kind_label = lineage.KIND_LABELS.get(record.get("kind", ""), record.get("kind", "Job"))
+st.title(kind_label)
+st.page_link("pages/history.py", label="Back to History", icon=":material/arrow_back:")
+
+
+def live_status(local_id: str, shown_status: str) -> None:
+    rec = current.store.get(local_id) or record
+    status = rec.get("status", "?")
+    if status != shown_status:
+        # Outputs, lineage buttons and the refresh rate depend on the status: redraw the whole page.
+        st.rerun(scope="app")
+    top = st.columns([1.2, 1, 1, 1])
+    top[0].markdown(f"### {hv.STATUS_ICONS.get(status, '')} {status.capitalize()}")
+    top[1].metric("Credits consumed", f"{rec.get('credits_consumed') or 0:,}",
+                  help=f"Frozen at submission: {points(rec.get('credits_frozen'))}")
+    queue = _span(rec.get("created_at"), rec.get("started_at"))
+    running_until = time.time() if status == "processing" else None
+    run = _span(rec.get("started_at"), rec.get("ended_at") or running_until)
+    top[2].metric("Queue wait", duration(queue))
+    top[3].metric("Run time", duration(run))
+    if status in hv.CHANGING_STATUSES or rec.get("progress") is not None:
+        progress = rec.get("progress")
+        st.progress(
+            min(100, max(0, int(progress or 0))),
+            text=f"{progress or 0}%" + (f" · {rec['last_log']}" if rec.get("last_log") else ""),
+        )
+    elif rec.get("last_log"):
+        st.caption(f":material/notes: Last log: {rec['last_log']}")
+    guidance = hv.status_guidance(current, rec)
+    if guidance:
+        st.warning(guidance)
+    if rec.get("error_code") or rec.get("error_message"):
+        st.error(
+            f"**{rec.get('error_message') or 'Failed'}**"
+            + (f" (code {rec['error_code']})" if rec.get("error_code") else "")
+            + (f"\n\nLegnext's raw message: `{rec['error_raw_message']}`" if rec.get("error_raw_message")
+               else ""),
+            icon=":material/error:",
+        )
+    elif rec.get("note") and status not in ("unknown", "lost"):
+        st.caption(f":material/info: {rec['note']}")
+
+
+def _span(start: float | None, end: float | None) -> float | None:
+    return None if not start or not end else max(0.0, end - start)
+
+
+shown_status = record.get("status", "?")
+changing = shown_status in hv.CHANGING_STATUSES
+st.fragment(live_status, run_every=hv.refresh_seconds(current) if changing else None)(local_id, shown_status)
+
+# -- outputs and what can follow -----------------------------------------------------------------------
+if record.get("status") == "completed":
+    st.subheader("Results")
+    extendable = job_id and record.get("kind") in lineage.EXTENDABLE_KINDS
+    chain = current.store.extension_chain(job_id) if extendable else None
+    if lineage.follow_up_expired(record):
+        st.caption(
+            ":material/schedule: Legnext accepts follow-ups (extend, upscale, animate) for 3 days after "
+            "a job was made; this one is older, so they may be refused."
+        )
+    show_variants(
+        record,
+        key_prefix=f"job-{local_id}",
+        actions=lambda variant: lineage.variant_actions(
+            record, variant.index, chain, key_prefix=f"job-{local_id}"
+        ),
+    )
+
+actions = st.columns(3)
+with actions[0]:
+    st.page_link(
+        "pages/create.py", label="Run again with the same settings", icon=":material/replay:",
+        query_params={"rerun": local_id},
+    )
+if record.get("kind") == "animate" and record.get("parent_job_id") and record.get("parent_index") is not None:
+    with actions[1]:
+        if st.button("Animate again", icon=":material/animation:", key="animate-again"):
+            st.switch_page(
+                "pages/create.py",
+                query_params={
+                    "mode": "animate",
+                    "image_job": record["parent_job_id"],
+                    "image": str(record["parent_index"]),
+                },
+            )
+
+if record.get("status") == "unknown" or (record.get("status") == "submitting" and record.get("note")):
+    with st.container(border=True):
+        st.markdown("**Resubmit this job**")
+        st.caption(
+            "Only if you have checked your Legnext dashboard and the job is not there: if it was created, "
+            "submitting again makes (and bills) a second one."
+        )
+        sure = st.checkbox("I checked: Legnext did not create this job", key=f"resubmit-sure-{local_id}")
+        if st.button("Resubmit", icon=":material/send:", disabled=not sure, key=f"resubmit-{local_id}"):
+            result = submit_job(current, request_from_record(record), resubmit_of=local_id)
+            if result.outcome == "accepted":
+                st.success(result.message, icon=":material/check_circle:")
+                st.page_link("pages/job.py", label="Open the new job", query_params={"job": result.job_id})
+            else:
+                st.error(result.message, icon=":material/error:")
+
+# -- where it sits ---------------------------------------------------------------------------------------
+st.subheader("Lineage")
+lineage.show_lineage(current.store, record)
+
+# -- everything about it ---------------------------------------------------------------------------------
+st.subheader("Details")
+ids, params, times = st.columns(3)
+with ids:
+    st.markdown("**Job id**")
+    st.code(job_id or f"(none yet; local id {local_id})", language=None)
+    st.markdown("**Link to this page**")
+    base = ""
+    if st.context.url:
+        parts = urlsplit(st.context.url)
+        base = f"{parts.scheme}://{parts.netloc}"
+    st.code(f"{base}/job?job={job_id or local_id}", language=None)
+with params:
+    st.markdown("**Parameters**")
+    st.markdown(hv.parameter_lines(record))
+with times:
+    st.markdown("**Times**")
+    st.markdown(
+        "\n".join(
+            f"- {label}: {_when(record.get(field))}"
+            for label, field in (
+                ("Submitted", "submitted_at"),
+                ("Created at Legnext", "created_at"),
+                ("Started", "started_at"),
+                ("Ended", "ended_at"),
+                ("Last checked", "last_poll_at"),
+            )
+        )
+    )
+
+with st.expander("Raw job JSON from Legnext", icon=":material/data_object:"):
+    raw_key = f"raw-job-{job_id}"
+    if not job_id:
+        st.caption("Legnext has not given this job an id, so there is nothing to fetch.")
+    elif st.button("Fetch it now", icon=":material/cloud_download:", key="fetch-raw"):
+        raw, problem = hv.fetch_raw_job(current, job_id)
+        if problem:
+            st.error(problem, icon=":material/error:")
+        else:
+            st.session_state[raw_key] = raw
+    if st.session_state.get(raw_key) is not None:
+        st.json(json.dumps(st.session_state[raw_key]), expanded=2)
+    elif job_id:
+        st.caption("The job log keeps a lean record; this asks Legnext for the job's full current answer.")
+
+
+def _record_json(rec: dict[str, Any]) -> str:
+    return json.dumps(rec, indent=2, sort_keys=True, default=str)
+
+
+with st.expander("Job log record", icon=":material/receipt_long:"):
+    st.code(_record_json(record), language="json")

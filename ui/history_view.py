@@ -1,0 +1,423 @@
+"""The History page's parts: filters, the live job table with a stable selection, counts and export.
+
+The table reads the job log only, never the API, so any number of open tabs costs Legnext nothing; it
+refreshes itself in a fragment. Only one page of short columns is sent to the browser per refresh (long
+prompts belong to the detail view), which keeps a 10,000-job log quick.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import streamlit as st
+
+from legnext_core import history
+from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
+from legnext_core.models import validate_job_id
+from legnext_core.studio import Studio
+from ui.format import points
+from ui.lineage import KIND_LABELS, job_link_params
+
+#: Every status a record can have, in the order a job moves through them.
+STATUSES = (
+    "queued", "submitting", "unknown", "pending", "staged", "processing",
+    "completed", "failed", "rejected", "lost",
+)
+#: Pill colours in the status column: grey waiting, blue running, green done, red failed, orange unknown.
+STATUS_COLORS = {
+    "queued": "gray", "submitting": "gray", "unknown": "orange", "pending": "blue", "staged": "blue",
+    "processing": "blue", "completed": "green", "failed": "red", "rejected": "red", "lost": "orange",
+}
+STATUS_ICONS = {
+    "queued": ":material/schedule:", "submitting": ":material/upload:", "unknown": ":material/help:",
+    "pending": ":material/hourglass_top:", "staged": ":material/hourglass_top:",
+    "processing": ":material/autorenew:", "completed": ":material/check_circle:",
+    "failed": ":material/error:", "rejected": ":material/block:", "lost": ":material/link_off:",
+}
+PAGE_SIZES = (50, 100, 200, 500)
+DEFAULT_PAGE_SIZE = 100
+TABLE_KEY = "history-table"
+#: The job selected in the table, by local id: the table's own state is a row position, which moves
+#: when new jobs arrive at the top.
+SELECTED_KEY = "history-selected"
+ROW_IDS_KEY = "history-row-ids"
+SANDBOX_REFRESH_SECONDS = 2
+LIVE_REFRESH_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    statuses: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    text: str = ""
+    since: float | None = None
+    until: float | None = None
+    page_size: int = DEFAULT_PAGE_SIZE
+    page: int = 0
+
+    def query(self) -> dict[str, Any]:
+        """Keyword arguments for ``store.recent``."""
+        return {
+            "statuses": self.statuses or None,
+            "kinds": self.kinds or None,
+            "text": self.text or None,
+            "since": self.since,
+            "until": self.until,
+        }
+
+
+def refresh_seconds(studio: Studio) -> int:
+    return SANDBOX_REFRESH_SECONDS if studio.settings.is_sandbox else LIVE_REFRESH_SECONDS
+
+
+def viewer_zone() -> ZoneInfo | UTC:
+    try:
+        return ZoneInfo(st.context.timezone) if st.context.timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def day_bounds(days: tuple[date, ...] | list[date], zone=UTC) -> tuple[float | None, float | None]:
+    """Epoch bounds of a picked date range, whole days in the viewer's zone, the end day included."""
+    if not days:
+        return None, None
+    start = datetime.combine(days[0], time.min, zone).timestamp()
+    last = days[1] if len(days) > 1 else days[0]
+    end = datetime.combine(last + timedelta(days=1), time.min, zone).timestamp()
+    return start, end
+
+
+def filter_bar() -> HistoryFilters:
+    """The filter widgets; the table below follows them."""
+    status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
+    statuses = status_col.multiselect(
+        "Status", STATUSES, key="history-status", placeholder="All statuses",
+        format_func=lambda s: s.capitalize(),
+    )
+    kinds = kind_col.multiselect(
+        "Kind", list(KIND_LABELS), key="history-kind", placeholder="All kinds",
+        format_func=lambda k: KIND_LABELS[k],
+    )
+    text = text_col.text_input(
+        "Search", key="history-text", placeholder="Words from the prompt, or a job id",
+        icon=":material/search:",
+    )
+    days = date_col.date_input("Submitted", value=(), key="history-days", format="YYYY-MM-DD")
+    since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
+    return HistoryFilters(tuple(statuses), tuple(kinds), text.strip(), since, until)
+
+
+# -- the table --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """What one refresh shows: a page of rows out of everything that matches the filters."""
+
+    matching: int
+    rows: list[dict[str, Any]]
+    frame: pd.DataFrame
+    counts: dict[str, int]
+    frozen: int
+    consumed: int
+    page: int
+    pages: int
+
+
+def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
+    """Read the log, filter, count, and build the frame of the current page (the table's data path)."""
+    matching = studio.store.recent(None, **filters.query())
+    counts = Counter(r.get("status") for r in matching)
+    totals = studio.store.credit_totals(matching)
+    pages = max(1, -(-len(matching) // filters.page_size))
+    page = min(max(0, filters.page), pages - 1)
+    rows = matching[page * filters.page_size : (page + 1) * filters.page_size]
+    return HistoryView(
+        matching=len(matching),
+        rows=rows,
+        frame=table_frame(rows),
+        counts=dict(counts),
+        frozen=totals.frozen,
+        consumed=totals.consumed,
+        page=page,
+        pages=pages,
+    )
+
+
+def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The frame given to st.dataframe: the history module's short columns, status as a coloured pill."""
+    frame = history.records_to_frame(rows)
+    if "status" in frame.columns:
+        # A one-item list renders as a coloured pill in a MultiselectColumn: a marker visible at a glance.
+        frame["status"] = [[s] for s in frame["status"]]
+    return frame
+
+
+def column_config() -> dict[str, Any]:
+    cc = st.column_config
+    zone = st.context.timezone or "UTC"
+    return {
+        "local_id": None,
+        "job_id": cc.TextColumn("Job id", width="small", help="Legnext's job id"),
+        "status": cc.MultiselectColumn(
+            "Status", options=list(STATUSES), color=[STATUS_COLORS[s] for s in STATUSES], width="small"
+        ),
+        "progress": cc.ProgressColumn("Progress", min_value=0, max_value=100, format="%d%%", width="small"),
+        "kind": cc.TextColumn("Kind", width="small"),
+        "prompt": cc.TextColumn("Prompt", width="large"),
+        "resolution": cc.TextColumn("Res.", width=60),
+        "variant": cc.TextColumn("Variant", width=60, help="Which output of the parent job this works on"),
+        "parent": cc.TextColumn("Parent", width="small", help="The job this one was made from"),
+        "submitted": cc.DatetimeColumn("Submitted", format="YYYY-MM-DD HH:mm:ss", timezone=zone),
+        "finished": cc.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm:ss", timezone=zone),
+        "queue_seconds": cc.NumberColumn("Queue", format="%d s", help="Waiting at Legnext before it started"),
+        "run_seconds": cc.NumberColumn("Run", format="%d s", help="From start to finish"),
+        "frozen": cc.NumberColumn("Frozen", format="%d", help="Points reserved at submission"),
+        "consumed": cc.NumberColumn("Consumed", format="%d", help="Points charged (1 point = US$0.001)"),
+    }
+
+
+def selected_local_id(state: Any) -> str | None:
+    """The job the user has selected, by local id, from the table's row-position state.
+
+    The positions refer to the rows the browser had when the user clicked, which are the rows sent
+    by the previous run (kept in session state), not the rows of this run.
+    """
+    row_ids: list[str] = st.session_state.get(ROW_IDS_KEY, [])
+    rows = ((state or {}).get("selection") or {}).get("rows") or []
+    if rows and 0 <= rows[0] < len(row_ids):
+        return row_ids[rows[0]]
+    return None
+
+
+def _selection(position: int | None) -> dict[str, Any]:
+    return {"selection": {"rows": [] if position is None else [position], "columns": []}}
+
+
+def show_table(view: HistoryView) -> dict[str, Any] | None:
+    """The table, keeping the same job selected as rows arrive; returns the selected record."""
+    state = st.session_state.get(TABLE_KEY)
+    if state is not None:
+        st.session_state[SELECTED_KEY] = selected_local_id(state)
+    selected_id = st.session_state.get(SELECTED_KEY)
+    row_ids = [r["local_id"] for r in view.rows]
+    position = row_ids.index(selected_id) if selected_id in row_ids else None
+    if state is not None and ((state.get("selection") or {}).get("rows") or []) != (
+        [] if position is None else [position]
+    ):
+        # New rows moved the selected job (or pushed it off this page): move the browser's selection.
+        st.session_state[TABLE_KEY] = _selection(position)
+    st.session_state[ROW_IDS_KEY] = row_ids
+    st.dataframe(
+        view.frame,
+        key=TABLE_KEY,
+        on_select="rerun",
+        selection_mode="single-row",
+        selection_default=_selection(position) if position is not None else None,
+        hide_index=True,
+        column_config=column_config(),
+        column_order=[c for c in column_config() if c in view.frame.columns and c != "local_id"],
+        row_height=34,
+        height=min(36 + 34 * max(len(view.rows), 3), 560),
+        placeholder="—",
+    )
+    if position is None:
+        return None
+    return view.rows[position]
+
+
+def show_counts(view: HistoryView) -> None:
+    """Counts per status and the credits of everything matching the filters."""
+    parts = [
+        f"{STATUS_ICONS.get(status, '')} {status} **{view.counts[status]}**"
+        for status in STATUSES
+        if view.counts.get(status)
+    ]
+    st.markdown(
+        f"**{view.matching:,}** job{'s' if view.matching != 1 else ''}"
+        + (" · " + " · ".join(parts) if parts else "")
+        + f" · consumed {points(view.consumed)} · frozen {view.frozen:,}"
+    )
+
+
+def show_selected(studio: Studio, record: dict[str, Any]) -> None:
+    """A compact summary of the selected job with the way into its detail view."""
+    with st.container(border=True):
+        title, action = st.columns([4, 1], vertical_alignment="center")
+        status = record.get("status", "?")
+        kind = KIND_LABELS.get(record.get("kind", ""), record.get("kind"))
+        title.markdown(
+            f"{STATUS_ICONS.get(status, '')} **{kind}**"
+            f" · {status} · `{record.get('job_id') or 'no job id yet'}`"
+        )
+        with action:
+            st.page_link(
+                "pages/job.py", label="Open details", icon=":material/open_in_new:",
+                query_params=job_link_params(record),
+            )
+        if record.get("prompt"):
+            st.caption(_shorten(record["prompt"], 300))
+        guidance = status_guidance(studio, record)
+        if guidance:
+            st.caption(guidance)
+        if record.get("error_message"):
+            st.caption(f":material/error: {record['error_message']}")
+        elif record.get("last_log") and status not in ("completed",):
+            st.caption(f":material/notes: {record['last_log']}")
+
+
+def status_guidance(studio: Studio, record: dict[str, Any]) -> str | None:
+    """What a person should know about a record's state beyond its status word."""
+    status = record.get("status")
+    if status == "unknown" or (status == "submitting" and record.get("note")):
+        return (
+            ":material/help: The submission's outcome is unknown: Legnext may have created (and billed) "
+            "this job. Check your Legnext dashboard; if you find it there, track it by its id. Resubmit it "
+            "only deliberately, from its detail view."
+        )
+    if status == "lost":
+        return f":material/link_off: {record.get('note') or 'Legnext no longer knows this job.'}"
+    reason = studio.unreachable_reason(record)
+    if reason and status not in ("completed", "failed", "rejected", "lost"):
+        return f":material/sync_disabled: Not followed here. {reason}"
+    return None
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
+    """Every job matching the filters (not just the page on screen) as CSV."""
+    return history.to_csv(history.records_to_frame(studio.store.recent(None, **filters.query())))
+
+
+# -- tracking a job made elsewhere --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackOutcome:
+    ok: bool
+    message: str
+    record: dict[str, Any] | None = None
+
+
+def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
+    """Look a job up on the API by id, log it and hand it to the tracker."""
+    if not raw_id.strip():
+        return TrackOutcome(False, "Paste a Legnext job id first.")
+    try:
+        job_id = validate_job_id(raw_id)
+    except InvalidInputError as exc:
+        return TrackOutcome(False, exc.user_message)
+    known = studio.store.by_job_id(job_id)
+    if known is not None:
+        return TrackOutcome(True, "This job is already in your history.", known)
+    try:
+        job = studio.client.get_job(job_id)
+    except NotFoundError:
+        return TrackOutcome(
+            False,
+            f"Legnext has no job `{job_id}` on {studio.settings.api_host}: check the id, and that it was "
+            "made with this account (results expire after 30 days).",
+        )
+    except LegnextError as exc:
+        return TrackOutcome(False, exc.user_message)
+    record = studio.store.track_external(
+        job, api_mode=studio.settings.mode, api_base_url=studio.settings.base_url
+    )
+    studio.tracker.wake(job_id)
+    return TrackOutcome(True, f"Now tracking job `{job_id}` ({record.get('status')}).", record)
+
+
+def track_form(studio: Studio) -> None:
+    with st.form("track-by-id", border=False):
+        raw = st.text_input(
+            "Legnext job id", placeholder="1b0f7c2e-5a7d-4e8a-9c3f-2d6e8b1a4f90", key="track-job-id",
+            help="A job made elsewhere (another tool, a script, Legnext's own site) with this account.",
+        )
+        go = st.form_submit_button("Track this job", icon=":material/radar:")
+    if go:
+        outcome = track_job_by_id(studio, raw)
+        if outcome.ok:
+            st.success(outcome.message, icon=":material/check_circle:")
+            if outcome.record is not None:
+                st.page_link(
+                    "pages/job.py", label="Open it", icon=":material/open_in_new:",
+                    query_params=job_link_params(outcome.record),
+                )
+        else:
+            st.error(outcome.message, icon=":material/error:")
+
+
+# -- the detail view's data ---------------------------------------------------------------------------
+
+#: Statuses that can still change on their own: the detail view refreshes itself while a job has one.
+CHANGING_STATUSES = frozenset({"queued", "submitting", "pending", "staged", "processing"})
+REDACTED = "[redacted]"
+
+
+def find_record(studio: Studio, ref: str) -> dict[str, Any] | None:
+    """The record a ``/job?job=`` link names: a Legnext job id, or our local id before there is one."""
+    ref = (ref or "").strip()
+    if not ref:
+        return None
+    return studio.store.by_job_id(ref) or studio.store.get(ref)
+
+
+def scrub_secrets(value: Any, secrets: list[str]) -> Any:
+    """A copy of a JSON value with every secret replaced, and every webhook secret field blanked."""
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if k == "secret" and v else scrub_secrets(v, secrets)) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [scrub_secrets(v, secrets) for v in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret and secret in value:
+                value = value.replace(secret, REDACTED)
+        return value
+    return value
+
+
+def fetch_raw_job(studio: Studio, job_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Legnext's current answer for a job, secrets removed, or the message saying why it failed."""
+    try:
+        job = studio.client.get_job(job_id)
+    except LegnextError as exc:
+        return None, exc.user_message
+    secrets = [s for s in (studio.settings.api_key, studio.settings.webhook_secret) if s]
+    return scrub_secrets(job.raw, secrets), None
+
+
+def parameter_lines(record: dict[str, Any]) -> str:
+    """What was asked for, as a markdown list (the full prompt included)."""
+    video_type = record.get("video_type")
+    index = record.get("parent_index")
+    wire = record.get("wire_prompt")
+    estimate = record.get("estimated_points")
+    api = f"{record.get('api_mode')} · {record.get('api_base_url')}" if record.get("api_mode") else None
+    lines = [
+        ("Kind", KIND_LABELS.get(record.get("kind", ""), record.get("kind"))),
+        ("Prompt", record.get("prompt")),
+        ("Image URL", record.get("image_url")),
+        ("Resolution", {0: "480p", 1: "720p"}.get(video_type) if video_type is not None else None),
+        ("Motion", record.get("motion")),
+        ("Raw", "on" if record.get("raw") else None),
+        ("Parent job", record.get("parent_job_id")),
+        ("Variant of parent", None if index is None else f"#{index + 1}"),
+        ("Prompt sent", wire if wire != record.get("prompt") else None),
+        ("Seed", record.get("seed")),
+        ("Estimated cost", points(estimate) if estimate else None),
+        ("API", api),
+        ("Batch", record.get("batch_id")),
+        ("Resubmission of", record.get("resubmit_of")),
+    ]
+    return "\n".join(f"- {label}: `{value}`" if label in ("Parent job", "Batch", "Resubmission of", "Seed")
+                     else f"- {label}: {value}" for label, value in lines if value not in (None, ""))

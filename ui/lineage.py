@@ -1,0 +1,178 @@
+"""Where a job sits in its family (image -> video -> extensions -> upscale) and what can follow from it.
+
+The tree is read from the job log only: parents through ``parent_job_id``, children through
+``store.children``. The follow-up buttons open the making pages with their fields filled in, through the
+same deep links a person can paste (``/extend?job=..&variant=..`` and the others).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+#: A family larger than this is cut short in the tree (a long-running account can pile up reruns).
+MAX_TREE_NODES = 60
+#: Legnext documents follow-up actions as valid for three days after a job was created.
+FOLLOW_UP_WINDOW_SECONDS = 3 * 86400
+#: The kinds whose outputs are videos that Legnext can extend and upscale.
+EXTENDABLE_KINDS = frozenset({"text_video", "image_url_video", "animate", "extend"})
+
+KIND_LABELS = {
+    "text_video": "Video from text",
+    "image_url_video": "Video from image URL",
+    "animate": "Animated image",
+    "extend": "Extension",
+    "upscale": "Upscale",
+    "image": "Image",
+}
+
+
+@dataclass(frozen=True)
+class LineageNode:
+    depth: int
+    record: dict[str, Any]
+    is_current: bool
+
+
+def _root(store, record: dict[str, Any]) -> dict[str, Any]:
+    seen = {record.get("local_id")}
+    current = record
+    while current.get("parent_job_id"):
+        parent = store.by_job_id(current["parent_job_id"])
+        if parent is None or parent.get("local_id") in seen:
+            break
+        seen.add(parent.get("local_id"))
+        current = parent
+    return current
+
+
+def lineage_nodes(store, record: dict[str, Any], *, limit: int = MAX_TREE_NODES) -> list[LineageNode]:
+    """The family of ``record`` from its oldest known ancestor down, depth first, oldest child first."""
+    root = _root(store, record)
+    nodes: list[LineageNode] = []
+    stack: list[tuple[int, dict[str, Any]]] = [(0, root)]
+    seen: set[str] = set()
+    while stack and len(nodes) < limit:
+        depth, node = stack.pop()
+        if node.get("local_id") in seen:
+            continue
+        seen.add(node.get("local_id"))
+        nodes.append(LineageNode(depth, node, node.get("local_id") == record.get("local_id")))
+        if node.get("job_id"):
+            children = sorted(store.children(node["job_id"]), key=lambda r: r.get("submitted_at") or 0)
+            stack.extend((depth + 1, child) for child in reversed(children))
+    return nodes
+
+
+def node_label(record: dict[str, Any]) -> str:
+    kind = KIND_LABELS.get(record.get("kind") or "", record.get("kind") or "Job")
+    variant = record.get("parent_index")
+    of_variant = f" of #{variant + 1}" if isinstance(variant, int) and record.get("parent_job_id") else ""
+    return f"{kind}{of_variant} · {record.get('status', '?')}"
+
+
+def job_link_params(record: dict[str, Any]) -> dict[str, str]:
+    """The query parameters of the detail view for a record (its local id until Legnext gave one)."""
+    return {"job": record.get("job_id") or record["local_id"]}
+
+
+def extend_block_reason(record: dict[str, Any], index: int, chain) -> str | None:
+    """Why variant ``index`` of ``record`` cannot be extended, or None when it can."""
+    if record.get("kind") not in EXTENDABLE_KINDS:
+        return "Only videos can be extended (an upscaled video cannot)."
+    if record.get("status") != "completed":
+        return "The job has not completed."
+    if chain is not None and chain.extensions_left <= 0:
+        return f"This chain is full: {chain.extensions} extensions, {chain.seconds:g} s (Legnext allows 4)."
+    if index not in (record.get("available_actions") or {}).get("extend", []):
+        return "Legnext does not offer an extension for this video."
+    return None
+
+
+def upscale_block_reason(record: dict[str, Any], index: int) -> str | None:
+    if record.get("kind") not in EXTENDABLE_KINDS:
+        return "Only videos can be upscaled, once."
+    if record.get("status") != "completed":
+        return "The job has not completed."
+    if index not in (record.get("available_actions") or {}).get("upscale", []):
+        return "Legnext does not offer an upscale for this video."
+    return None
+
+
+def follow_up_expired(record: dict[str, Any], now: float | None = None) -> bool:
+    created = record.get("created_at") or record.get("submitted_at")
+    return bool(created) and (now or time.time()) - created > FOLLOW_UP_WINDOW_SECONDS
+
+
+def variant_actions(record: dict[str, Any], index: int, chain, *, key_prefix: str) -> None:
+    """The follow-up buttons under one output: Extend and Upscale for videos, Animate for images."""
+    job_id = record.get("job_id")
+    if not job_id:
+        return
+    if record.get("kind") == "image":
+        if st.button(
+            "Animate this image",
+            icon=":material/animation:",
+            key=f"{key_prefix}-animate-{index}",
+            disabled=record.get("status") != "completed",
+        ):
+            st.switch_page(
+                "pages/create.py", query_params={"mode": "animate", "image_job": job_id, "image": str(index)}
+            )
+        return
+    extend_reason = extend_block_reason(record, index, chain)
+    upscale_reason = upscale_block_reason(record, index)
+    left, right = st.columns(2)
+    with left:
+        if st.button(
+            "Extend",
+            icon=":material/more_time:",
+            key=f"{key_prefix}-extend-{index}",
+            disabled=extend_reason is not None,
+            help=extend_reason or "Add 4 s to this video.",
+            width="stretch",
+        ):
+            st.switch_page("pages/extend.py", query_params={"job": job_id, "variant": str(index)})
+    with right:
+        if st.button(
+            "Upscale",
+            icon=":material/high_quality:",
+            key=f"{key_prefix}-upscale-{index}",
+            disabled=upscale_reason is not None,
+            help=upscale_reason or "Make a higher-resolution copy of this video.",
+            width="stretch",
+        ):
+            st.switch_page("pages/upscale.py", query_params={"job": job_id, "variant": str(index)})
+    if extend_reason is not None and record.get("status") == "completed":
+        st.caption(f"Extend: {extend_reason}")
+
+
+def show_lineage(store, record: dict[str, Any]) -> None:
+    """The family tree with a link to each member, and the extension chain's length and time left."""
+    nodes = lineage_nodes(store, record)
+    if len(nodes) <= 1:
+        st.caption("No parent or follow-up jobs yet.")
+    for node in nodes:
+        indent = "\u2003\u2003" * node.depth + ("└ " if node.depth else "")
+        label = indent + node_label(node.record)
+        if node.is_current:
+            st.markdown(f"{indent}**{node_label(node.record)}** (this job)")
+        else:
+            st.page_link(
+                "pages/job.py",
+                label=label,
+                query_params=job_link_params(node.record),
+                icon=":material/subdirectory_arrow_right:" if node.depth else ":material/account_tree:",
+            )
+    if len(nodes) >= MAX_TREE_NODES:
+        st.caption(f"Only the first {MAX_TREE_NODES} jobs of this family are shown.")
+    job_id = record.get("job_id")
+    if job_id and record.get("kind") in EXTENDABLE_KINDS:
+        chain = store.extension_chain(job_id)
+        st.caption(
+            f":material/link: Extension chain: {chain.extensions} of 4 extensions, {chain.seconds:g} s long, "
+            f"{chain.seconds_left:g} s left"
+        )
