@@ -1,0 +1,96 @@
+"""Extend: add about 4 s to one of a finished video's results (at most four times per chain, 20 s)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from legnext_core.models import JobKind, JobRequest, estimate_points
+from legnext_core.submit import submit_job
+from ui import feedback, forms, pickers
+from ui.context import studio
+
+FORM = "extend"
+RESULT = "extend:result"
+#: Legnext's limit: four extensions of one chain, 4 s each on a 4 s video.
+MAX_EXTENSIONS = 4
+
+current = studio()
+st.title("Extend a video", anchor=False)
+st.caption(
+    "Adds about 4 seconds to one of a finished video's four results. "
+    f"One video can be extended at most {MAX_EXTENSIONS} times in a row (20 s in all)."
+)
+
+records = pickers.completed_jobs(current, pickers.VIDEO_PARENT_KINDS)
+linked_job = st.query_params.get("job")
+linked_variant = pickers.parse_index(st.query_params.get("variant"))
+records = pickers.with_linked_job(current, records, linked_job, pickers.VIDEO_PARENT_KINDS)
+if not records:
+    pickers.no_videos_yet("extend")
+    st.stop()
+
+record = pickers.pick_job(records, key=FORM, label="Video to extend", preselect=linked_job)
+if record is None:
+    st.stop()
+index = pickers.pick_variant(record, key=FORM, preselect=linked_variant)
+
+chain = current.store.extension_chain(record["job_id"])
+total_seconds = chain.seconds + chain.seconds_left
+left = chain.extensions_left
+st.markdown(
+    f":material/timeline: **{chain.seconds} s of {total_seconds} s**, "
+    f"{left} extension{'' if left == 1 else 's'} left"
+    + (f" · this video is extension {chain.extensions} of its chain" if chain.extensions else "")
+)
+offered = (record.get("available_actions") or {}).get("extend")
+chain_full = left <= 0 or offered == []
+result = st.session_state.get(RESULT)
+
+prompt = st.text_area(
+    "Prompt (optional)",
+    key=f"{FORM}:prompt",
+    placeholder="What happens next, e.g. the camera pulls back to reveal the city",
+    help="Leave empty to let Legnext continue the motion on its own.",
+)
+feedback.field_error(result, "prompt")
+callback = forms.callback_override(FORM)
+request = JobRequest(
+    kind=JobKind.EXTEND,
+    prompt=prompt.strip() or None,
+    parent_job_id=record["job_id"],
+    index=index,
+    callback=callback,
+)
+forms.cost_line(
+    estimate_points(request, record.get("video_type")),
+    note="an estimate: Legnext does not publish the price of an extension",
+)
+feedback.field_error(result, "callback")
+
+if chain_full:
+    st.error(
+        f"**This video cannot be extended again.** Its chain already has {MAX_EXTENSIONS} extensions "
+        "(20 s), Legnext's limit. Upscale it instead, or extend another video.",
+        icon=":material/block:",
+    )
+    st.page_link(
+        "pages/upscale.py",
+        label="Upscale this video",
+        icon=":material/high_quality:",
+        query_params={"job": record["job_id"], "variant": str(index or 0)},
+    )
+
+pending = forms.submit_button(
+    FORM,
+    "Extend video",
+    disabled=chain_full or index is None,
+    help="The extension limit is reached." if chain_full else None,
+    icon=":material/more_time:",
+)
+feedback.show_result(result, current, result_key=RESULT, shown_fields=("prompt", "callback"))
+
+if pending:
+    with st.spinner("Submitting to Legnext…"):
+        if forms.take_pending(FORM) and not chain_full:
+            st.session_state[RESULT] = submit_job(current, request)
+    st.rerun()

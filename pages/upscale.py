@@ -1,0 +1,57 @@
+"""Upscale: a higher-resolution copy of one of a finished video's results."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from legnext_core.models import JobKind, JobRequest, estimate_points
+from legnext_core.submit import submit_job
+from ui import feedback, forms, pickers
+from ui.context import studio
+
+FORM = "upscale"
+RESULT = "upscale:result"
+#: Demo-speed upscale duration of the sandbox (a tenth of Legnext's 4-6 min), before its time scale.
+SANDBOX_UPSCALE_SECONDS = (24, 36)
+
+current = studio()
+st.title("Upscale a video", anchor=False)
+if current.settings.is_sandbox:
+    scale = current.settings.sandbox_time_scale
+    low, high = (max(1, round(s / scale)) for s in SANDBOX_UPSCALE_SECONDS)
+    timing = f"On Legnext an upscale takes 4-6 minutes; this sandbox runs it in about {low}-{high} s."
+else:
+    timing = "An upscale takes 4-6 minutes; it appears in History when it is done."
+st.caption(f"Makes a higher-resolution copy of one of a finished video's four results. {timing}")
+
+records = [
+    record
+    for record in pickers.completed_jobs(current, pickers.VIDEO_PARENT_KINDS)
+    if (record.get("available_actions") or {}).get("upscale", [0]) != []
+]
+linked_job = st.query_params.get("job")
+linked_variant = pickers.parse_index(st.query_params.get("variant"))
+records = pickers.with_linked_job(current, records, linked_job, pickers.VIDEO_PARENT_KINDS)
+if not records:
+    pickers.no_videos_yet("upscale")
+    st.stop()
+
+record = pickers.pick_job(records, key=FORM, label="Video to upscale", preselect=linked_job)
+if record is None:
+    st.stop()
+index = pickers.pick_variant(record, key=FORM, preselect=linked_variant)
+result = st.session_state.get(RESULT)
+
+callback = forms.callback_override(FORM)
+feedback.field_error(result, "callback")
+request = JobRequest(kind=JobKind.UPSCALE, parent_job_id=record["job_id"], index=index, callback=callback)
+forms.cost_line(estimate_points(request), note=timing.split(";")[0])
+
+pending = forms.submit_button(FORM, "Upscale video", disabled=index is None, icon=":material/high_quality:")
+feedback.show_result(result, current, result_key=RESULT, shown_fields=("callback",))
+
+if pending:
+    with st.spinner("Submitting to Legnext…"):
+        if forms.take_pending(FORM):
+            st.session_state[RESULT] = submit_job(current, request)
+    st.rerun()

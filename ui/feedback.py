@@ -1,0 +1,245 @@
+"""What became of a submission, said beside the form: success with a link, or the error and what to do.
+
+``describe`` is the pure part (an error becomes a level, a message and the next step); ``show_result``
+and ``show_error`` draw it. An invalid input is shown next to its own field by ``field_error``; the
+general area then only says that nothing was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import streamlit as st
+
+from legnext_core.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InsufficientCreditsError,
+    InvalidInputError,
+    LegnextError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    SubmissionOutcomeUnknownError,
+)
+from legnext_core.studio import Studio
+from legnext_core.submit import SubmitResult, request_from_record, submit_job
+from ui.format import points
+
+Level = Literal["success", "info", "warning", "error"]
+
+_ICONS = {
+    "success": ":material/check_circle:",
+    "info": ":material/schedule:",
+    "warning": ":material/warning:",
+    "error": ":material/error:",
+}
+JOB_PAGE = "pages/job.py"
+HISTORY_PAGE = "pages/history.py"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    level: Level
+    title: str
+    #: What to do next (may be empty).
+    advice: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"**{self.title}**" + (f"  \n{self.advice}" if self.advice else "")
+
+
+def _balance_line(balance_points: int | None) -> str:
+    if balance_points is None:
+        return "The balance could not be read just now; it is shown in the sidebar."
+    return f"Available balance: {points(balance_points)}."
+
+
+def describe(error: LegnextError, *, balance_points: int | None = None) -> Feedback:
+    """The message for one error: what happened (Legnext's own words where it gave any) and what to do."""
+    if isinstance(error, InvalidInputError):
+        return Feedback("error", "Not sent: fix the highlighted input.", error.message)
+    if isinstance(error, AuthenticationError):
+        return Feedback(
+            "error",
+            "Legnext did not accept the API key (HTTP 401). Nothing was created.",
+            "Set a valid key in the LEGNEXT_API_KEY environment variable or in .streamlit/secrets.toml, "
+            "then restart the dashboard.",
+        )
+    if isinstance(error, InsufficientCreditsError):
+        return Feedback(
+            "error",
+            "Not enough credits for this job (HTTP 402). Nothing was created.",
+            f"Top up your Legnext account at legnext.ai, then submit again. {_balance_line(balance_points)}",
+        )
+    if isinstance(error, RateLimitError):
+        if error.retry_after is not None and error.retry_after > 0:
+            wait = f"Wait {max(1, round(error.retry_after))} s, then submit again."
+        else:
+            wait = "Wait until one of your running jobs finishes (see History), then submit again."
+        return Feedback(
+            "warning",
+            "Legnext is busy with too many of your jobs (HTTP 429; 6 run at a time). Nothing was created.",
+            wait,
+        )
+    if isinstance(error, PermissionDeniedError):
+        return Feedback(
+            "error",
+            f"Legnext refused this request (HTTP 403): {error.message}",
+            "This is decided by Legnext for your account or this content. Change the prompt, or ask "
+            "Legnext support to enable the feature.",
+        )
+    if isinstance(error, BadRequestError):
+        detail = f"  \nDetails from Legnext: `{error.raw_message}`" if error.raw_message else ""
+        return Feedback(
+            "error",
+            f"Legnext rejected the request (HTTP {error.status}): {error.message}",
+            f"Change the input and submit again. Nothing was created.{detail}",
+        )
+    if isinstance(error, NotFoundError):
+        return Feedback("error", "Legnext does not know this job (HTTP 404).", error.user_message)
+    if isinstance(error, ServerError):
+        return Feedback(
+            "error",
+            f"Legnext had a server error (HTTP {error.status}). Nothing was created.",
+            "Try again in a minute.",
+        )
+    if isinstance(error, APIConnectionError):
+        return Feedback(
+            "error",
+            "Could not reach Legnext: nothing was sent.",
+            "Check the network connection (and LEGNEXT_BASE_URL), then submit again.",
+        )
+    if isinstance(error, APITimeoutError):
+        return Feedback("error", "Legnext did not answer in time.", "Try again in a minute.")
+    if isinstance(error, SubmissionOutcomeUnknownError):
+        return Feedback(
+            "warning",
+            f"We could not tell whether Legnext created the job ({error.reason}).",
+            "The job may exist and may be billed. It is logged in History, where the tracker will find "
+            "it if Legnext made it. Check there before submitting again.",
+        )
+    if isinstance(error, APIStatusError):
+        return Feedback("error", f"Legnext answered with an error (HTTP {error.status}).", error.user_message)
+    return Feedback("error", "Something went wrong while talking to Legnext.", error.user_message)
+
+
+def _balance_points(current: Studio) -> int | None:
+    reading = current.balance(max_age=5)
+    return None if reading.balance is None else reading.balance.available_points
+
+
+def show_error(error: LegnextError, current: Studio) -> None:
+    """Draw one error where the caller is (beside its form)."""
+    balance = _balance_points(current) if isinstance(error, InsufficientCreditsError) else None
+    feedback = describe(error, balance_points=balance)
+    _draw(feedback)
+
+
+def _draw(feedback: Feedback) -> None:
+    getattr(st, feedback.level)(feedback.text, icon=_ICONS[feedback.level])
+
+
+def job_link(job_id: str, *, label: str | None = None) -> None:
+    """A link to the job's page (``/job?job=<id>``)."""
+    st.page_link(
+        JOB_PAGE,
+        label=label or f"Open job {job_id} in History",
+        icon=":material/open_in_new:",
+        query_params={"job": job_id},
+    )
+
+
+def field_error(result: SubmitResult | None, *fields: str) -> None:
+    """Under a widget: the message of an invalid input that belongs to one of ``fields``."""
+    if result is not None and result.outcome == "invalid" and result.field in fields:
+        st.error(result.message, icon=":material/edit:")
+
+
+def show_result(
+    result: SubmitResult | None,
+    current: Studio,
+    *,
+    result_key: str,
+    shown_fields: tuple[str, ...] = (),
+) -> None:
+    """The outcome of the last submission of a form, with what to do next.
+
+    ``result_key`` is where the page keeps that result in session state: a deliberate resubmit after
+    an unknown outcome replaces it. ``shown_fields`` are the fields the page marks itself with
+    ``field_error`` (their message is not repeated here).
+    """
+    if result is None:
+        return
+    if result.outcome == "accepted":
+        st.success(f"**Submitted.** Legnext accepted job `{result.job_id}`.", icon=_ICONS["success"])
+        job_link(result.job_id)
+        return
+    if result.outcome == "queued":
+        st.info(f"**Queued.** {result.message}", icon=_ICONS["info"])
+        return
+    if result.outcome == "invalid":
+        if result.field in shown_fields:
+            st.error("**Not sent: fix the input marked above.**", icon=_ICONS["error"])
+        else:
+            _draw(describe(result.error))
+        return
+    if result.error is not None:
+        show_error(result.error, current)
+    if result.outcome == "unknown":
+        st.page_link(HISTORY_PAGE, label="Look for it in History", icon=":material/history:")
+        _resubmit_controls(result, current, result_key=result_key)
+
+
+def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str) -> None:
+    """A deliberate "submit again", in two steps, for a submission whose outcome is unknown."""
+    if result.local_id is None:
+        return
+    state: MutableMapping[str, Any] = st.session_state
+    confirm_key = f"{result_key}:confirm-resubmit"
+
+    def ask() -> None:
+        state[confirm_key] = result.local_id
+
+    def cancel() -> None:
+        state.pop(confirm_key, None)
+
+    def resubmit(local_id: str) -> None:
+        # Popping first makes a second click on the same confirmation a no-op.
+        if state.pop(confirm_key, None) != local_id:
+            return
+        record = current.store.get(local_id)
+        if record is None:
+            return
+        state[result_key] = submit_job(current, request_from_record(record), resubmit_of=local_id)
+
+    if state.get(confirm_key) != result.local_id:
+        st.button(
+            "Submit again…",
+            key=f"{result_key}:ask-resubmit",
+            on_click=ask,
+            icon=":material/replay:",
+            help="Only if History shows no job for this submission.",
+        )
+        return
+    st.warning(
+        "**Submit again?** If Legnext did create the first job, this makes a second one and both are billed.",
+        icon=":material/help:",
+    )
+    left, right = st.columns(2)
+    left.button(
+        "Yes, submit again",
+        key=f"{result_key}:confirm-resubmit-button",
+        on_click=resubmit,
+        args=(result.local_id,),
+        type="primary",
+        icon=":material/replay:",
+    )
+    right.button("Cancel", key=f"{result_key}:cancel-resubmit", on_click=cancel)

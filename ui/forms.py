@@ -1,0 +1,281 @@
+"""Form pieces the making pages share: video options, the cost line, the one-shot submit button, batches.
+
+The submit button is the guard against paying twice. Streamlit reruns the whole page on every
+interaction and a fast second click can arrive before the page has redrawn, so a click only counts when
+it carries the token the button was last drawn with. The click swaps the token and marks a submission
+pending; the page then redraws the button disabled, sends once (``take_pending``) and reruns.
+A rerun, a stale second click or a reload never finds a pending submission to send again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from legnext_core.errors import InvalidInputError
+from legnext_core.models import MOTIONS, VIDEO_TYPES, JobKind, JobRequest
+from legnext_core.studio import Studio
+from legnext_core.submit import SubmitResult, submit_batch
+from ui.format import points
+
+#: Resolution choices as shown (videoType 0/1).
+RESOLUTIONS = {label: video_type for video_type, label in VIDEO_TYPES.items()}
+_MOTION_DEFAULT = "Default"
+
+
+@dataclass(frozen=True)
+class VideoOptions:
+    video_type: int
+    motion: str | None
+    raw: bool
+    callback: str | None
+
+
+def _keys(form_key: str) -> tuple[str, str]:
+    return f"{form_key}:token", f"{form_key}:pending"
+
+
+def submit_button(
+    form_key: str,
+    label: str,
+    *,
+    disabled: bool = False,
+    help: str | None = None,
+    icon: str = ":material/send:",
+) -> bool:
+    """Draw the form's submit button; True while a fresh click waits to be sent (see ``take_pending``)."""
+    token_key, pending_key = _keys(form_key)
+    state = st.session_state
+    if token_key not in state:
+        state[token_key] = uuid.uuid4().hex
+
+    def on_click(token: str) -> None:
+        # A click drawn with an older token is a double click or a stale page: it does not count.
+        if state.get(token_key) != token or state.get(pending_key):
+            return
+        state[token_key] = uuid.uuid4().hex
+        state[pending_key] = True
+
+    pending = bool(state.get(pending_key))
+    st.button(
+        "Submitting…" if pending else label,
+        key=f"{form_key}:submit",
+        on_click=on_click,
+        args=(state[token_key],),
+        disabled=disabled or pending,
+        type="primary",
+        icon=":material/progress_activity:" if pending else icon,
+        help=help,
+    )
+    return pending
+
+
+def take_pending(form_key: str) -> bool:
+    """True once per fresh click: the caller sends now. Cleared *before* sending, so nothing resends it."""
+    return bool(st.session_state.pop(_keys(form_key)[1], False))
+
+
+def video_options(key_prefix: str, *, resolution: bool = True, flags: bool = True) -> VideoOptions:
+    """Resolution, Midjourney's ``--motion``/``--raw`` as controls, and the callback override."""
+    video_type = 0
+    motion: str | None = None
+    raw = False
+    columns = st.columns(3 if flags else 1, vertical_alignment="bottom")
+    if resolution:
+        with columns[0]:
+            chosen = st.segmented_control(
+                "Resolution",
+                list(RESOLUTIONS),
+                default="480p",
+                required=True,
+                key=f"{key_prefix}:resolution",
+                help="720p costs about three times as much as 480p.",
+            )
+            video_type = RESOLUTIONS.get(chosen or "480p", 0)
+    if flags:
+        with columns[1 if resolution else 0]:
+            motion_label = st.segmented_control(
+                "Motion",
+                [_MOTION_DEFAULT, *(m.capitalize() for m in MOTIONS)],
+                default=_MOTION_DEFAULT,
+                required=True,
+                key=f"{key_prefix}:motion",
+                help="Midjourney's --motion: low for subtle movement, high for lively movement.",
+            )
+            motion = None if motion_label in (None, _MOTION_DEFAULT) else motion_label.lower()
+        with columns[-1]:
+            raw = st.toggle(
+                "Raw style",
+                key=f"{key_prefix}:raw",
+                help="Midjourney's --raw: less of Midjourney's own styling, closer to the prompt.",
+            )
+    return VideoOptions(video_type, motion, raw, callback_override(key_prefix))
+
+
+def callback_override(key_prefix: str) -> str | None:
+    """The advanced callback URL, or None to use the dashboard's own webhook."""
+    with st.expander("Advanced", icon=":material/tune:"):
+        value = st.text_input(
+            "Callback URL override",
+            key=f"{key_prefix}:callback",
+            placeholder="https://example.com/legnext-callback",
+            help="Legnext POSTs the finished job here instead of to this dashboard. "
+            "Leave empty to let the dashboard receive it.",
+        )
+    return value.strip() or None
+
+
+def cost_line(estimated: int, *, note: str | None = None, count: int = 1) -> None:
+    """'Estimated cost: 480 points (US$0.48)', before anything is submitted."""
+    total = estimated * count
+    each = f" ({count} × {points(estimated)})" if count > 1 else ""
+    text = f":material/payments: Estimated cost: **{points(total)}**{each}"
+    if note:
+        text += f" · {note}"
+    st.markdown(text)
+
+
+# -- batch ---------------------------------------------------------------------------------------------
+
+#: What a batch line's outcome is called in the results table.
+OUTCOME_LABELS = {
+    "accepted": "accepted",
+    "queued": "queued",
+    "rejected": "rejected",
+    "unknown": "outcome unknown",
+    "invalid": "invalid",
+}
+_RESOLUTION_WORDS = {"": None, "480p": 0, "480": 0, "0": 0, "720p": 1, "720": 1, "1": 1}
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    """One prompt of a batch, with the line it came from and why it cannot be sent (if it cannot)."""
+
+    number: int
+    prompt: str
+    request: JobRequest
+    error: str | None = None
+
+
+def lines_from_text(text: str) -> list[tuple[int, str, str]]:
+    """(line number, prompt, resolution) for each non-blank line; blank lines keep the numbering."""
+    return [(number, line.strip(), "") for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def lines_from_csv(upload: Any) -> tuple[list[tuple[int, str, str]], str | None]:
+    """(line number, prompt, resolution) per CSV row (the header is line 1), or why the file is unusable."""
+    if upload is None:
+        return [], None
+    try:
+        frame = pd.read_csv(upload, dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        return [], f"The file could not be read as CSV: {exc}"
+    columns = {str(name).strip().lower(): name for name in frame.columns}
+    if "prompt" not in columns:
+        return [], "The CSV has no `prompt` column. Put the prompts in a column named prompt."
+    prompts = frame[columns["prompt"]]
+    resolutions = frame[columns["resolution"]] if "resolution" in columns else None
+    rows = []
+    for position, prompt in enumerate(prompts):
+        resolution = "" if resolutions is None else str(resolutions.iloc[position])
+        rows.append((position + 2, str(prompt).strip(), resolution.strip()))
+    return rows, None
+
+
+def prepare_batch(lines: list[tuple[int, str, str]], options: VideoOptions) -> list[BatchLine]:
+    """Requests for the lines, each validated before anything is sent."""
+    prepared = []
+    for number, prompt, resolution in lines:
+        video_type: Any = _RESOLUTION_WORDS.get(resolution.lower(), resolution)
+        request = JobRequest(
+            kind=JobKind.TEXT_VIDEO,
+            prompt=prompt or None,
+            video_type=options.video_type if video_type is None else video_type,
+            motion=options.motion,
+            raw=options.raw,
+            callback=options.callback,
+        )
+        error = None
+        try:
+            request.validate()
+        except InvalidInputError as exc:
+            error = (
+                f"resolution “{resolution}” is not 480p or 720p" if exc.field == "video_type" else exc.message
+            )
+        prepared.append(BatchLine(number, prompt, request, error))
+    return prepared
+
+
+def submit_prepared_batch(
+    current: Studio,
+    lines: list[BatchLine],
+    *,
+    on_progress: Callable[[int, int, SubmitResult], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Send the valid lines under the concurrency limit; one table row per line, invalid ones included."""
+    valid = [line for line in lines if line.error is None]
+    results = iter(submit_batch(current, [line.request for line in valid], on_progress=on_progress))
+    rows = []
+    for line in lines:
+        if line.error is not None:
+            rows.append(_row(line, None, "invalid", line.error))
+            continue
+        result = next(results)
+        message = "" if result.outcome == "accepted" else result.message
+        rows.append(_row(line, result, result.outcome, message))
+    return rows
+
+
+def _row(line: BatchLine, result: SubmitResult | None, outcome: str, message: str) -> dict[str, Any]:
+    return {
+        "line": line.number,
+        "prompt": line.prompt,
+        "local_id": None if result is None else result.local_id,
+        "job_id": None if result is None else result.job_id,
+        "outcome": outcome,
+        "message": message,
+    }
+
+
+@st.fragment(run_every=2)
+def batch_results(current: Studio, rows: list[dict[str, Any]]) -> None:
+    """The per-line result table; queued lines pick up their job id from the log once they are sent."""
+    table = []
+    for row in rows:
+        record = current.store.get(row["local_id"]) if row["local_id"] else None
+        job_id = (record or {}).get("job_id") or row["job_id"]
+        status = (record or {}).get("status")
+        table.append(
+            {
+                "Line": row["line"],
+                "Prompt": row["prompt"],
+                "Job id": f"/job?job={job_id}" if job_id else None,
+                "Outcome": OUTCOME_LABELS.get(row["outcome"], row["outcome"]),
+                "Status now": status or "—",
+                "Message": row["message"],
+            }
+        )
+    counts = {
+        label: sum(1 for row in rows if row["outcome"] == outcome)
+        for outcome, label in OUTCOME_LABELS.items()
+    }
+    st.markdown(
+        ":material/fact_check: **Batch result:** "
+        + " · ".join(f"{count} {label}" for label, count in counts.items() if count)
+    )
+    st.dataframe(
+        pd.DataFrame(table),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Line": st.column_config.NumberColumn(width="small"),
+            "Job id": st.column_config.LinkColumn(display_text=r"/job\?job=(.*)"),
+            "Prompt": st.column_config.TextColumn(width="large"),
+        },
+    )

@@ -1,0 +1,183 @@
+"""Choosing what to work on: a completed job (from the log, a deep link or a pasted id) and one of its
+four outputs, with all four shown so the choice is made by eye.
+
+Used by Extend and Upscale (video jobs) and by Create's animate mode (image jobs).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import streamlit as st
+
+from legnext_core.errors import LegnextError
+from legnext_core.models import OUTPUT_INDEXES, JobKind, validate_job_id
+from legnext_core.studio import Studio
+from ui.format import relative_time
+from ui.variants import show_variants, variants_of
+
+#: Jobs whose four videos can be extended or upscaled (an upscale's single output cannot).
+VIDEO_PARENT_KINDS = (JobKind.TEXT_VIDEO, JobKind.IMAGE_URL_VIDEO, JobKind.ANIMATE, JobKind.EXTEND)
+
+KIND_LABELS = {
+    JobKind.TEXT_VIDEO.value: "Text to video",
+    JobKind.IMAGE_URL_VIDEO.value: "Image URL to video",
+    JobKind.ANIMATE.value: "Animated image",
+    JobKind.EXTEND.value: "Extension",
+    JobKind.UPSCALE.value: "Upscale",
+    JobKind.IMAGE.value: "Image",
+}
+
+
+def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[dict[str, Any]]:
+    """Completed jobs of these kinds, newest first, that this process can follow up on."""
+    records = current.store.recent(200, statuses=["completed"], kinds=[kind.value for kind in kinds])
+    return [
+        record
+        for record in records
+        if record.get("job_id") and variants_of(record) and current.client_for(record) is not None
+    ]
+
+
+def job_label(record: dict[str, Any], now: float | None = None) -> str:
+    """One line that tells jobs apart: prompt, kind, age and the start of the id."""
+    prompt = (record.get("prompt") or "").strip() or "(no prompt)"
+    if len(prompt) > 60:
+        prompt = prompt[:57] + "…"
+    kind = KIND_LABELS.get(record.get("kind") or "", record.get("kind") or "job")
+    when = record.get("ended_at") or record.get("updated_at") or record.get("submitted_at")
+    age = f" · {relative_time(when, now or time.time())}" if when else ""
+    return f"{prompt} · {kind}{age} · {str(record.get('job_id'))[:8]}"
+
+
+def parse_index(raw: Any) -> int | None:
+    """A variant number 0-3 from a query parameter, or None."""
+    try:
+        value = int(str(raw))
+    except (TypeError, ValueError):
+        return None
+    return value if value in OUTPUT_INDEXES else None
+
+
+def fetch_job(current: Studio, job_id: str, *, field: str = "job_id") -> dict[str, Any]:
+    """The log's record of a job, fetching and logging it first when it was made elsewhere.
+
+    Raises ``InvalidInputError`` (naming ``field``) for something that is not a job id, and the
+    client's errors otherwise.
+    """
+    job_id = validate_job_id(job_id, field)
+    record = current.store.by_job_id(job_id)
+    if record is not None:
+        return record
+    job = current.client.get_job(job_id)
+    record = current.store.track_external(
+        job, api_mode=current.settings.mode, api_base_url=current.settings.base_url
+    )
+    if not job.status.is_terminal:
+        current.tracker.wake(job.job_id)
+    return record
+
+
+def pick_job(
+    records: Sequence[dict[str, Any]],
+    *,
+    key: str,
+    label: str,
+    preselect: str | None = None,
+    placeholder: str = "Choose a job",
+) -> dict[str, Any] | None:
+    """A select box over ``records`` (by job id); ``preselect`` is chosen when it is among them."""
+    by_id = {record["job_id"]: record for record in records}
+    state_key = f"{key}:job"
+    if preselect in by_id and st.session_state.get(f"{key}:preselected") != preselect:
+        # Applied once per deep link, so the user's own choice afterwards is kept.
+        st.session_state[state_key] = preselect
+        st.session_state[f"{key}:preselected"] = preselect
+    if st.session_state.get(state_key) not in by_id:
+        st.session_state.pop(state_key, None)
+    now = time.time()
+    chosen = st.selectbox(
+        label,
+        list(by_id),
+        index=None if state_key in st.session_state else 0,
+        format_func=lambda job_id: job_label(by_id[job_id], now),
+        key=state_key,
+        placeholder=placeholder,
+    )
+    return by_id.get(chosen) if chosen else None
+
+
+def pick_variant(record: dict[str, Any], *, key: str, preselect: int | None = None) -> int | None:
+    """Show all outputs of ``record`` and let the user choose one; the chosen index (0-3)."""
+    variants = show_variants(record, download=False, key_prefix=f"{key}-preview")
+    if not variants:
+        return None
+    indexes = [variant.index for variant in variants]
+    noun = "Video" if variants[0].is_video else "Image"
+    state_key = f"{key}:variant:{record.get('job_id')}"
+    if preselect in indexes and st.session_state.get(f"{state_key}:preselected") != preselect:
+        st.session_state[state_key] = preselect
+        st.session_state[f"{state_key}:preselected"] = preselect
+    if st.session_state.get(state_key) not in indexes:
+        st.session_state[state_key] = indexes[0]
+    return st.segmented_control(
+        f"Which {noun.lower()}",
+        indexes,
+        format_func=lambda index: f"{noun} {index + 1}",
+        required=True,
+        key=state_key,
+    )
+
+
+def no_videos_yet(action: str) -> None:
+    """The empty state of Extend and Upscale: nothing to work on yet, and where to make something."""
+    st.info(
+        f"**No finished videos yet.** Make a video first; once it is done you can {action} it here.",
+        icon=":material/movie:",
+    )
+    st.page_link("pages/create.py", label="Make a video on Create", icon=":material/add_circle:")
+
+
+def with_linked_job(
+    current: Studio,
+    records: list[dict[str, Any]],
+    job_id: str | None,
+    kinds: Sequence[JobKind],
+) -> list[dict[str, Any]]:
+    """``records`` plus the deep-linked job when it is usable, else a note saying why it is not."""
+    if not job_id or any(record.get("job_id") == job_id for record in records):
+        return records
+    from ui.feedback import show_error  # feedback draws errors; pickers only choose
+
+    try:
+        record = fetch_job(current, job_id)
+    except LegnextError as exc:
+        st.caption(f"The linked job `{job_id}` could not be opened:")
+        show_error(exc, current)
+        return records
+    wanted = {kind.value for kind in kinds}
+    if record.get("kind") not in wanted:
+        kind = KIND_LABELS.get(record.get("kind") or "", "job")
+        st.warning(
+            f"The linked job `{job_id}` is {_article(kind)} {kind.lower()}: it cannot be used here.",
+            icon=":material/warning:",
+        )
+        return records
+    if record.get("status") != "completed":
+        st.info(
+            f"The linked job `{job_id}` is {record.get('status')}: it can be chosen here once it has "
+            "completed.",
+            icon=":material/hourglass_top:",
+        )
+        return records
+    reason = current.unreachable_reason(record)
+    if reason:
+        st.warning(f"The linked job `{job_id}` cannot be used: {reason}", icon=":material/warning:")
+        return records
+    return [record, *records]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
