@@ -1,0 +1,267 @@
+"""AppTest: the Create page in each mode, the batch, double-submit protection and its deep links.
+
+Every test talks real HTTP to its own sandbox on a manual clock and keeps its job log in tmp_path.
+"""
+
+from __future__ import annotations
+
+from legnext_core.models import JobKind, JobRequest
+from legnext_core.submit import submit_job
+
+VIDEO_POSTS = "/api/v1/video-diffusion"
+
+
+def finish_jobs(current, sandbox) -> None:
+    """Move the sandbox clock past every job's end and record what Legnext now says (as a poll would)."""
+    sandbox.advance(3600)
+    for record in current.store.active():
+        current.store.apply_job(current.client.get_job(record["job_id"]))
+
+
+def page_text(at) -> str:
+    parts = [element.value for kind in ("markdown", "caption", "success", "error", "warning", "info")
+             for element in getattr(at, kind)]
+    return "\n".join(str(part) for part in parts)
+
+
+def page_links(at) -> list[str]:
+    return [link.proto.page for link in at.get("page_link")] if at.get("page_link") else []
+
+
+def test_text_prompt_submits_one_job_and_links_to_it(app_test, studio, sandbox):
+    at = app_test("create")
+    assert not at.exception
+    at.text_area(key="create:text:prompt").input("A paper boat on a rainy street")
+    at.button(key="text:submit").click().run()
+    assert not at.exception
+
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 1
+    (record,) = studio().store.recent()
+    assert record["kind"] == "text_video" and record["job_id"]
+    assert record["job_id"] in at.success[0].value
+    link = next(link for link in at.get("page_link") if "job" in link.proto.label.lower())
+    assert link.proto.query_string == f"job={record['job_id']}"
+
+
+def test_rerun_after_submitting_sends_nothing_more(app_test, sandbox):
+    at = app_test("create")
+    at.text_area(key="create:text:prompt").input("A fox in the snow")
+    at.button(key="text:submit").click().run()
+    at.run()
+    at.run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 1
+
+
+def test_a_stale_second_click_does_not_submit_again(app_test, sandbox):
+    at = app_test("create")
+    at.text_area(key="create:text:prompt").input("A fox in the snow")
+    # The button was drawn with this token; a first click has since consumed it (as a double click
+    # arriving before the page redrew would find).
+    at.session_state["text:token"] = "already-used-by-the-first-click"
+    at.button(key="text:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 0
+    assert not at.success
+
+
+def test_each_fresh_click_submits_once(app_test, sandbox):
+    at = app_test("create")
+    at.text_area(key="create:text:prompt").input("A fox in the snow")
+    at.button(key="text:submit").click().run()
+    at.button(key="text:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 2
+    assert at.button(key="text:submit").disabled is False
+
+
+def test_empty_prompt_is_flagged_at_the_prompt_and_nothing_is_sent(app_test, sandbox):
+    at = app_test("create")
+    at.button(key="text:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 0
+    messages = [error.value for error in at.error]
+    assert any("The prompt is empty" in message for message in messages)
+    # The field's own message comes right after the prompt, before the options.
+    order = [node.type for node in at.main if node.type in ("text_area", "error", "segmented_control")]
+    assert order.index("error") == order.index("text_area") + 1
+
+
+def test_resolution_motion_and_raw_are_controls_that_reach_the_prompt(app_test, studio, sandbox):
+    at = app_test("create")
+    at.text_area(key="create:text:prompt").input("Waves on black sand")
+    at.segmented_control(key="create:text:resolution").set_value("720p").run()
+    at.segmented_control(key="create:text:motion").set_value("High").run()
+    at.toggle(key="create:text:raw").set_value(True).run()
+    assert "1,536 points (US$1.54)" in page_text(at)
+    at.button(key="text:submit").click().run()
+    assert not at.exception
+    (record,) = studio().store.recent()
+    assert record["video_type"] == 1
+    assert record["wire_prompt"] == "Waves on black sand --motion high --raw"
+
+
+def test_cost_is_shown_before_submitting(app_test):
+    at = app_test("create")
+    assert "Estimated cost: **480 points (US$0.48)**" in page_text(at)
+
+
+def test_callback_override_is_sent_with_the_job(app_test, studio):
+    at = app_test("create")
+    at.text_area(key="create:text:prompt").input("A fox")
+    at.text_input(key="create:text:callback").input("https://hooks.example.com/legnext")
+    at.button(key="text:submit").click().run()
+    (record,) = studio().store.recent()
+    assert record["callback"] == "https://hooks.example.com/legnext"
+
+
+def test_image_url_mode_previews_the_image_and_sends_url_first(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("image_url").run()
+    url = f"{sandbox.root_url}/media/image_0.png"
+    at.text_input(key="create:image_url:url").input(url).run()
+    assert not at.exception
+    assert at.image, "a valid URL is previewed"
+    at.text_area(key="create:image_url:prompt").input("the leaves sway")
+    at.button(key="image_url:submit").click().run()
+    assert not at.exception
+    (record,) = studio().store.recent()
+    assert record["kind"] == "image_url_video"
+    assert record["wire_prompt"] == f"{url} the leaves sway"
+
+
+def test_image_url_mode_flags_a_bad_url_at_the_url_field(app_test, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("image_url").run()
+    at.text_input(key="create:image_url:url").input("ftp://example.com/a.png").run()
+    assert not at.image
+    at.button(key="image_url:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 0
+    assert any("must start with http:// or https://" in error.value for error in at.error)
+
+
+def test_animate_mode_makes_a_sandbox_image_job_and_animates_the_chosen_image(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("animate").run()
+    at.text_input(key="create:sandbox_image:prompt").input("A lighthouse at dusk")
+    at.button(key="create:sandbox_image:submit").click().run()
+    assert not at.exception
+    image_job = at.text_input(key="create:animate:job_id").value
+    assert image_job and sandbox.request_count("POST", "/api/v1/diffusion") == 1
+    assert "Image job" in page_text(at) or at.get("progress")
+    assert at.button(key="animate:submit").disabled
+
+    finish_jobs(studio(), sandbox)
+    at.run()
+    assert not at.exception
+    assert len(at.image) == 4
+    at.segmented_control(key=f"create:animate:variant:{image_job}").set_value(2).run()
+    at.button(key="animate:submit").click().run()
+    assert not at.exception
+    animation = studio().store.recent(kinds=["animate"])[0]
+    assert (animation["parent_job_id"], animation["parent_index"]) == (image_job, 2)
+    assert animation["job_id"] in at.success[0].value
+
+
+def test_animate_mode_fetches_and_logs_an_image_job_made_elsewhere(app_test, studio, sandbox):
+    at = app_test("create")
+    made_elsewhere = studio().client.submit(JobRequest(kind=JobKind.IMAGE, prompt="A red kite"))
+    sandbox.advance(3600)
+    assert studio().store.by_job_id(made_elsewhere.job_id) is None
+
+    at.segmented_control(key="create:mode").set_value("animate").run()
+    at.text_input(key="create:animate:job_id").input(made_elsewhere.job_id).run()
+    assert not at.exception
+    logged = studio().store.by_job_id(made_elsewhere.job_id)
+    assert logged is not None and logged["status"] == "completed"
+    assert len(at.image) == 4
+
+
+def test_animate_mode_refuses_a_video_job_with_a_reason(app_test, studio, sandbox):
+    at = app_test("create")
+    video = submit_job(studio(), JobRequest(kind=JobKind.TEXT_VIDEO, prompt="A fox"))
+    at.segmented_control(key="create:mode").set_value("animate").run()
+    at.text_input(key="create:animate:job_id").input(video.job_id).run()
+    assert not at.exception
+    assert any("not an image job" in error.value for error in at.error)
+    assert at.button(key="animate:submit").disabled
+
+
+def test_animate_deep_link_preselects_the_image_job_and_image(app_test, studio, sandbox):
+    first = app_test("create")
+    made = submit_job(studio(), JobRequest(kind=JobKind.IMAGE, prompt="A lighthouse"))
+    finish_jobs(studio(), sandbox)
+    del first
+
+    at = app_test("create", query={"mode": "animate", "image_job": made.job_id, "image": "3"})
+    assert not at.exception
+    assert at.segmented_control(key="create:mode").value == "animate"
+    assert at.text_input(key="create:animate:job_id").value == made.job_id
+    assert at.segmented_control(key=f"create:animate:variant:{made.job_id}").value == 3
+
+
+def test_rerun_link_fills_the_form_with_the_same_settings(app_test, studio):
+    first = app_test("create")
+    done = submit_job(
+        studio(),
+        JobRequest(kind=JobKind.TEXT_VIDEO, prompt="Neon city in rain", video_type=1, motion="low", raw=True),
+    )
+    del first
+    at = app_test("create", query={"rerun": done.local_id})
+    assert not at.exception
+    assert at.text_area(key="create:text:prompt").value == "Neon city in rain"
+    assert at.segmented_control(key="create:text:resolution").value == "720p"
+    assert at.segmented_control(key="create:text:motion").value == "Low"
+    assert at.toggle(key="create:text:raw").value is True
+
+
+def test_batch_sends_up_to_the_limit_queues_the_rest_and_skips_invalid_lines(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    lines = [f"Scene number {n}" for n in range(1, 9)]
+    lines.insert(2, "a cat https://example.com/cat.png")  # line 3: a URL that is not first
+    lines.insert(4, "")  # blank lines are skipped but keep the numbering
+    at.text_area(key="create:batch:lines").input("\n".join(lines)).run()
+    assert not at.exception
+    text = page_text(at)
+    assert "Line 3: An image URL must come first" in text
+    assert "the other 2 are queued here and sent automatically" in text
+    assert "3,840 points" in text  # 8 valid prompts at 480 each
+
+    at.button(key="batch:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 6
+    table = at.dataframe[0].value
+    by_line = {row["Line"]: row for row in table.to_dict("records")}
+    assert by_line[3]["Outcome"] == "invalid" and "must come first" in by_line[3]["Message"]
+    assert 5 not in by_line
+    outcomes = [row["Outcome"] for row in table.to_dict("records")]
+    assert outcomes.count("accepted") == 6 and outcomes.count("queued") == 2
+    assert all(row["Job id"] for row in table.to_dict("records") if row["Outcome"] == "accepted")
+    assert len(studio().store.queued()) == 2
+
+
+def test_batch_from_csv_reads_prompt_and_resolution_columns(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    at.segmented_control(key="create:batch:source").set_value("CSV file").run()
+    csv = b"prompt,resolution\nA fox,720p\nA heron,\nAn owl,1080p\n"
+    at.get("file_uploader")[0].upload("prompts.csv", csv, "text/csv").run()
+    assert not at.exception
+    assert "Line 4: resolution “1080p” is not 480p or 720p" in page_text(at)
+    at.button(key="batch:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 2
+    by_prompt = {record["prompt"]: record for record in studio().store.recent()}
+    assert by_prompt["A fox"]["video_type"] == 1 and by_prompt["A heron"]["video_type"] == 0
+
+
+def test_batch_csv_without_a_prompt_column_says_so(app_test, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    at.segmented_control(key="create:batch:source").set_value("CSV file").run()
+    at.get("file_uploader")[0].upload("prompts.csv", b"text\nA fox\n", "text/csv").run()
+    assert not at.exception
+    assert any("no `prompt` column" in error.value for error in at.error)
+    assert at.button(key="batch:submit").disabled
