@@ -33,7 +33,7 @@ if record is None:
 
 local_id = record["local_id"]
 job_id = record.get("job_id")
-zone = hv._viewer_zone()
+zone = hv.viewer_zone()
 
 
 def _when(epoch: float | None) -> str:

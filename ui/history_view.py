@@ -150,11 +150,14 @@ def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
 
 
 def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The frame given to st.dataframe: the history module's short columns, status as a coloured pill."""
-    frame = history.records_to_frame(rows)
-    if "status" in frame.columns:
-        # A one-item list renders as a coloured pill in a MultiselectColumn: a marker visible at a glance.
-        frame["status"] = [[s] for s in frame["status"]]
+    """The frame given to st.dataframe: the history module's short columns, status as a coloured pill.
+
+    Only what the table shows is sent: the row's local id stays on the server (the selection is mapped
+    back to it by position) and the emoji status label gives way to a coloured pill.
+    """
+    frame = history.records_to_frame(rows).drop(columns=["status_label", "local_id"])
+    # A one-item list renders as a coloured pill in a MultiselectColumn: a marker visible at a glance.
+    frame["status"] = [[s] for s in frame["status"]]
     return frame
 
 
@@ -162,23 +165,24 @@ def column_config() -> dict[str, Any]:
     cc = st.column_config
     zone = st.context.timezone or "UTC"
     return {
-        "local_id": None,
-        "job_id": cc.TextColumn("Job id", width="small", help="Legnext's job id"),
         "status": cc.MultiselectColumn(
-            "Status", options=list(STATUSES), color=[STATUS_COLORS[s] for s in STATUSES], width="small"
+            "Status", options=list(STATUSES), color=[STATUS_COLORS[s] for s in STATUSES], width=110
         ),
-        "progress": cc.ProgressColumn("Progress", min_value=0, max_value=100, format="%d%%", width="small"),
-        "kind": cc.TextColumn("Kind", width="small"),
-        "prompt": cc.TextColumn("Prompt", width="large"),
-        "resolution": cc.TextColumn("Res.", width=60),
-        "variant": cc.TextColumn("Variant", width=60, help="Which output of the parent job this works on"),
-        "parent": cc.TextColumn("Parent", width="small", help="The job this one was made from"),
-        "submitted": cc.DatetimeColumn("Submitted", format="YYYY-MM-DD HH:mm:ss", timezone=zone),
-        "finished": cc.DatetimeColumn("Finished", format="YYYY-MM-DD HH:mm:ss", timezone=zone),
-        "queue_seconds": cc.NumberColumn("Queue", format="%d s", help="Waiting at Legnext before it started"),
-        "run_seconds": cc.NumberColumn("Run", format="%d s", help="From start to finish"),
-        "frozen": cc.NumberColumn("Frozen", format="%d", help="Points reserved at submission"),
-        "consumed": cc.NumberColumn("Consumed", format="%d", help="Points charged (1 point = US$0.001)"),
+        "progress": cc.ProgressColumn("Progress", min_value=0, max_value=100, format="%d%%", width=90),
+        "kind": cc.TextColumn("Kind", width=120),
+        "prompt": cc.TextColumn("Prompt", width="large", help="Shortened: the detail view has it in full"),
+        "resolution": cc.TextColumn("Res.", width=55),
+        "variant": cc.NumberColumn("Var.", width=45, help="Which output (1-4) of the parent job it works on"),
+        "parent": cc.TextColumn("Parent", width=80, help="The job this one was made from (short id)"),
+        "submitted": cc.DatetimeColumn("Submitted", format="MMM D, HH:mm:ss", timezone=zone, width=130),
+        "finished": cc.DatetimeColumn("Finished", format="MMM D, HH:mm:ss", timezone=zone, width=130),
+        "queue_wait_s": cc.NumberColumn("Queue", format="%d s", width=65, help="Waiting at Legnext"),
+        "run_time_s": cc.NumberColumn("Run", format="%d s", width=65, help="From start to finish"),
+        "credits_frozen": cc.NumberColumn("Frozen", format="%d", width=70, help="Points reserved at submit"),
+        "credits_consumed": cc.NumberColumn(
+            "Used", format="%d", width=65, help="Points charged (1 point = US$0.001)"
+        ),
+        "job_id": cc.TextColumn("Job id", width=110, help="Legnext's job id"),
     }
 
 
@@ -221,7 +225,7 @@ def show_table(view: HistoryView) -> dict[str, Any] | None:
         selection_default=_selection(position) if position is not None else None,
         hide_index=True,
         column_config=column_config(),
-        column_order=[c for c in column_config() if c in view.frame.columns and c != "local_id"],
+        column_order=[c for c in column_config() if c in view.frame.columns],
         row_height=34,
         height=min(36 + 34 * max(len(view.rows), 3), 560),
         placeholder="—",
