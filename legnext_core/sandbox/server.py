@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from .app import create_app
 from .config import SandboxConfig
@@ -27,11 +29,15 @@ class SandboxServer:
     """The sandbox app served by uvicorn on ``host`` (loopback) and a free port, on a thread."""
 
     def __init__(
-        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0, mount: str = ""
     ) -> None:
+        """``mount="/sandbox"`` serves the app mounted under that prefix, as the dashboard does."""
         self.config = config or SandboxConfig()
         self.state = SandboxState(self.config)
-        self.app = create_app(self.config, state=self.state)
+        self.app: Starlette = create_app(self.config, state=self.state)
+        self._mount = mount.rstrip("/")
+        if self._mount:
+            self.app = Starlette(routes=[Mount(self._mount, app=self.app)])
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -48,8 +54,8 @@ class SandboxServer:
 
     @property
     def root_url(self) -> str:
-        """``http://127.0.0.1:PORT``: where ``/media``, ``/_sandbox`` and ``/api`` live."""
-        return f"http://{self._host}:{self.port}"
+        """``http://127.0.0.1:PORT`` plus any mount prefix: where ``/media``, ``/_sandbox``, ``/api`` are."""
+        return f"http://{self._host}:{self.port}{self._mount}"
 
     @property
     def base_url(self) -> str:

@@ -264,9 +264,7 @@ class SandboxState:
         index = submission.parent_index
         if submission.kind == "animate":
             if parent["kind"] != "image":
-                raise invalid(
-                    f"jobId: animate needs an image (diffusion) job, not {TASK_TYPES[parent['kind']]}"
-                )
+                raise invalid(f"jobId: animate needs an image job, not {TASK_TYPES[parent['kind']]}")
             if status != "completed":
                 raise invalid(f"jobId: the image job is {status}; only a completed job can be animated")
             if index not in range(VARIANTS):
@@ -282,7 +280,7 @@ class SandboxState:
         actions = self._actions(parent).get(submission.kind, [])
         if index not in actions:
             raise invalid(
-                f"{field_name}: {index} is not in the job's available_actions.{submission.kind} {actions}"
+                f"{field_name}: {index} is not in the job's available_actions.{submission.kind} = {actions}"
             )
         return parent
 
