@@ -117,9 +117,10 @@ def next_poll_delay(
     )
     if poll_count <= 0 or elapsed < first_poll_age:
         wait = max(first_poll_age - elapsed, 0.0)
-        # An overdue job only gets a short spread, so many resumed jobs do not all fire at once.
-        spread = wait * JITTER if wait > 0 else MIN_INTERVAL * duration_scale * JITTER
-        return max(wait + rng.uniform(-spread, spread), 0.0) * max(slowdown, 1.0)
+        if wait == 0.0:
+            # Overdue (e.g. after a restart): due now; the tracker's few request slots spread a crowd.
+            return 0.0
+        return max(wait + rng.uniform(-wait * JITTER, wait * JITTER), 0.0) * max(slowdown, 1.0)
 
     interval = _interval(kind, elapsed, duration_scale)
     if webhooks_trusted:

@@ -1,0 +1,537 @@
+"""The one background tracker of a server process: polls active jobs politely and archives results.
+
+However many browser tabs are open, the pages only read the job store; this tracker is the only thing
+that polls Legnext. It reads the active jobs from the store and polls each on its own schedule
+(:mod:`legnext_core.schedule`): the first poll near the earliest likely finish, then inside Legnext's
+10-30 s advice, slower once a job runs late, slowly but forever once it looks stuck (flagged ``stuck``).
+The schedule lives in the records (``next_poll_at``, ``last_poll_at``, ``poll_count``), so after a
+restart every unfinished job is resumed from its record; an overdue one is polled soon.
+
+- A webhook delivery is a hint: :meth:`Tracker.wake` makes the tracker confirm that job with a GET at
+  once. Once woken GETs have confirmed finished jobs, webhooks are trusted and jobs submitted with a
+  callback are only polled as a safety net; a finish found by a poll long after the fact, with no
+  delivery for it, withdraws that trust and brings every job back to the normal schedule.
+- A 429 pauses every poll (``Retry-After`` when the answer carries one, else a growing backoff) and
+  stretches every interval for a while.
+- A 404 is only believed when a separate, later poll confirms it; then the record is marked lost.
+- A job is always polled with the client ``clients(record)`` gives for it; a record without one (the
+  key may not be sent to its API) is left alone with a note.
+- At most ``max_in_flight`` GETs run at once; media downloads run on their own single thread and are
+  retried a few times.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from legnext_core import schedule
+from legnext_core.errors import LegnextError, NotFoundError, RateLimitError
+from legnext_core.media import ArchiveError, MediaArchiver, MediaRefused
+from legnext_core.models import Job
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+
+#: A 404 is believed after this many, on separate polls.
+NOT_FOUND_CONFIRMATIONS = 2
+#: A 429 without Retry-After pauses this long (live seconds, scaled), doubling per 429 in a row.
+RATE_LIMIT_PAUSE = 15.0
+RATE_LIMIT_PAUSE_MAX = 240.0
+#: Intervals are stretched up to this factor after 429s; it halves again once this long has passed
+#: without one (live seconds, scaled).
+MAX_SLOWDOWN = 4.0
+SLOWDOWN_HOLD = 300.0
+#: A poll that finds a job finished longer ago than this, with no delivery for it, means webhooks
+#: are not arriving (live seconds, scaled; never less than MIN_WEBHOOK_GRACE real seconds).
+WEBHOOK_GRACE = 30.0
+MIN_WEBHOOK_GRACE = 2.0
+#: Media downloads are tried this many times, the retries this far apart (live seconds, scaled).
+MEDIA_ATTEMPTS = 3
+MEDIA_RETRY_DELAY = 60.0
+#: Legnext keeps result media this long; older missing files are not fetched after a restart.
+MEDIA_RETENTION = 30 * 24 * 3600.0
+#: The tracker thread re-reads the store at least this often (real seconds), so new jobs and
+#: clock changes are noticed without anyone calling ``wake``.
+MAX_IDLE = 1.0
+MIN_IDLE = 0.01
+
+NOT_POLLED_NOTE = (
+    "Not followed here: this job was made on another Legnext API or with another key, and the "
+    "dashboard only sends its key to the API it is configured for."
+)
+
+
+@dataclass(frozen=True)
+class TrackerHealth:
+    """What the UI and ``/healthz`` show about the tracker. Holds no secrets."""
+
+    last_sweep_at: float | None
+    in_flight: int
+    active_jobs: int
+    last_error: str | None
+    running: bool = False
+    paused_until: float | None = None
+    webhooks_trusted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Tracker:
+    """Polls the store's active jobs on their schedules; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Any,
+        clients: Callable[[Record], Any],
+        *,
+        duration_scale: float = 1.0,
+        archiver: MediaArchiver | None = None,
+        clock: Callable[[], float] = time.time,
+        max_in_flight: int = 3,
+        webhooks_expected: bool = True,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.clients = clients
+        self.duration_scale = duration_scale
+        self.archiver = archiver
+        self.clock = clock
+        self.max_in_flight = max(1, max_in_flight)
+        #: False when no callback URL is configured: webhooks are then never trusted.
+        self.webhooks_expected = webhooks_expected
+        self._rng = rng or random.Random()
+
+        self._lock = threading.Lock()
+        self._woken: set[str] = set()
+        self._in_flight: set[str] = set()
+        self._requests_in_flight = 0
+        self._paused_until = 0.0
+        self._rate_limits_in_a_row = 0
+        self._slowdown = 1.0
+        self._slowdown_until = 0.0
+        self._webhooks_trusted = False
+        self._hinted: set[str] = set()
+        self._reschedule_all = True
+        self._media_due: dict[str, tuple[int, float]] = {}
+        self._media_busy: set[str] = set()
+        self._last_sweep_at: float | None = None
+        self._active_jobs = 0
+        self._last_error: str | None = None
+
+        self._wakeup = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._polls: ThreadPoolExecutor | None = None
+        self._downloads: ThreadPoolExecutor | None = None
+        self._resumed = False
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the tracker thread (once; a second call does nothing)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopping.clear()
+            self._ensure_pools()
+            self._thread = threading.Thread(target=self._run, name="legnext-tracker", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the thread and wait for polls and downloads under way (bounded by their timeouts)."""
+        self._stopping.set()
+        self._wakeup.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        polls, downloads = self._polls, self._downloads
+        self._polls = self._downloads = None
+        for pool in (polls, downloads):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self, job_id: str) -> bool:
+        """Confirm ``job_id`` with a GET as soon as possible (a webhook said something happened).
+
+        Returns False, doing nothing, for a job not in the store, already finished, or not followed
+        by this process.
+        """
+        record = self.store.by_job_id(job_id)
+        if record is None or self.clients(record) is None:
+            return False
+        if record.get("status") not in _ACTIVE:
+            if record.get("status") in ("completed", "failed") and record.get("callback"):
+                # A poll saw the finish first, but the delivery came: webhooks do arrive.
+                with self._lock:
+                    self._webhooks_trusted = self.webhooks_expected
+            return False
+        with self._lock:
+            self._woken.add(job_id)
+            self._hinted.add(job_id)
+        self._wakeup.set()
+        return True
+
+    def refresh(self) -> None:
+        """Re-read the store now (a job was just submitted); no request is sent before it is due."""
+        self._wakeup.set()
+
+    def health(self) -> TrackerHealth:
+        now = self.clock()
+        with self._lock:
+            return TrackerHealth(
+                last_sweep_at=self._last_sweep_at,
+                in_flight=self._requests_in_flight,
+                active_jobs=self._active_jobs,
+                last_error=self._last_error,
+                running=self.running,
+                paused_until=self._paused_until if self._paused_until > now else None,
+                webhooks_trusted=self._webhooks_trusted,
+            )
+
+    # -- sweeps ----------------------------------------------------------------------------------
+    def sweep_once(self, now: float | None = None) -> list[str]:
+        """Poll every job that is due (or woken) at ``now`` and wait for the polls and downloads.
+
+        Returns the job ids polled. The thread does the same continuously; tests call this with a
+        manual clock instead.
+        """
+        self._ensure_pools()
+        now = self.clock() if now is None else now
+        futures, polled = self._dispatch(now, limit_to_free_slots=False)
+        wait(futures)
+        downloads = self._dispatch_media(now)
+        wait(downloads)
+        return polled
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wakeup.clear()
+            idle = MAX_IDLE
+            try:
+                now = self.clock()
+                self._dispatch(now, limit_to_free_slots=True)
+                self._dispatch_media(now)
+                idle = self._idle_time(now)
+            except Exception as exc:  # noqa: BLE001 - the tracker must outlive any one bad sweep
+                log.exception("Tracker sweep failed")
+                self._note_error(f"Tracking paused briefly after an internal error ({type(exc).__name__}).")
+            self._wakeup.wait(idle)
+
+    def _ensure_pools(self) -> None:
+        if self._polls is None:
+            self._polls = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="legnext-poll")
+        if self._downloads is None:
+            self._downloads = ThreadPoolExecutor(1, thread_name_prefix="legnext-media")
+
+    def _dispatch(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
+        if not self._resumed:
+            self._resumed = True
+            self._queue_missing_media(now)
+        records = self.store.active()
+        with self._lock:
+            self._active_jobs = len(records)
+            reschedule_all, self._reschedule_all = self._reschedule_all, False
+            paused = now < self._paused_until
+            woken = set(self._woken)
+            busy = set(self._in_flight)
+        due: list[tuple[bool, float, Record, Any]] = []
+        for record in records:
+            if record["local_id"] in busy:
+                continue
+            client = self.clients(record)
+            if client is None:
+                if record.get("note") != NOT_POLLED_NOTE:
+                    self.store.update_tracking(record["local_id"], note=NOT_POLLED_NOTE)
+                continue
+            if record.get("note") == NOT_POLLED_NOTE:
+                record = self.store.update_tracking(record["local_id"], note=None)
+            next_at = record.get("next_poll_at")
+            if next_at is None or reschedule_all:
+                fresh = now + self._delay(record, record.get("poll_count") or 0, now)
+                if next_at is None or fresh < next_at:
+                    next_at = fresh
+                    self.store.update_tracking(record["local_id"], next_poll_at=next_at)
+            is_woken = record["job_id"] in woken
+            if not paused and (is_woken or next_at <= now):
+                due.append((not is_woken, next_at, record, client))
+        due.sort(key=lambda item: (item[0], item[1]))
+        if limit_to_free_slots:
+            with self._lock:
+                free = self.max_in_flight - len(self._in_flight)
+            due = due[: max(free, 0)]
+        futures = []
+        polled = []
+        for not_woken, _next_at, record, client in due:
+            with self._lock:
+                self._in_flight.add(record["local_id"])
+                self._woken.discard(record["job_id"])
+            assert self._polls is not None
+            futures.append(self._polls.submit(self._poll, record, client, not not_woken, now))
+            polled.append(record["job_id"])
+        with self._lock:
+            self._last_sweep_at = now
+        return futures, polled
+
+    def _idle_time(self, now: float) -> float:
+        with self._lock:
+            if self._woken and now >= self._paused_until:
+                return MIN_IDLE
+            soonest = self._paused_until if now < self._paused_until else None
+        for record in self.store.active():
+            next_at = record.get("next_poll_at")
+            if next_at is not None and (soonest is None or next_at < soonest):
+                soonest = next_at
+        if soonest is None:
+            return MAX_IDLE
+        return min(max(soonest - now, MIN_IDLE), MAX_IDLE)
+
+    # -- one poll --------------------------------------------------------------------------------
+    def _poll(self, record: Record, client: Any, woken: bool, now: float) -> None:
+        local_id, job_id = record["local_id"], record["job_id"]
+        try:
+            with self._lock:
+                paused_until = self._paused_until
+                if now < paused_until and woken:
+                    self._woken.add(job_id)
+                if now >= paused_until:
+                    self._requests_in_flight += 1
+            if now < paused_until:
+                # A 429 arrived while this poll waited for a slot: it waits for the pause too.
+                self.store.update_tracking(local_id, next_poll_at=paused_until)
+                return
+            try:
+                job = client.get_job(job_id)
+            finally:
+                with self._lock:
+                    self._requests_in_flight -= 1
+            self._polled(record, job, woken, now)
+        except NotFoundError:
+            self._not_found(record, now)
+        except RateLimitError as exc:
+            self._rate_limited(record, exc, woken, now)
+        except LegnextError as exc:
+            self._note_error(f"Checking job {job_id}: {exc.user_message}")
+            self._reschedule(record, now, polls=(record.get("poll_count") or 0) + 1)
+        except Exception as exc:  # noqa: BLE001 - one broken record must not stop the others
+            log.exception("Polling job %s failed", job_id)
+            self._note_error(f"Checking job {job_id} failed ({type(exc).__name__}).")
+            self._reschedule(record, now, polls=(record.get("poll_count") or 0) + 1)
+        finally:
+            with self._lock:
+                self._in_flight.discard(local_id)
+            self._wakeup.set()
+
+    def _polled(self, record: Record, job: Job, woken: bool, now: float) -> None:
+        local_id, job_id = record["local_id"], record["job_id"]
+        updated = self.store.apply_job(job) or record
+        polls = (record.get("poll_count") or 0) + 1
+        finished = job.status.is_terminal or updated.get("status") not in _ACTIVE
+        with self._lock:
+            self._rate_limits_in_a_row = 0
+            if self._slowdown > 1.0 and now >= self._slowdown_until:
+                self._slowdown = max(1.0, self._slowdown / 2)
+                self._slowdown_until = now + SLOWDOWN_HOLD * self.duration_scale
+            self._last_error = None
+            if finished:
+                self._learn_about_webhooks(updated, job, woken, now)
+                self._hinted.discard(job_id)
+        fields: dict[str, Any] = {"last_poll_at": now, "poll_count": polls, "not_found_count": None}
+        if finished:
+            fields.update(next_poll_at=None, stuck=None)
+        else:
+            fields["next_poll_at"] = now + self._delay(updated, polls, now)
+            stuck = schedule.is_stuck(
+                updated.get("kind") or "", self._age(updated, now), duration_scale=self.duration_scale
+            )
+            fields["stuck"] = True if stuck else None
+        self.store.update_tracking(local_id, **fields)
+        if finished and updated.get("status") == "completed":
+            self._queue_media_for(updated, now, attempts=0, due_at=now)
+
+    def _learn_about_webhooks(self, record: Record, job: Job, woken: bool, now: float) -> None:
+        """Trust webhooks once a delivery proved right; withdraw trust when one went missing."""
+        if not self.webhooks_expected or not record.get("callback"):
+            return
+        if woken or job.job_id in self._hinted:
+            self._webhooks_trusted = True
+            return
+        ended = job.ended_at.timestamp() if job.ended_at is not None else None
+        grace = max(WEBHOOK_GRACE * self.duration_scale, MIN_WEBHOOK_GRACE)
+        if ended is not None and now - ended > grace and self._webhooks_trusted:
+            log.warning("No webhook arrived for finished job %s; polling on the normal schedule", job.job_id)
+            self._webhooks_trusted = False
+            self._reschedule_all = True
+
+    def _not_found(self, record: Record, now: float) -> None:
+        count = (record.get("not_found_count") or 0) + 1
+        polls = (record.get("poll_count") or 0) + 1
+        if count >= NOT_FOUND_CONFIRMATIONS:
+            self.store.update_tracking(
+                record["local_id"],
+                last_poll_at=now,
+                poll_count=polls,
+                not_found_count=count,
+                next_poll_at=None,
+            )
+            self.store.mark_lost(
+                record["local_id"],
+                f"Legnext no longer knows job {record['job_id']} (HTTP 404 on {count} separate checks); "
+                "it may have expired or been made with another account.",
+            )
+            return
+        self.store.update_tracking(
+            record["local_id"],
+            last_poll_at=now,
+            poll_count=polls,
+            not_found_count=count,
+            next_poll_at=now + self._confirmation_delay(),
+        )
+
+    def _rate_limited(self, record: Record, exc: RateLimitError, woken: bool, now: float) -> None:
+        with self._lock:
+            self._rate_limits_in_a_row += 1
+            if exc.retry_after is not None and exc.retry_after > 0:
+                pause = exc.retry_after
+            else:
+                backoff = RATE_LIMIT_PAUSE * 2 ** (self._rate_limits_in_a_row - 1)
+                pause = min(backoff, RATE_LIMIT_PAUSE_MAX) * self.duration_scale
+            self._paused_until = max(self._paused_until, now + pause)
+            self._slowdown = min(self._slowdown * 2, MAX_SLOWDOWN)
+            self._slowdown_until = self._paused_until + SLOWDOWN_HOLD * self.duration_scale
+            resume_at = self._paused_until
+            if woken:
+                self._woken.add(record["job_id"])
+        self._note_error(exc.user_message)
+        self.store.update_tracking(
+            record["local_id"],
+            last_poll_at=now,
+            poll_count=(record.get("poll_count") or 0) + 1,
+            next_poll_at=resume_at,
+        )
+
+    def _reschedule(self, record: Record, now: float, *, polls: int) -> None:
+        self.store.update_tracking(
+            record["local_id"],
+            last_poll_at=now,
+            poll_count=polls,
+            next_poll_at=now + self._delay(record, polls, now),
+        )
+
+    # -- schedule --------------------------------------------------------------------------------
+    def _delay(self, record: Record, polls: int, now: float) -> float:
+        with self._lock:
+            trusted = self._webhooks_trusted and self.webhooks_expected and bool(record.get("callback"))
+            slowdown = self._slowdown
+        return schedule.next_poll_delay(
+            record.get("kind") or "",
+            polls,
+            self._age(record, now),
+            duration_scale=self.duration_scale,
+            rng=self._rng,
+            webhooks_trusted=trusted,
+            slowdown=slowdown,
+        )
+
+    def _confirmation_delay(self) -> float:
+        return schedule.MIN_INTERVAL * self.duration_scale * (1.0 + self._rng.uniform(0, schedule.JITTER))
+
+    @staticmethod
+    def _age(record: Record, now: float) -> float:
+        started = record.get("created_at") or record.get("submitted_at") or now
+        return max(now - started, 0.0)
+
+    # -- media -----------------------------------------------------------------------------------
+    def _queue_missing_media(self, now: float) -> None:
+        """After a restart: completed jobs whose media is not all on disk yet (within retention)."""
+        if self.archiver is None:
+            return
+        for record in self.store.recent(None, statuses=["completed"]):
+            ended = record.get("ended_at") or record.get("updated_at") or now
+            if now - ended < MEDIA_RETENTION and _missing_media(record):
+                self._queue_media_for(record, now, attempts=0, due_at=now)
+
+    def _queue_media_for(self, record: Record, now: float, *, attempts: int, due_at: float) -> None:
+        if self.archiver is None or not _output_urls(record) or not _missing_media(record):
+            return
+        if self.clients(record) is None:
+            return
+        with self._lock:
+            self._media_due[record["local_id"]] = (attempts, due_at)
+
+    def _dispatch_media(self, now: float) -> list[Future]:
+        with self._lock:
+            ready = [
+                (local_id, attempts)
+                for local_id, (attempts, due_at) in self._media_due.items()
+                if due_at <= now and local_id not in self._media_busy
+            ]
+            for local_id, _ in ready:
+                del self._media_due[local_id]
+                self._media_busy.add(local_id)
+        assert self._downloads is not None
+        return [
+            self._downloads.submit(self._archive, local_id, attempts, now) for local_id, attempts in ready
+        ]
+
+    def _archive(self, local_id: str, attempts: int, now: float) -> None:
+        try:
+            record = self.store.get(local_id)
+            if record is None or self.archiver is None:
+                return
+            urls = _output_urls(record)
+            paths = list(record.get("media_paths") or [])
+            paths += [None] * (len(urls) - len(paths))
+            retry = False
+            for index, url in enumerate(urls):
+                if paths[index] is not None or not url:
+                    continue
+                try:
+                    paths[index] = str(self.archiver.archive_one(record["job_id"], index, url))
+                except MediaRefused as exc:
+                    log.warning("Media %d of job %s not archived: %s", index, record["job_id"], exc)
+                except ArchiveError as exc:
+                    log.warning("Media %d of job %s failed, will retry: %s", index, record["job_id"], exc)
+                    retry = True
+            self.store.update_tracking(local_id, media_paths=paths[: len(urls)])
+            if retry and attempts + 1 < MEDIA_ATTEMPTS:
+                record["media_paths"] = paths
+                self._queue_media_for(
+                    record, now, attempts=attempts + 1, due_at=now + MEDIA_RETRY_DELAY * self.duration_scale
+                )
+        except Exception:  # noqa: BLE001 - a failed download must not take the tracker down
+            log.exception("Archiving media of %s failed", local_id)
+        finally:
+            with self._lock:
+                self._media_busy.discard(local_id)
+
+    def _note_error(self, message: str) -> None:
+        with self._lock:
+            self._last_error = message
+
+
+_ACTIVE = frozenset({"pending", "staged", "processing"})
+
+
+def _output_urls(record: Record) -> list[str | None]:
+    """The URLs ``media_paths`` follows, index by index: videos, or an image job's four images."""
+    if record.get("kind") == "image":
+        return list(record.get("image_urls") or [])
+    return list(record.get("video_urls") or [])
+
+
+def _missing_media(record: Record) -> bool:
+    urls = _output_urls(record)
+    paths = list(record.get("media_paths") or [])
+    return any(url and (i >= len(paths) or paths[i] is None) for i, url in enumerate(urls))
