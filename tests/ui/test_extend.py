@@ -1,0 +1,103 @@
+"""AppTest: the Extend page: choosing a video and variant, the chain limit, deep links, the empty state."""
+
+from __future__ import annotations
+
+from legnext_core.models import JobKind, JobRequest
+from legnext_core.submit import submit_job
+
+EXTEND_POSTS = "/api/v1/extend-video"
+
+
+def finish_jobs(current, sandbox) -> None:
+    """Move the sandbox clock past every job's end and record what Legnext now says (as a poll would)."""
+    sandbox.advance(3600)
+    for record in current.store.active():
+        current.store.apply_job(current.client.get_job(record["job_id"]))
+
+
+def finished_video(current, sandbox, **fields) -> str:
+    result = submit_job(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="A fox in the snow", **fields))
+    finish_jobs(current, sandbox)
+    return result.job_id
+
+
+def page_text(at) -> str:
+    kinds = ("markdown", "caption", "success", "error", "warning", "info")
+    return "\n".join(str(element.value) for kind in kinds for element in getattr(at, kind))
+
+
+def test_no_finished_video_says_so_and_links_to_create(app_test):
+    at = app_test("extend")
+    assert not at.exception
+    assert "No finished videos yet" in at.info[0].value
+    assert [link.proto.page for link in at.get("page_link")][-1].endswith("create")
+    assert not at.button
+
+
+def test_extends_the_chosen_video_and_variant_with_a_prompt(app_test, studio, sandbox):
+    at = app_test("extend")
+    video = finished_video(studio(), sandbox)
+    at.run()
+    assert not at.exception
+    assert len(at.get("video")) == 4, "all four results are previewed"
+    assert "4 s of 20 s**, 4 extensions left" in page_text(at)
+    assert "480 points (US$0.48)" in page_text(at) and "an estimate" in page_text(at)
+    at.segmented_control(key=f"extend:variant:{video}").set_value(1).run()
+    at.text_area(key="extend:prompt").input("the camera pulls back")
+    at.button(key="extend:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", EXTEND_POSTS) == 1
+    (extension,) = studio().store.recent(kinds=["extend"])
+    assert (extension["parent_job_id"], extension["parent_index"]) == (video, 1)
+    assert extension["prompt"] == "the camera pulls back"
+    assert extension["job_id"] in at.success[0].value
+
+
+def test_cost_of_an_extension_follows_the_parent_resolution(app_test, studio, sandbox):
+    at = app_test("extend")
+    finished_video(studio(), sandbox, video_type=1)
+    at.run()
+    assert "1,536 points" in page_text(at)
+
+
+def test_deep_link_preselects_job_and_variant(app_test, studio, sandbox):
+    first = app_test("extend")
+    older = finished_video(studio(), sandbox)
+    finished_video(studio(), sandbox)
+    del first
+    at = app_test("extend", query={"job": older, "variant": "2"})
+    assert not at.exception
+    assert at.selectbox(key="extend:job").value == older
+    assert at.segmented_control(key=f"extend:variant:{older}").value == 2
+
+
+def test_deep_link_to_an_unknown_id_explains_and_sends_nothing(app_test, studio, sandbox):
+    first = app_test("extend")
+    finished_video(studio(), sandbox)
+    del first
+    at = app_test("extend", query={"job": "not-a-job"})
+    assert not at.exception
+    assert "This is not a Legnext job id" in page_text(at)
+    assert sandbox.request_count("POST", EXTEND_POSTS) == 0
+
+
+def test_fifth_extension_is_refused_before_any_request(app_test, studio, sandbox):
+    at = app_test("extend")
+    chain = [finished_video(studio(), sandbox)]
+    for step in range(4):
+        at = app_test("extend", query={"job": chain[-1], "variant": "0"})
+        assert not at.exception
+        assert f"{4 * (step + 1)} s of 20 s**, {4 - step} extension" in page_text(at)
+        at.button(key="extend:submit").click().run()
+        assert not at.exception, at.exception
+        chain.append(studio().store.recent(kinds=["extend"])[0]["job_id"])
+        finish_jobs(studio(), sandbox)
+    assert sandbox.request_count("POST", EXTEND_POSTS) == 4
+
+    at = app_test("extend", query={"job": chain[-1], "variant": "0"})
+    assert not at.exception
+    assert "20 s of 20 s**, 0 extensions left" in page_text(at)
+    assert any("cannot be extended again" in error.value for error in at.error)
+    button = at.button(key="extend:submit")
+    assert button.disabled
+    assert sandbox.request_count("POST", EXTEND_POSTS) == 4
