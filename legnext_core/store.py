@@ -60,7 +60,9 @@ __all__ = [
     "TRACKING_FIELDS",
     "UnknownRecordError",
     "UnreadableLogError",
+    "record_filter",
     "status_rank",
+    "submitted_at",
 ]
 
 #: How far along a job is. A record's status is only ever replaced by one of equal or higher rank.
@@ -225,8 +227,8 @@ class JobLogStorage(Storage):
         announced, self._announced = self._announced, None
         try:
             generation = uuid.uuid4().hex.encode()
-            payload, entries = self._encode(data, generation, announced)
-            self._replace_file(payload)
+            chunks, entries = self._encode(data, generation, announced)
+            self._replace_file(chunks)
         except BaseException:
             # TinyDB has already changed the cached dicts in place; forget them so the next read
             # parses what is really on disk.
@@ -316,29 +318,37 @@ class JobLogStorage(Storage):
         data: dict[str, dict[str, Any]],
         generation: bytes,
         announced: dict[str, set[str]] | None,
-    ) -> tuple[bytes, dict[str, dict[str, bytes]]]:
-        parts = [_HEAD, generation, b'"']
+    ) -> tuple[list[bytes], dict[str, dict[str, bytes]]]:
+        """The file's bytes as chunks (written one after the other, never joined into one copy)."""
+        chunks = [_HEAD, generation, b'"']
         entries: dict[str, dict[str, bytes]] = {}
         for name, table in data.items():
-            cached = self._entries.get(name, {}) if announced is not None else {}
-            changed = announced.get(name, set()) if announced is not None else set()
-            table_entries: dict[str, bytes] = {}
-            for doc_id, doc in table.items():
-                entry = None if doc_id in changed else cached.get(doc_id)
-                if entry is None:
-                    entry = _dumps(str(doc_id)) + b":" + _dumps(doc)
-                table_entries[doc_id] = entry
+            changed = announced.get(name) if announced is not None else None
+            table_entries = self._reuse_entries(name, table, changed) if changed is not None else None
+            if table_entries is None:
+                table_entries = {doc_id: _dumps(doc_id) + b":" + _dumps(doc) for doc_id, doc in table.items()}
             entries[name] = table_entries
-            parts += [b",", _dumps(name), b":{", b",".join(table_entries.values()), b"}"]
-        parts.append(b"}")
-        return b"".join(parts), entries
+            chunks += [b",", _dumps(name), b":{", b",".join(table_entries.values()), b"}"]
+        chunks.append(b"}")
+        return chunks, entries
 
-    def _replace_file(self, payload: bytes) -> None:
+    def _reuse_entries(
+        self, name: str, table: dict[str, Any], changed: set[str]
+    ) -> dict[str, bytes] | None:
+        """The cached entries with the changed documents re-encoded; None if the cache does not fit."""
+        table_entries = dict(self._entries.get(name, {}))
+        for doc_id in changed:
+            if doc_id in table:
+                table_entries[doc_id] = _dumps(doc_id) + b":" + _dumps(table[doc_id])
+        # Anything else added or removed without being announced: encode it all.
+        return table_entries if table_entries.keys() == table.keys() else None
+
+    def _replace_file(self, chunks: list[bytes]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
+                handle.writelines(chunks)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, self.path)
@@ -365,6 +375,18 @@ class _JobTable(Table):
     # TinyDB's query cache would answer from memory after another process wrote; the storage cache
     # already makes reads cheap.
     default_query_cache_capacity = 0
+
+    def _update_table(self, updater: Callable[[dict[str, Any]], None]) -> None:
+        # TinyDB's version copies the whole table twice per write to turn ids into
+        # ``document_id_class`` and back; ours are strings both ways, and at 10,000 jobs those copies
+        # cost as much as encoding. The storage's cache is changed in place, as TinyDB does with
+        # documents; a failed write drops that cache (see JobLogStorage.write).
+        tables = self._storage.read()
+        if tables is None:
+            tables = {}
+        updater(tables.setdefault(self.name, {}))
+        self._storage.write(tables)
+        self.clear_cache()
 
 
 class _JobDB(TinyDB):
@@ -836,25 +858,7 @@ class JobStore:
         ``text`` matches the prompt or the job id, ignoring case; ``since``/``until`` bound the
         submission time (epoch seconds or aware datetimes), ``until`` exclusive.
         """
-        wanted_statuses = {_enum_value(s) for s in statuses} if statuses is not None else None
-        wanted_kinds = {_enum_value(k) for k in kinds} if kinds is not None else None
-        needle = text.strip().casefold() if text and text.strip() else None
-        low, high = _epoch(since), _epoch(until)
-
-        def keep(r: Mapping[str, Any]) -> bool:
-            if wanted_statuses is not None and r.get("status") not in wanted_statuses:
-                return False
-            if wanted_kinds is not None and r.get("kind") not in wanted_kinds:
-                return False
-            when = _submitted(r)
-            if low is not None and when < low:
-                return False
-            if high is not None and when >= high:
-                return False
-            return not needle or needle in (r.get("prompt") or "").casefold() or needle in (
-                r.get("job_id") or ""
-            ).casefold()
-
+        keep = record_filter(statuses=statuses, kinds=kinds, text=text, since=since, until=until)
         return self._select(keep, newest_first=True, limit=limit)
 
     def extension_chain(self, job_id: str) -> ExtensionChain:
@@ -912,7 +916,7 @@ class JobStore:
         # Scans the cached table directly: TinyDB's search() would copy all 10,000 documents each call.
         def select() -> list[dict[str, Any]]:
             matches = [r for r in self._records().values() if keep(r)]
-            matches.sort(key=_submitted, reverse=newest_first)
+            matches.sort(key=submitted_at, reverse=newest_first)
             if limit is not None:
                 matches = matches[:limit]
             return [dict(r) for r in matches]
@@ -927,11 +931,45 @@ class JobStore:
 # Record logic (pure)
 
 
+def record_filter(
+    *,
+    statuses: Iterable[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    text: str | None = None,
+    since: float | datetime | None = None,
+    until: float | datetime | None = None,
+) -> Callable[[Mapping[str, Any]], bool]:
+    """A predicate for :meth:`JobStore.recent`'s filters (also used by the history table)."""
+    wanted_statuses = {_enum_value(s) for s in statuses} if statuses is not None else None
+    wanted_kinds = {_enum_value(k) for k in kinds} if kinds is not None else None
+    needle = text.strip().casefold() if text and text.strip() else None
+    low, high = _epoch(since), _epoch(until)
+
+    def keep(record: Mapping[str, Any]) -> bool:
+        if wanted_statuses is not None and record.get("status") not in wanted_statuses:
+            return False
+        if wanted_kinds is not None and record.get("kind") not in wanted_kinds:
+            return False
+        when = submitted_at(record)
+        if low is not None and when < low:
+            return False
+        if high is not None and when >= high:
+            return False
+        if needle is None:
+            return True
+        return needle in (record.get("prompt") or "").casefold() or needle in (
+            record.get("job_id") or ""
+        ).casefold()
+
+    return keep
+
+
 def _copy(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return None if record is None else dict(record)
 
 
-def _submitted(record: Mapping[str, Any]) -> float:
+def submitted_at(record: Mapping[str, Any]) -> float:
+    """When the record was submitted (or created at Legnext, for jobs made elsewhere), for sorting."""
     return record.get("submitted_at") or record.get("created_at") or 0.0
 
 
