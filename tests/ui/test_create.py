@@ -19,8 +19,11 @@ def finish_jobs(current, sandbox) -> None:
 
 
 def page_text(at) -> str:
-    parts = [element.value for kind in ("markdown", "caption", "success", "error", "warning", "info")
-             for element in getattr(at, kind)]
+    parts = [
+        element.value
+        for kind in ("markdown", "caption", "success", "error", "warning", "info")
+        for element in getattr(at, kind)
+    ]
     return "\n".join(str(part) for part in parts)
 
 
