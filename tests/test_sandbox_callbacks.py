@@ -179,3 +179,11 @@ def test_callbacks_fire_on_real_time_without_any_poll(start_sandbox, receiver: R
         time.sleep(0.05)
     assert json.loads(receiver.deliveries[0][1])["data"]["job_id"] == job_id
     assert sandbox.request_count("GET", "/api/v1/job/") == 0
+
+
+def test_callbacks_to_remote_hosts_are_not_sent_by_default(sandbox) -> None:
+    submit(sandbox, "https://your-domain.com/webhook", "/v1/diffusion", {"text": "a cat"})
+    sandbox.advance(10)
+    assert sandbox.settle()
+    attempts = sandbox.state.deliverer.attempts
+    assert len(attempts) == 1 and attempts[0]["status"] is None and "remote" in attempts[0]["error"]

@@ -9,7 +9,8 @@ sandbox runs on a manual clock, so a receiver's replay window sees a current tim
 
 Legnext's retry policy is not documented; the sandbox retries a failed delivery (no answer, or a
 non-2xx answer) after each of ``retry_delays`` seconds, then gives up. Deliveries never run on the
-server's event loop.
+server's event loop. Unless ``allow_remote`` is set, callbacks go only to loopback hosts: the sandbox
+is a local stand-in, and a stray test URL (``https://your-domain.com/webhook``) must not leave the machine.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
+import ipaddress
 import itertools
 import json
 import threading
@@ -24,10 +26,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 DEFAULT_RETRY_DELAYS = (1.0, 4.0, 15.0)
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -56,7 +69,9 @@ class CallbackDeliverer:
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         timeout: float = 5.0,
         wall_clock: Callable[[], float] = time.time,
+        allow_remote: bool = False,
     ) -> None:
+        self._allow_remote = allow_remote
         self._secret = secret
         self._retry_delays = tuple(retry_delays)
         self._timeout = timeout
@@ -148,12 +163,20 @@ class CallbackDeliverer:
             headers["X-Legnext-Signature"] = sign(self._secret, timestamp, body)
         status: int | None = None
         error: str | None = None
+        if not self._allow_remote and not is_loopback_url(item.url):
+            self._record(item, timestamp, None, "remote callbacks are disabled in this sandbox", retry=False)
+            return
         try:
             response = session.post(item.url, data=body, headers=headers, timeout=self._timeout)
             status = response.status_code
             response.close()
         except requests.RequestException as exc:
             error = type(exc).__name__
+        self._record(item, timestamp, status, error, retry=True)
+
+    def _record(
+        self, item: _Pending, timestamp: int, status: int | None, error: str | None, *, retry: bool
+    ) -> None:
         delivered = status is not None and 200 <= status < 300
         with self._cond:
             self.attempts.append(
@@ -167,7 +190,7 @@ class CallbackDeliverer:
                     "at": timestamp,
                 }
             )
-            if not delivered and item.attempt <= len(self._retry_delays) and not self._stopping:
+            if retry and not delivered and item.attempt <= len(self._retry_delays) and not self._stopping:
                 delay = self._retry_delays[item.attempt - 1]
                 retry = _Pending(
                     time.monotonic() + delay,

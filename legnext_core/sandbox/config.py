@@ -37,6 +37,8 @@ class SandboxConfig:
     #: Seconds between the retries of a callback that was not delivered.
     callback_retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
     callback_timeout: float = 5.0
+    #: Deliver callbacks to non-loopback hosts too (off: a sandbox's callbacks stay on this machine).
+    allow_remote_callbacks: bool = False
     #: Real seconds between background checks for jobs that just finished (their callbacks fire then).
     tick_interval: float = 0.25
 

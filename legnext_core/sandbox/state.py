@@ -94,7 +94,10 @@ class SandboxState:
         self.clock = config.clock
         self.faults = FaultInjector(config.faults, seed=config.seed)
         self.deliverer = CallbackDeliverer(
-            config.webhook_secret, retry_delays=config.callback_retry_delays, timeout=config.callback_timeout
+            config.webhook_secret,
+            retry_delays=config.callback_retry_delays,
+            timeout=config.callback_timeout,
+            allow_remote=config.allow_remote_callbacks,
         )
         self._rng = random.Random(config.seed)
         self._lock = threading.RLock()
