@@ -101,10 +101,21 @@ def _record_intent(
     )
 
 
-def _send(studio: Studio, local_id: str, request: JobRequest) -> SubmitResult:
-    """POST a request whose intent is already recorded, and record the answer."""
+def _send(
+    studio: Studio, local_id: str, request: JobRequest, *, requeue_when_busy: bool = False
+) -> SubmitResult | None:
+    """POST a request whose intent is already recorded, and record the answer.
+
+    With ``requeue_when_busy`` a 429 (a definite "not created") puts the line back in the queue and
+    returns None, instead of recording a rejection.
+    """
     try:
         job = studio.client.submit(request)
+    except RateLimitError as exc:
+        if requeue_when_busy and studio.store.requeue(local_id):
+            return None
+        studio.store.record_rejected(local_id, exc)
+        return SubmitResult("rejected", local_id, error=exc)
     except SubmissionOutcomeUnknownError as exc:
         studio.store.record_unknown(local_id, exc.user_message)
         return SubmitResult("unknown", local_id, error=exc)
@@ -126,7 +137,9 @@ def submit_job(studio: Studio, request: JobRequest, *, resubmit_of: str | None =
     except InvalidInputError as exc:
         return SubmitResult("invalid", error=exc)
     record = _record_intent(studio, request, status="submitting", resubmit_of=resubmit_of)
-    return _send(studio, record["local_id"], request)
+    result = _send(studio, record["local_id"], request)
+    assert result is not None  # only requeue_when_busy answers None
+    return result
 
 
 def free_slots(studio: Studio) -> int:
@@ -184,12 +197,7 @@ def dispatch_one(studio: Studio, local_id: str, request: JobRequest) -> SubmitRe
     """Send one queued line. None when Legnext said it is busy (the line stays queued)."""
     if not studio.store.begin_submission(local_id):
         return None  # another thread took it, or it is no longer queued
-    result = _send(studio, local_id, request)
-    if result.outcome == "rejected" and isinstance(result.error, RateLimitError):
-        # 429 is a definite "not created": the line goes back to the queue rather than failing.
-        studio.store.requeue(local_id)
-        return None
-    return result
+    return _send(studio, local_id, request, requeue_when_busy=True)
 
 
 def dispatch_queued(studio: Studio) -> list[SubmitResult]:
