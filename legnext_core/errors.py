@@ -11,7 +11,7 @@ LegnextError                        catch this to catch everything below
  |    +-- NotFoundError             404
  |    +-- RateLimitError            429 (.retry_after: float | None)
  |    +-- ServerError               5xx
- +-- APIConnectionError             the request never reached the server (nothing was created)
+ +-- APIConnectionError             no connection (for a POST: never sent, nothing created)
  +-- APITimeoutError                a GET that timed out (after its retries)
  +-- SubmissionOutcomeUnknownError  a POST that may or may not have created (and billed) a job
 ```
@@ -171,7 +171,12 @@ class ServerError(APIStatusError):
 
 
 class APIConnectionError(LegnextError):
-    """The request never reached Legnext (refused, DNS, TLS, connect timeout): nothing was created."""
+    """No usable connection to Legnext.
+
+    For a POST this is raised only when the connection was never made (refused, DNS, TLS handshake,
+    connect timeout), so nothing was created. For a GET it also covers answers lost after the retries
+    (dropped connections, unreadable bodies).
+    """
 
     def __init__(self, method: str, path: str, reason: str) -> None:
         super().__init__(f"{method} {path}: could not connect: {reason}")
