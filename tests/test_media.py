@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -194,3 +195,20 @@ def test_download_sends_no_credentials_from_the_environment(
 def test_a_malformed_job_id_cannot_escape_the_media_directory(loopback_archiver, media_host):
     with pytest.raises(MediaRefused):
         loopback_archiver.archive_one("../../etc", 0, f"{media_host}/clip.mp4")
+
+
+def test_archives_a_finished_sandbox_job_from_its_own_media_url(sandbox, tmp_path):
+    from legnext_core.client import LegnextClient
+
+    with LegnextClient("test-key-media", sandbox.base_url, timeout=5, max_retries=0) as client:
+        job = client.create_image("a lighthouse at dusk")
+        sandbox.advance(60)
+        done = client.get_job(job.job_id)
+    archiver = MediaArchiver(tmp_path / "media", ("*.legnext.ai",), allow_loopback=True)
+    paths = archiver.archive(done.job_id, done.image_urls)
+    assert len(paths) == 4 and all(paths)
+    for path in paths:
+        assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The same URL is refused outside sandbox mode: loopback is not a media host.
+    with pytest.raises(MediaRefused):
+        MediaArchiver(tmp_path / "live", ("*.legnext.ai",)).archive_one(done.job_id, 0, done.image_urls[0])
