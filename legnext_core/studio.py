@@ -51,6 +51,11 @@ class Studio:
         self.client = LegnextClient(
             settings.api_key, base_url=settings.base_url, timeout=settings.request_timeout
         )
+        # The tracker handles 429 and failures itself (a global pause, its own schedule), so its polls
+        # are not retried and slept on inside the client.
+        self._poll_client = LegnextClient(
+            settings.api_key, base_url=settings.base_url, timeout=settings.request_timeout, max_retries=0
+        )
         self.archiver = MediaArchiver(
             settings.media_dir,
             settings.media_hosts,
@@ -88,6 +93,7 @@ class Studio:
                 self._dispatcher.join(timeout=10)
             self._started = False
         self.client.close()
+        self._poll_client.close()
         self.store.close()
 
     def _dispatch_loop(self) -> None:
@@ -113,9 +119,9 @@ class Studio:
         if mode == "sandbox":
             # The embedded sandbox's URL follows the server's port, which may change between runs;
             # its state file keeps the jobs, so any sandbox record is polled on the current sandbox.
-            return self.client if self.settings.is_sandbox else None
+            return self._poll_client if self.settings.is_sandbox else None
         if not self.settings.is_sandbox and record.get("api_base_url") == self.settings.base_url:
-            return self.client
+            return self._poll_client
         return None
 
     def unreachable_reason(self, record: dict[str, Any]) -> str | None:

@@ -125,7 +125,8 @@ def _send(
         return SubmitResult("rejected", local_id, error=exc)
     studio.store.record_accepted(local_id, job)
     studio.forget_balance()
-    studio.tracker.wake(job.job_id)
+    # The tracker schedules the first poll near the earliest likely finish; a GET now would be wasted.
+    studio.tracker.refresh()
     return SubmitResult("accepted", local_id, job.job_id)
 
 
