@@ -189,10 +189,12 @@ def _image_job_progress(job_id: str) -> None:
     )
 
 
-def _sandbox_image_maker() -> None:
+def _sandbox_image_maker(*, expanded: bool) -> None:
     """Sandbox only: make an image job to animate, so this mode can be shown without a real one."""
-    with st.container(border=True):
-        st.markdown(":material/science: **No image job at hand?** The sandbox can make one in a few seconds.")
+    with st.expander(
+        "No image job at hand? Make one in the sandbox", icon=":material/science:", expanded=expanded
+    ):
+        st.caption("The sandbox makes an image job (four images) in a few seconds, free of charge.")
         prompt = st.text_input(
             "Image prompt", key=f"{SANDBOX_IMAGE}:prompt", placeholder="A lighthouse on a cliff at dusk"
         ).strip()
@@ -223,8 +225,6 @@ def animate_mode(linked_image: int | None) -> None:
     state = st.session_state
     if NEXT_IMAGE_JOB in state:
         state[IMAGE_JOB_KEY] = state.pop(NEXT_IMAGE_JOB) or ""
-    if current.settings.is_sandbox:
-        _sandbox_image_maker()
     result = state.get(result_key("animate"))
     left, right = st.columns(2, vertical_alignment="bottom")
     job_id = left.text_input(
@@ -247,6 +247,8 @@ def animate_mode(linked_image: int | None) -> None:
             args=("create:animate:recent",),
         )
     feedback.field_error(result, "parent_job_id")
+    if current.settings.is_sandbox:
+        _sandbox_image_maker(expanded=not job_id)
     record = None
     if job_id:
         try:
@@ -305,6 +307,10 @@ def animate_mode(linked_image: int | None) -> None:
 
 def batch_mode() -> None:
     state = st.session_state
+    if state.pop("create:batch:sent", False):
+        # The sent prompts now live in the results table; an emptied form cannot send them twice.
+        state["create:batch:lines"] = ""
+        state["create:batch:upload_round"] = state.get("create:batch:upload_round", 0) + 1
     source = st.segmented_control(
         "Prompts from",
         ["One per line", "CSV file"],
@@ -316,7 +322,7 @@ def batch_mode() -> None:
         upload = st.file_uploader(
             "CSV with a `prompt` column (optional `resolution`: 480p or 720p)",
             type=["csv"],
-            key="create:batch:csv",
+            key=f"create:batch:csv:{state.get('create:batch:upload_round', 0)}",
         )
         lines, problem = forms.lines_from_csv(upload)
         if problem:
@@ -343,10 +349,14 @@ def batch_mode() -> None:
         forms.cost_line(sum(estimate_points(line.request) for line in valid))
         slots = free_slots(current)
         if len(valid) > slots:
-            now, later = min(slots, len(valid)), len(valid) - slots
+            later = len(valid) - slots
+            now = (
+                f"all {slots} free slots are used at once and the other {later}"
+                if slots
+                else f"all slots are busy now, so the {later}"
+            )
             st.info(
-                f"Legnext runs at most 6 of your jobs at a time and {slots} of those slots are free now: "
-                f"{now} prompt{'s go' if now != 1 else ' goes'} out at once, the other {later} "
+                f"Legnext runs at most 6 of your jobs at a time: {now} "
                 f"{'are' if later != 1 else 'is'} queued here and sent automatically as running jobs "
                 "finish (keep the dashboard running).",
                 icon=":material/queue:",

@@ -39,7 +39,7 @@ def test_says_how_long_it_takes_and_what_it_costs(app_test, studio, sandbox):
     at.run()
     text = page_text(at)
     assert "4-6 minutes" in text
-    assert "this sandbox runs it in about 24-36 s" in text  # the test sandbox runs at time scale 1
+    assert "this sandbox takes about 24-36 s" in text  # the test sandbox runs at time scale 1
     assert "480 points (US$0.48)" in text
 
 
