@@ -19,10 +19,10 @@ st.title("Upscale a video", anchor=False)
 if current.settings.is_sandbox:
     scale = current.settings.sandbox_time_scale
     low, high = (max(1, round(s / scale)) for s in SANDBOX_UPSCALE_SECONDS)
-    timing = f"On Legnext an upscale takes 4-6 minutes; this sandbox runs it in about {low}-{high} s."
+    timing = f"On Legnext an upscale takes 4-6 minutes; this sandbox takes about {low}-{high} s."
 else:
     timing = "An upscale takes 4-6 minutes; it appears in History when it is done."
-st.caption(f"Makes a higher-resolution copy of one of a finished video's four results. {timing}")
+st.caption("Makes a higher-resolution copy of one of a finished video's four results.")
 
 records = [
     record
