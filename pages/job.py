@@ -63,7 +63,7 @@ def live_status(local_id: str, shown_status: str) -> None:
     run = _span(rec.get("started_at"), rec.get("ended_at") or running_until)
     top[2].metric("Queue wait", duration(queue))
     top[3].metric("Run time", duration(run))
-    if status in hv.CHANGING_STATUSES or rec.get("progress") is not None:
+    if status in hv.CHANGING_STATUSES:
         progress = rec.get("progress")
         st.progress(
             min(100, max(0, int(progress or 0))),
@@ -107,12 +107,13 @@ if record.get("status") == "completed":
     show_variants(
         record,
         key_prefix=f"job-{local_id}",
+        columns=2,
         actions=lambda variant: lineage.variant_actions(
             record, variant.index, chain, key_prefix=f"job-{local_id}"
         ),
     )
 
-actions = st.columns(3)
+actions = st.columns(2)
 with actions[0]:
     st.page_link(
         "pages/create.py", label="Run again with the same settings", icon=":material/replay:",
@@ -155,13 +156,13 @@ st.subheader("Details")
 ids, params, times = st.columns(3)
 with ids:
     st.markdown("**Job id**")
-    st.code(job_id or f"(none yet; local id {local_id})", language=None)
+    st.code(job_id or f"(none yet; local id {local_id})", language=None, wrap_lines=True)
     st.markdown("**Link to this page**")
     base = ""
     if st.context.url:
         parts = urlsplit(st.context.url)
         base = f"{parts.scheme}://{parts.netloc}"
-    st.code(f"{base}/job?job={job_id or local_id}", language=None)
+    st.code(f"{base}/job?job={job_id or local_id}", language=None, wrap_lines=True)
 with params:
     st.markdown("**Parameters**")
     st.markdown(hv.parameter_lines(record))

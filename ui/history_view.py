@@ -170,7 +170,7 @@ def column_config() -> dict[str, Any]:
         ),
         "progress": cc.ProgressColumn("Progress", min_value=0, max_value=100, format="%d%%", width=90),
         "kind": cc.TextColumn("Kind", width=120),
-        "prompt": cc.TextColumn("Prompt", width="large", help="Shortened: the detail view has it in full"),
+        "prompt": cc.TextColumn("Prompt", width="medium", help="Shortened: the detail view has it in full"),
         "resolution": cc.TextColumn("Res.", width=55),
         "variant": cc.NumberColumn("Var.", width=45, help="Which output (1-4) of the parent job it works on"),
         "parent": cc.TextColumn("Parent", width=80, help="The job this one was made from (short id)"),

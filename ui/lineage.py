@@ -155,7 +155,7 @@ def show_lineage(store, record: dict[str, Any]) -> None:
     nodes = lineage_nodes(store, record)
     if len(nodes) <= 1:
         st.caption("No parent or follow-up jobs yet.")
-    for node in nodes:
+    for node in nodes if len(nodes) > 1 else []:
         indent = "\u2003\u2003" * node.depth + ("└ " if node.depth else "")
         label = indent + node_label(node.record)
         if node.is_current:
@@ -170,7 +170,7 @@ def show_lineage(store, record: dict[str, Any]) -> None:
     if len(nodes) >= MAX_TREE_NODES:
         st.caption(f"Only the first {MAX_TREE_NODES} jobs of this family are shown.")
     job_id = record.get("job_id")
-    if job_id and record.get("kind") in EXTENDABLE_KINDS:
+    if job_id and record.get("kind") in EXTENDABLE_KINDS and record.get("status") == "completed":
         chain = store.extension_chain(job_id)
         st.caption(
             f":material/link: Extension chain: {chain.extensions} of 4 extensions, {chain.seconds:g} s long, "
