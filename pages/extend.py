@@ -26,7 +26,7 @@ linked_job = st.query_params.get("job")
 linked_variant = pickers.parse_index(st.query_params.get("variant"))
 records = pickers.with_linked_job(current, records, linked_job, pickers.VIDEO_PARENT_KINDS)
 if not records:
-    pickers.no_videos_yet("extend")
+    pickers.no_videos_yet(current, "extend")
     st.stop()
 
 record = pickers.pick_job(records, key=FORM, label="Video to extend", preselect=linked_job)

@@ -33,7 +33,7 @@ linked_job = st.query_params.get("job")
 linked_variant = pickers.parse_index(st.query_params.get("variant"))
 records = pickers.with_linked_job(current, records, linked_job, pickers.VIDEO_PARENT_KINDS)
 if not records:
-    pickers.no_videos_yet("upscale")
+    pickers.no_videos_yet(current, "upscale")
     st.stop()
 
 record = pickers.pick_job(records, key=FORM, label="Video to upscale", preselect=linked_job)

@@ -15,6 +15,7 @@ import streamlit as st
 from legnext_core.errors import LegnextError
 from legnext_core.models import OUTPUT_INDEXES, JobKind, validate_job_id
 from legnext_core.studio import Studio
+from ui.context import studio
 from ui.format import relative_time
 from ui.variants import show_variants, variants_of
 
@@ -131,13 +132,34 @@ def pick_variant(record: dict[str, Any], *, key: str, preselect: int | None = No
     )
 
 
-def no_videos_yet(action: str) -> None:
+def no_videos_yet(current: Studio, action: str) -> None:
     """The empty state of Extend and Upscale: nothing to work on yet, and where to make something."""
-    st.info(
-        f"**No finished videos yet.** Make a video first; once it is done you can {action} it here.",
-        icon=":material/movie:",
-    )
+    making = [
+        record
+        for record in current.store.active()
+        if record.get("kind") in {kind.value for kind in VIDEO_PARENT_KINDS}
+    ]
+    if making:
+        count = len(making)
+        st.info(
+            f"**No finished videos yet.** {count} video job{'s are' if count != 1 else ' is'} being made; "
+            f"the first to finish appears here, ready to {action}.",
+            icon=":material/hourglass_top:",
+        )
+        _wait_for_a_finished_video(len(completed_jobs(current, VIDEO_PARENT_KINDS)))
+    else:
+        st.info(
+            f"**No finished videos yet.** Make a video first; once it is done you can {action} it here.",
+            icon=":material/movie:",
+        )
     st.page_link("pages/create.py", label="Make a video on Create", icon=":material/add_circle:")
+
+
+@st.fragment(run_every=2)
+def _wait_for_a_finished_video(finished_when_drawn: int) -> None:
+    """Redraw the page once a video finishes (reads the log only; the tracker does the polling)."""
+    if len(completed_jobs(studio(), VIDEO_PARENT_KINDS)) > finished_when_drawn:
+        st.rerun(scope="app")
 
 
 def with_linked_job(

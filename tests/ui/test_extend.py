@@ -34,6 +34,17 @@ def test_no_finished_video_says_so_and_links_to_create(app_test):
     assert not at.button
 
 
+def test_empty_state_says_a_video_is_on_its_way(app_test, studio, sandbox):
+    at = app_test("extend")
+    submit_job(studio(), JobRequest(kind=JobKind.TEXT_VIDEO, prompt="A heron"))
+    at.run()
+    assert not at.exception
+    assert "1 video job is being made" in at.info[0].value
+    finish_jobs(studio(), sandbox)
+    at.run()
+    assert at.selectbox(key="extend:job").value
+
+
 def test_extends_the_chosen_video_and_variant_with_a_prompt(app_test, studio, sandbox):
     at = app_test("extend")
     video = finished_video(studio(), sandbox)
