@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.routing import BaseRoute, Mount
 from streamlit import config
+from streamlit.runtime.pages_manager import PagesManager
 
 from legnext_core.sandbox import SandboxConfig, create_app
 from legnext_core.server import build_routes
@@ -84,6 +85,11 @@ def build_server() -> dict[str, Any]:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
+        # Streamlit treats a folder named pages/ as the old automatic multipage app until some script
+        # has called st.navigation. On a fresh server the first visitor arriving on a deep link
+        # (/history, /job?job=...) would get pages/history.py run on its own, with no navigation and
+        # no sidebar; this is the flag st.navigation itself clears.
+        PagesManager.uses_pages_directory = False
         if not disable_nagle_on_listener(int(config.get_option("server.port"))):
             log.info("No listening socket found to set TCP_NODELAY on; answers may be ~40 ms slower.")
         get_studio(lambda: settings)
