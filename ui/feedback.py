@@ -233,7 +233,7 @@ def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str
         "**Submit again?** If Legnext did create the first job, this makes a second one and both are billed.",
         icon=":material/help:",
     )
-    left, right = st.columns(2)
+    left, right, _ = st.columns([1, 1, 3])
     left.button(
         "Yes, submit again",
         key=f"{result_key}:confirm-resubmit-button",
