@@ -20,7 +20,12 @@ def _pages() -> dict[str, list[st.Page]]:
 
     return {
         "Make": [
-            page("create", "Create", ":material/movie:", default=True),
+            # Streamlit gives the default page the root URL and no other, so a typed /create?... link would
+            # be "Page not found". The hidden default page only forwards / to /create.
+            st.Page(
+                _open_create, title="Legnext Video Studio", url_path="home", default=True, visibility="hidden"
+            ),
+            page("create", "Create", ":material/movie:"),
             page("extend", "Extend", ":material/more_time:"),
             page("upscale", "Upscale", ":material/high_quality:"),
         ],
@@ -30,6 +35,10 @@ def _pages() -> dict[str, list[st.Page]]:
             page("job", "Job", ":material/info:", visibility="hidden"),
         ],
     }
+
+
+def _open_create() -> None:
+    st.switch_page(PAGES_DIR / "create.py", query_params=st.query_params.to_dict())
 
 
 def _connection(current: Studio) -> None:

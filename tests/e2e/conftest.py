@@ -5,6 +5,7 @@ tests skip with the apt line to install it, except in CI (LEGNEXT_REQUIRE_BROWSE
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -77,10 +78,10 @@ class Dashboard:
         return f"{self.url}/{path.lstrip('/')}"
 
 
-@pytest.fixture(scope="session")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+@contextlib.contextmanager
+def running_dashboard(data_dir: Path, **extra_env: str) -> Iterator[Dashboard]:
+    """`streamlit run app.py` on a free loopback port, with no key (so the embedded sandbox)."""
     port = _free_port()
-    data_dir = tmp_path_factory.mktemp("dashboard-data")
     log_path = data_dir / "streamlit.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEGNEXT_")}
     env.update(
@@ -89,6 +90,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
             "LEGNEXT_SANDBOX_TIME_SCALE": E2E_TIME_SCALE,
             "LEGNEXT_SANDBOX_FAILURE_RATE": "0",
             "PYTHONUNBUFFERED": "1",
+            **extra_env,
         }
     )
     with log_path.open("wb") as log:
@@ -119,6 +121,13 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    """One dashboard shared by the browser tests of a session."""
+    with running_dashboard(tmp_path_factory.mktemp("dashboard-data")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
