@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import requests
 from playwright.sync_api import expect
 
@@ -30,7 +32,8 @@ def test_sidebar_tells_sandbox_mode_and_shows_the_sandbox_balance(dashboard, pag
     page.goto(dashboard.url)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar.get_by_text("No API key set")).to_be_visible(timeout=30_000)
-    expect(sidebar.get_by_text("50,000 points")).to_be_visible()
+    # Other browser tests spend sandbox points, so any figure will do; a failed read shows no figure.
+    expect(sidebar.get_by_text(re.compile(r"^[\d,]+ points$"))).to_be_visible()
 
 
 def test_server_routes_answer_beside_the_dashboard(dashboard):
