@@ -18,16 +18,16 @@ from legnext_core.store import STATUS_RANK, record_filter, submitted_at
 
 #: A marker and a word for each status, for the table's status column.
 STATUS_LABELS: dict[str, str] = {
-    "queued": "⏳ Queued",
-    "submitting": "📤 Submitting",
-    "unknown": "❓ Outcome unknown",
-    "pending": "🕒 Pending",
-    "staged": "🕒 Staged",
-    "processing": "⚙️ Processing",
-    "completed": "✅ Completed",
-    "failed": "❌ Failed",
-    "rejected": "⛔ Rejected",
-    "lost": "⚠️ Lost",
+    "queued": "Queued",
+    "submitting": "Submitting",
+    "unknown": "Outcome unknown",
+    "pending": "Pending",
+    "staged": "Staged",
+    "processing": "Processing",
+    "completed": "Completed",
+    "failed": "Failed",
+    "rejected": "Rejected",
+    "lost": "Lost",
 }
 
 KIND_LABELS: dict[str, str] = {
@@ -67,25 +67,9 @@ COLUMNS: tuple[str, ...] = (
     "local_id",
 )
 
-#: What a CSV export holds: named one by one, so a field added to records later is never exported
-#: by accident. Records hold no secrets; the callback URL is left out all the same.
-CSV_COLUMNS: tuple[str, ...] = (
-    "status",
-    "progress",
-    "kind",
-    "prompt",
-    "resolution",
-    "variant",
-    "parent",
-    "submitted",
-    "finished",
-    "queue_wait_s",
-    "run_time_s",
-    "credits_frozen",
-    "credits_consumed",
-    "job_id",
-    "local_id",
-)
+#: What a CSV export holds: the table's named columns, so a field added to records later is never
+#: exported by accident. Records hold no secrets; the callback URL is left out all the same.
+CSV_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column != "status_label")
 
 
 def shorten(text: str | None, limit: int = PROMPT_CHARS) -> str:

@@ -21,18 +21,7 @@ st.caption(
     f"One video can be extended at most {MAX_EXTENSIONS} times in a row (20 s in all)."
 )
 
-records = pickers.completed_jobs(current, pickers.VIDEO_PARENT_KINDS)
-linked_job = st.query_params.get("job")
-linked_variant = pickers.parse_index(st.query_params.get("variant"))
-records = pickers.with_linked_job(current, records, linked_job, pickers.VIDEO_PARENT_KINDS)
-if not records:
-    pickers.no_videos_yet(current, "extend")
-    st.stop()
-
-record = pickers.pick_job(records, key=FORM, label="Video to extend", preselect=linked_job)
-if record is None:
-    st.stop()
-index = pickers.pick_variant(record, key=FORM, preselect=linked_variant)
+record, index = pickers.choose_video(current, form=FORM, action="extend", label="Video to extend")
 
 chain = current.store.extension_chain(record["job_id"])
 total_seconds = chain.seconds + chain.seconds_left

@@ -24,22 +24,14 @@ else:
     timing = "An upscale takes 4-6 minutes; it appears in History when it is done."
 st.caption("Makes a higher-resolution copy of one of a finished video's four results.")
 
-records = [
-    record
-    for record in pickers.completed_jobs(current, pickers.VIDEO_PARENT_KINDS)
-    if (record.get("available_actions") or {}).get("upscale", [0]) != []
-]
-linked_job = st.query_params.get("job")
-linked_variant = pickers.parse_index(st.query_params.get("variant"))
-records = pickers.with_linked_job(current, records, linked_job, pickers.VIDEO_PARENT_KINDS)
-if not records:
-    pickers.no_videos_yet(current, "upscale")
-    st.stop()
-
-record = pickers.pick_job(records, key=FORM, label="Video to upscale", preselect=linked_job)
-if record is None:
-    st.stop()
-index = pickers.pick_variant(record, key=FORM, preselect=linked_variant)
+record, index = pickers.choose_video(
+    current,
+    form=FORM,
+    action="upscale",
+    label="Video to upscale",
+    # An upscaled video offers no further upscale.
+    usable=lambda record: (record.get("available_actions") or {}).get("upscale", [0]) != [],
+)
 result = st.session_state.get(RESULT)
 
 callback = forms.callback_override(FORM)

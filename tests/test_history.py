@@ -60,7 +60,7 @@ def test_frame_is_newest_first_with_labels_and_durations():
     assert list(frame.columns) == list(COLUMNS)
     assert list(frame["local_id"]) == ["b" * 32, "c" * 32, "a" * 32]
     done = frame.iloc[2]
-    assert done["status_label"] == "✅ Completed"
+    assert done["status_label"] == "Completed"
     assert done["progress"] == 100.0  # a completed job is done, whatever the last poll said
     assert done["kind"] == "Text → video"
     assert done["resolution"] == "720p"
@@ -89,7 +89,7 @@ def test_times_are_utc_aware():
 
 def test_queued_line_without_a_job_has_empty_cells():
     row = records_to_frame(RECORDS).iloc[1]
-    assert row["status_label"] == "⏳ Queued"
+    assert row["status_label"] == "Queued"
     assert row["job_id"] is None or pd.isna(row["job_id"])
     assert pd.isna(row["progress"])
     assert pd.isna(row["variant"])

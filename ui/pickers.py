@@ -7,7 +7,7 @@ Used by Extend and Upscale (video jobs) and by Create's animate mode (image jobs
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import streamlit as st
@@ -199,6 +199,32 @@ def with_linked_job(
         st.warning(f"The linked job `{job_id}` cannot be used: {reason}", icon=":material/warning:")
         return records
     return [record, *records]
+
+
+def choose_video(
+    current: Studio,
+    *,
+    form: str,
+    action: str,
+    label: str,
+    usable: Callable[[dict[str, Any]], bool] = lambda record: True,
+) -> tuple[dict[str, Any], int | None]:
+    """The finished video and variant a follow-up page works on.
+
+    Honours the ``?job=<id>&variant=<n>`` deep link, and stops the page with the empty state when
+    there is no finished video to offer.
+    """
+    records = [record for record in completed_jobs(current, VIDEO_PARENT_KINDS) if usable(record)]
+    linked_job = st.query_params.get("job")
+    linked_variant = parse_index(st.query_params.get("variant"))
+    records = with_linked_job(current, records, linked_job, VIDEO_PARENT_KINDS)
+    if not records:
+        no_videos_yet(current, action)
+        st.stop()
+    record = pick_job(records, key=form, label=label, preselect=linked_job)
+    if record is None:
+        st.stop()
+    return record, pick_variant(record, key=form, preselect=linked_variant)
 
 
 def _article(word: str) -> str:
