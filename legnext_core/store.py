@@ -1027,6 +1027,9 @@ def _merge_snapshot(record: dict[str, Any], job: Any, now: float) -> dict[str, A
             merged[field] = stamp
     if job.logs:
         merged["last_log"] = job.logs[-1]
+    elif incoming != current:
+        # Legnext empties the logs when a job moves on; "Processing 85%" no longer describes it.
+        merged.pop("last_log", None)
     merged = _lean(merged)
     if merged != before:
         merged["updated_at"] = now

@@ -260,6 +260,18 @@ def test_same_stage_snapshot_refreshes_logs_but_progress_never_drops(store):
     assert saved["last_log"] == "still going"
 
 
+def test_a_progress_log_line_does_not_outlive_the_stage_it_described(store):
+    accepted(store, "j-1")
+    store.apply_job(job("j-1", "processing", logs=["Processing 85%"]))
+    # Legnext sends empty logs once a job is done.
+    saved = store.apply_job(job("j-1", "completed", logs=[]))
+    assert "last_log" not in saved
+    # A same-stage snapshot without logs keeps the line it has.
+    accepted(store, "j-2")
+    store.apply_job(job("j-2", "processing", logs=["Processing 40%"]))
+    assert store.apply_job(job("j-2", "processing", logs=[]))["last_log"] == "Processing 40%"
+
+
 def test_updated_at_moves_only_when_the_job_changed(store, clock):
     accepted(store, "j-1")
     first = store.apply_job(job("j-1", "processing", progress=10))

@@ -1,0 +1,105 @@
+"""Make the README's screenshots: the real dashboard in sandbox mode, driven through its UI in Chromium.
+
+    python -m scripts.take_screenshots            # writes docs/screenshots/*.png
+
+Starts `streamlit run app.py` with no key on a fresh data folder (sandbox at time scale 10), makes a few
+jobs by clicking through the pages like a user, and photographs each page.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, running_dashboard
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+WAIT_MS = 90_000
+
+
+def submitted(page: Page) -> str:
+    confirmation = page.get_by_text(re.compile(r"Submitted\. Legnext accepted job"))
+    expect(confirmation).to_be_visible(timeout=WAIT_MS)
+    match = JOB_ID.search(confirmation.inner_text())
+    assert match
+    return match.group(0)
+
+
+def create_text_video(page: Page, base: str, prompt: str, *, hd: bool = False) -> str:
+    page.goto(f"{base}/create")
+    page.get_by_role("textbox", name="Prompt").fill(prompt)
+    if hd:
+        page.get_by_role("radio", name="720p").first.click()
+    page.get_by_role("button", name="Create video").click()
+    return submitted(page)
+
+
+def wait_done(page: Page, base: str, job_id: str) -> None:
+    page.goto(f"{base}/job?job={job_id}")
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=WAIT_MS)
+
+
+def shoot(page: Page, name: str) -> None:
+    page.wait_for_timeout(1500)  # let media and fragments settle
+    page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    print(f"wrote docs/screenshots/{name}.png")
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory() as data,
+        running_dashboard(Path(data)) as dashboard,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+        base = dashboard.url
+
+        boat = create_text_video(page, base, "A paper boat drifting down a rainy street, golden hour")
+        create_text_video(page, base, "Waves breaking on black sand at dawn, slow motion", hd=True)
+        create_text_video(page, base, "A neon city in the rain, seen from a tram window")
+        wait_done(page, base, boat)
+
+        page.goto(f"{base}/extend?job={boat}&variant=1")
+        expect(page.get_by_text("4 s of 20 s")).to_be_visible()
+        page.get_by_role("textbox", name="Prompt (optional)").fill("the camera pulls back over the rooftops")
+        page.get_by_role("button", name="Extend video").click()
+        extension = submitted(page)
+
+        page.goto(f"{base}/upscale?job={boat}&variant=0")
+        page.get_by_role("button", name="Upscale video").click()
+        submitted(page)
+
+        page.goto(f"{base}/create")
+        shoot(page, "create")
+        page.get_by_role("radio", name="Batch").click()
+        page.get_by_label("Prompts, one per line").fill(
+            "A fox running through snow\nA lighthouse at dusk\nA hot-air balloon over a desert"
+        )
+        page.get_by_label("Prompts, one per line").blur()
+        shoot(page, "create-batch")
+
+        wait_done(page, base, extension)
+        page.goto(f"{base}/extend?job={extension}&variant=2")
+        expect(page.get_by_text("8 s of 20 s")).to_be_visible()
+        shoot(page, "extend")
+        page.goto(f"{base}/upscale?job={boat}&variant=3")
+        shoot(page, "upscale")
+
+        page.goto(f"{base}/history")
+        expect(page.get_by_role("heading", name="History")).to_be_visible()
+        shoot(page, "history")
+        page.goto(f"{base}/job?job={boat}")
+        expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=WAIT_MS)
+        shoot(page, "job-detail")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
