@@ -64,6 +64,18 @@ def server_settings() -> Settings:
     )
 
 
+def show_script_error(exc: BaseException) -> bool:
+    """What a visitor sees when a page fails unexpectedly: no traceback, and what to do."""
+    log.error("A page failed", exc_info=exc)
+    import streamlit as st
+
+    st.error(
+        "Something went wrong on this page. Every job is safe in the job log: reload the page to try again.",
+        icon=":material/error:",
+    )
+    return True  # the default error display is replaced, not added to
+
+
 def build_server() -> dict[str, Any]:
     """Keyword arguments for ``st.App``: the extra routes and the lifespan."""
     settings = server_settings()
@@ -102,4 +114,4 @@ def build_server() -> dict[str, Any]:
             if sandbox is not None:
                 sandbox.state.sandbox.close()
 
-    return {"routes": routes, "lifespan": lifespan}
+    return {"routes": routes, "lifespan": lifespan, "on_script_error": show_script_error}
