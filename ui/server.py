@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import streamlit as st
 from starlette.routing import BaseRoute, Mount
 from streamlit import config
 from streamlit.runtime.pages_manager import PagesManager
@@ -67,8 +68,6 @@ def server_settings() -> Settings:
 def show_script_error(exc: BaseException) -> bool:
     """What a visitor sees when a page fails unexpectedly: no traceback, and what to do."""
     log.error("A page failed", exc_info=exc)
-    import streamlit as st
-
     st.error(
         "Something went wrong on this page. Every job is safe in the job log: reload the page to try again.",
         icon=":material/error:",
