@@ -7,24 +7,9 @@ from __future__ import annotations
 
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
+from tests.ui.helpers import finish_jobs, page_text
 
 VIDEO_POSTS = "/api/v1/video-diffusion"
-
-
-def finish_jobs(current, sandbox) -> None:
-    """Move the sandbox clock past every job's end and record what Legnext now says (as a poll would)."""
-    sandbox.advance(3600)
-    for record in current.store.active():
-        current.store.apply_job(current.client.get_job(record["job_id"]))
-
-
-def page_text(at) -> str:
-    parts = [
-        element.value
-        for kind in ("markdown", "caption", "success", "error", "warning", "info")
-        for element in getattr(at, kind)
-    ]
-    return "\n".join(str(part) for part in parts)
 
 
 def page_links(at) -> list[str]:

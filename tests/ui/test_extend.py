@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
+from tests.ui.helpers import finish_jobs, page_text
 
 EXTEND_POSTS = "/api/v1/extend-video"
-
-
-def finish_jobs(current, sandbox) -> None:
-    """Move the sandbox clock past every job's end and record what Legnext now says (as a poll would)."""
-    sandbox.advance(3600)
-    for record in current.store.active():
-        current.store.apply_job(current.client.get_job(record["job_id"]))
 
 
 def finished_video(current, sandbox, **fields) -> str:
     result = submit_job(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="A fox in the snow", **fields))
     finish_jobs(current, sandbox)
     return result.job_id
-
-
-def page_text(at) -> str:
-    kinds = ("markdown", "caption", "success", "error", "warning", "info")
-    return "\n".join(str(element.value) for kind in kinds for element in getattr(at, kind))
 
 
 def test_no_finished_video_says_so_and_links_to_create(app_test):

@@ -11,6 +11,7 @@ import pytest
 from legnext_core.errors import BadRequestError, InvalidInputError, RateLimitError
 from legnext_core.sandbox import FaultConfig
 from legnext_core.settings import SANDBOX_API_KEY
+from tests.ui.helpers import page_text
 from ui.feedback import describe
 
 VIDEO_POSTS = "/api/v1/video-diffusion"
@@ -20,11 +21,6 @@ VIDEO_POSTS = "/api/v1/video-diffusion"
 def sandbox(request, start_sandbox):
     """The sandbox the page talks to, configured per test with ``@pytest.mark.parametrize(indirect=True)``."""
     return start_sandbox(**getattr(request, "param", {}))
-
-
-def page_text(at) -> str:
-    kinds = ("markdown", "caption", "success", "error", "warning", "info")
-    return "\n".join(str(element.value) for kind in kinds for element in getattr(at, kind))
 
 
 def submit_text(app_test, prompt: str = "A fox in the snow"):

@@ -1,0 +1,18 @@
+"""Small helpers the page tests share."""
+
+from __future__ import annotations
+
+#: The element kinds whose text a person reads on a page.
+TEXT_KINDS = ("markdown", "caption", "success", "error", "warning", "info")
+
+
+def page_text(at) -> str:
+    """The readable text an AppTest run drew, one element per line."""
+    return "\n".join(str(element.value) for kind in TEXT_KINDS for element in getattr(at, kind))
+
+
+def finish_jobs(current, sandbox) -> None:
+    """Move the sandbox clock past every job's end and record what Legnext now says (as a poll would)."""
+    sandbox.advance(3600)
+    for record in current.store.active():
+        current.store.apply_job(current.client.get_job(record["job_id"]))
