@@ -100,7 +100,9 @@ class Studio:
         """Send queued batch lines as running jobs finish and free Legnext's concurrency slots."""
         from legnext_core.submit import dispatch_queued  # submit needs Studio for typing only
 
-        interval = max(0.5, DISPATCH_INTERVAL_SECONDS * min(1.0, self.settings.sandbox_duration_scale * 10))
+        # A sped-up sandbox frees its slots sooner, so its queue is looked at as much more often.
+        speedup = self.settings.sandbox_time_scale if self.settings.is_sandbox else 1.0
+        interval = max(0.5, DISPATCH_INTERVAL_SECONDS / max(1.0, speedup))
         while not self._stopping.wait(interval):
             try:
                 dispatch_queued(self)
@@ -134,17 +136,29 @@ class Studio:
 
     # -- balance --------------------------------------------------------------------------------
     def balance(self, *, max_age: float = BALANCE_TTL_SECONDS) -> BalanceReading:
-        """The account balance, read from the API at most once per ``max_age`` seconds."""
-        with self._balance_lock:
-            now = time.time()
-            if self._balance is not None and now - self._balance.read_at < max_age:
-                return self._balance
-            try:
-                reading = BalanceReading(self.client.get_balance(), None, now)
-            except LegnextError as exc:
-                reading = BalanceReading(None, exc.user_message, now)
-            self._balance = reading
+        """The account balance, read from the API at most once per ``max_age`` seconds.
+
+        Every page draws it, so it must never hold a page up: once a figure exists, a session that finds
+        it stale while another session is already reading it gets the slightly old figure rather than
+        waiting, and the read is not retried (a failure is shown, and tried again after ``max_age``).
+        """
+        reading = self._balance
+        if reading is not None and time.time() - reading.read_at < max_age:
             return reading
+        if not self._balance_lock.acquire(blocking=reading is None):
+            return reading
+        try:
+            current = self._balance
+            if current is not None and current is not reading and time.time() - current.read_at < max_age:
+                return current  # read by another session while this one waited
+            try:
+                fresh = BalanceReading(self._poll_client.get_balance(), None, time.time())
+            except LegnextError as exc:
+                fresh = BalanceReading(None, exc.user_message, time.time())
+            self._balance = fresh
+            return fresh
+        finally:
+            self._balance_lock.release()
 
     def forget_balance(self) -> None:
         """Read the balance afresh next time (after a submission has frozen points)."""

@@ -178,8 +178,13 @@ def submit_batch(
         pending.append((position, record["local_id"], request))
 
     done = sum(result is not None for result in results)
+    slots = free_slots(studio)
     for position, local_id, request in pending:
-        result = dispatch_one(studio, local_id, request) if free_slots(studio) > 0 else None
+        result = dispatch_one(studio, local_id, request) if slots > 0 else None
+        if result is None:
+            slots = 0  # no slot left, or Legnext said busy: the rest wait for the dispatcher
+        elif result.outcome == "accepted":
+            slots -= 1
         results[position] = result or SubmitResult("queued", local_id)
         done += 1
         if on_progress is not None:
