@@ -25,10 +25,7 @@ value is None or empty are left out of the file. A job's status only moves forwa
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import tempfile
 import threading
 import time
 import uuid
@@ -37,21 +34,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from filelock import FileLock
 from tinydb import TinyDB
-from tinydb.storages import Storage
-from tinydb.table import Document, Table
 
-try:  # orjson parses a large log about twice as fast as json; the log is plain JSON either way.
-    import orjson
-except ImportError:  # pragma: no cover - exercised where orjson is not installed
-    orjson = None
+from legnext_core.joblog import JournalStorage, UnreadableLogError
 
 __all__ = [
     "ACTIVE_STATUSES",
     "CreditTotals",
     "ExtensionChain",
-    "JobLogStorage",
     "JobStore",
     "MAX_EXTENSIONS",
     "STATUS_RANK",
@@ -103,10 +93,6 @@ INTERRUPTED_NOTE = (
 _TABLE = "jobs"
 # Who is sending a ``submitting`` record's POST; removed once the answer is recorded.
 _SUBMITTER_FIELDS = ("submitter_pid", "submitting_since")
-_GENERATION_KEY = "_generation"
-_HEAD = b'{"' + _GENERATION_KEY.encode() + b'":"'
-_TOKEN_LENGTH = 32
-_MISSING = b""  # the generation of a log file that does not exist (or is empty)
 
 # Legnext's task types (underscored, as models.Job normalises them) to our kinds, for jobs made
 # elsewhere; video_diffusion is also what animate and image-URL jobs report.
@@ -124,10 +110,6 @@ class StoreError(Exception):
 
 class UnknownRecordError(StoreError, KeyError):
     """No record has this ``local_id``."""
-
-
-class UnreadableLogError(StoreError):
-    """The log file is not a job log this store can read (it is moved aside, never overwritten)."""
 
 
 class ExtensionChain(NamedTuple):
@@ -155,19 +137,6 @@ def status_rank(status: str | None) -> int:
 # Encoding
 
 
-if orjson is not None:
-    _dumps: Callable[[Any], bytes] = orjson.dumps
-    _loads: Callable[[bytes], Any] = orjson.loads
-    SERIALIZER = "orjson"
-else:  # pragma: no cover - exercised where orjson is not installed
-
-    def _dumps(value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-    _loads = json.loads
-    SERIALIZER = "json"
-
-
 def _is_blank(value: Any) -> bool:
     # ``value is False`` and not ``== False``: 0 (480p, no progress yet) is a value worth keeping.
     return value is None or value is False or value == "" or value == [] or value == {}
@@ -191,210 +160,7 @@ def _epoch(value: datetime | float | int | None) -> float | None:
     return float(value)
 
 
-def _utc_stamp(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
 # ---------------------------------------------------------------------------------------------------
-# Storage
-
-
-class JobLogStorage(Storage):
-    """A TinyDB storage that replaces its file atomically and caches what it parsed.
-
-    It does not lock: :class:`JobStore` holds the file lock around every read-modify-write, and
-    readers need none because the file is only ever replaced whole.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        super().__init__()
-        self.path = Path(path)
-        self._data: dict[str, dict[str, Any]] | None = None
-        self._generation: bytes | None = None
-        # table -> doc id -> the encoded ``"id":{...}`` entry, valid for ``self._data`` only.
-        self._entries: dict[str, dict[str, bytes]] = {}
-        self._announced: dict[str, set[str]] | None = None
-        #: How many times the file was parsed; the store rebuilds its indexes when this changes.
-        self.reloads = 0
-
-    # -- TinyDB's interface ------------------------------------------------------------------------
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        if self._data is not None and self._read_generation() == self._generation:
-            return self._data
-        return self._load()
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        announced, self._announced = self._announced, None
-        try:
-            generation = uuid.uuid4().hex.encode()
-            chunks, entries = self._encode(data, generation, announced)
-            self._replace_file(chunks)
-        except BaseException:
-            # TinyDB has already changed the cached dicts in place; forget them so the next read
-            # parses what is really on disk.
-            self.forget()
-            raise
-        self._data = data
-        self._generation = generation
-        self._entries = entries
-
-    # -- what JobStore uses --------------------------------------------------------------------------
-    def announce_changes(self, table: str, doc_ids: Iterable[str]) -> None:
-        """Declare the only documents the next write changes, so it re-encodes just those.
-
-        A write that was not announced re-encodes everything, which is always correct.
-        """
-        self._announced = {table: set(doc_ids)}
-
-    def forget(self) -> None:
-        """Drop the cache; the next read parses the file."""
-        self._data = None
-        self._generation = None
-        self._entries = {}
-        self._announced = None
-
-    def temporary_files(self) -> list[Path]:
-        return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp"))
-
-    def move_aside(self, now: float) -> Path:
-        """Rename the log out of the way (it is kept for a person to look at) and start afresh."""
-        target = self.path.with_name(f"{self.path.name}.corrupt-{_utc_stamp(now)}")
-        counter = 1
-        while target.exists():
-            target = self.path.with_name(f"{self.path.name}.corrupt-{_utc_stamp(now)}-{counter}")
-            counter += 1
-        os.replace(self.path, target)
-        self._fsync_folder()
-        self.forget()
-        return target
-
-    # -- internals -------------------------------------------------------------------------------------
-    def _read_generation(self) -> bytes | None:
-        """The token in the file's first bytes; ``_MISSING`` for no file, None for a foreign file."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except FileNotFoundError:
-            return _MISSING
-        try:
-            head = os.read(fd, len(_HEAD) + _TOKEN_LENGTH + 1)
-        finally:
-            os.close(fd)
-        if not head:
-            return _MISSING
-        if head.startswith(_HEAD) and head.endswith(b'"') and len(head) == len(_HEAD) + _TOKEN_LENGTH + 1:
-            return head[len(_HEAD) : -1]
-        return None
-
-    def _load(self) -> dict[str, dict[str, Any]]:
-        try:
-            with open(self.path, "rb") as handle:
-                raw = handle.read()
-        except FileNotFoundError:
-            raw = b""
-        if not raw.strip():
-            data: dict[str, Any] = {}
-            generation = _MISSING
-        else:
-            try:
-                data = _loads(raw)
-            except ValueError as exc:  # orjson.JSONDecodeError and json's are both ValueErrors
-                raise UnreadableLogError(f"{self.path.name} is not valid JSON: {exc}") from None
-            if not isinstance(data, dict):
-                raise UnreadableLogError(f"{self.path.name} does not hold a JSON object")
-            token = data.pop(_GENERATION_KEY, None)
-            generation = token.encode() if isinstance(token, str) else b"foreign"
-            for name, table in data.items():
-                if not isinstance(table, dict) or not all(isinstance(doc, dict) for doc in table.values()):
-                    raise UnreadableLogError(f"{self.path.name}: table {name!r} is not a set of records")
-        self._data = data
-        self._generation = generation
-        self._entries = {}
-        self._announced = None
-        self.reloads += 1
-        return data
-
-    def _encode(
-        self,
-        data: dict[str, dict[str, Any]],
-        generation: bytes,
-        announced: dict[str, set[str]] | None,
-    ) -> tuple[list[bytes], dict[str, dict[str, bytes]]]:
-        """The file's bytes as chunks (written one after the other, never joined into one copy)."""
-        chunks = [_HEAD, generation, b'"']
-        entries: dict[str, dict[str, bytes]] = {}
-        for name, table in data.items():
-            changed = announced.get(name) if announced is not None else None
-            table_entries = self._reuse_entries(name, table, changed) if changed is not None else None
-            if table_entries is None:
-                table_entries = {doc_id: _dumps(doc_id) + b":" + _dumps(doc) for doc_id, doc in table.items()}
-            entries[name] = table_entries
-            chunks += [b",", _dumps(name), b":{", b",".join(table_entries.values()), b"}"]
-        chunks.append(b"}")
-        return chunks, entries
-
-    def _reuse_entries(
-        self, name: str, table: dict[str, Any], changed: set[str]
-    ) -> dict[str, bytes] | None:
-        """The cached entries with the changed documents re-encoded; None if the cache does not fit."""
-        table_entries = dict(self._entries.get(name, {}))
-        for doc_id in changed:
-            if doc_id in table:
-                table_entries[doc_id] = _dumps(doc_id) + b":" + _dumps(table[doc_id])
-        # Anything else added or removed without being announced: encode it all.
-        return table_entries if table_entries.keys() == table.keys() else None
-
-    def _replace_file(self, chunks: list[bytes]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.writelines(chunks)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        self._fsync_folder()
-
-    def _fsync_folder(self) -> None:
-        # The rename is only durable once the folder's entry is on disk. Windows cannot open folders.
-        if os.name != "posix":
-            return
-        fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-class _JobTable(Table):
-    # Records are keyed by their local_id, so a lookup by id is a dict access.
-    document_id_class = str
-    # TinyDB's query cache would answer from memory after another process wrote; the storage cache
-    # already makes reads cheap.
-    default_query_cache_capacity = 0
-
-    def _update_table(self, updater: Callable[[dict[str, Any]], None]) -> None:
-        # TinyDB's version copies the whole table twice per write to turn ids into
-        # ``document_id_class`` and back; ours are strings both ways, and at 10,000 jobs those copies
-        # cost as much as encoding. The storage's cache is changed in place, as TinyDB does with
-        # documents; a failed write drops that cache (see JobLogStorage.write).
-        tables = self._storage.read()
-        if tables is None:
-            tables = {}
-        updater(tables.setdefault(self.name, {}))
-        self._storage.write(tables)
-        self.clear_cache()
-
-
-class _JobDB(TinyDB):
-    table_class = _JobTable
-
-
-# ---------------------------------------------------------------------------------------------------
-# The store
 
 # Submissions this process has in flight (across all JobStore instances in it): a ``submitting``
 # record written by this pid but not in here was left by an earlier process that had the same pid.
@@ -432,30 +198,37 @@ class JobStore:
         clock: Callable[[], float] = time.time,
         submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT,
         lock_timeout: float = 60.0,
+        compact_share: float = 0.25,
+        compact_min_bytes: int = 1 << 20,
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._submit_timeout = submit_timeout
         self._lock = threading.RLock()
-        self._file_lock = FileLock(f"{self.path}.lock", timeout=lock_timeout)
-        self._db = _JobDB(self.path, storage=JobLogStorage)
-        self._storage: JobLogStorage = self._db.storage  # type: ignore[assignment]
-        self._table = self._db.table(_TABLE)
+        # TinyDB's front opens the storage, as it would any other; the store then uses the storage's
+        # record-level calls, which write only the changed record (TinyDB's table API rewrites it all).
+        self._db = TinyDB(
+            self.path,
+            storage=JournalStorage,
+            lock_timeout=lock_timeout,
+            compact_share=compact_share,
+            compact_min_bytes=compact_min_bytes,
+            clock=clock,
+        )
+        self._storage: JournalStorage = self._db.storage  # type: ignore[assignment]
         self._job_index: dict[str, str] = {}
-        self._index_reloads = -1
-        #: Where an unreadable log was moved on open, or None.
-        self.recovered_from: Path | None = None
-        with self._lock, self._file_lock:
-            for stray in self._storage.temporary_files():
-                # Only a writer holding the file lock has a temporary file; none does now.
-                with contextlib.suppress(FileNotFoundError):
-                    stray.unlink()
-            try:
-                self._storage.read()
-            except UnreadableLogError:
-                self.recovered_from = self._storage.move_aside(self._clock())
+        self._index_version = -1
         self.resolve_interrupted_submissions()
+
+    @property
+    def storage(self) -> JournalStorage:
+        """The job log's storage (for benchmarks and the history table's change tracking)."""
+        return self._storage
+
+    @property
+    def recovered_from(self) -> Path | None:
+        """Where an unreadable log file was moved (on open or later), or None."""
+        return self._storage.recovered_from
 
     def close(self) -> None:
         with self._lock:
@@ -469,42 +242,29 @@ class JobStore:
 
     # -- plumbing --------------------------------------------------------------------------------------
     def _records(self) -> dict[str, dict[str, Any]]:
-        """The cached table (local_id -> record), current with the file. Never mutate it."""
-        tables = self._storage.read() or {}
-        return tables.get(_TABLE, {})
+        """The cached table (local_id -> record), current with the files. Never mutate it."""
+        return self._storage.tables().get(_TABLE, {})
 
     def _read(self, query: Callable[[], Any]) -> Any:
         with self._lock:
-            try:
-                return query()
-            except UnreadableLogError:
-                self._recover()
-                return query()
+            return query()
 
     def _write(self, change: Callable[[], Any]) -> Any:
-        with self._lock:
-            try:
-                with self._file_lock:
-                    return change()
-            except UnreadableLogError:
-                self._recover()
-                with self._file_lock:
-                    return change()
-
-    def _recover(self) -> None:
-        """The log became unreadable while open (something outside the store wrote it)."""
-        with self._file_lock:
-            self._storage.forget()
-            try:
-                self._storage.read()
-            except UnreadableLogError:
-                self.recovered_from = self._storage.move_aside(self._clock())
+        with self._lock, self._storage.writing():
+            return change()
 
     def _index(self) -> dict[str, str]:
+        """job_id -> local_id, kept current from the records that changed."""
         records = self._records()
-        if self._index_reloads != self._storage.reloads:
+        changes = self._storage.changes_since(self._index_version)
+        if changes.ids is None:
             self._job_index = {r["job_id"]: local_id for local_id, r in records.items() if r.get("job_id")}
-            self._index_reloads = self._storage.reloads
+        else:
+            for table, local_id in changes.ids:
+                record = records.get(local_id) if table == _TABLE else None
+                if record is not None and record.get("job_id"):
+                    self._job_index[record["job_id"]] = local_id
+        self._index_version = changes.version
         return self._job_index
 
     def _current(self, local_id: str) -> dict[str, Any]:
@@ -514,22 +274,11 @@ class JobStore:
         return record
 
     def _save(self, record: dict[str, Any], *, new: bool = False) -> dict[str, Any]:
-        """Write one record (under the file lock) and return a copy of what was written."""
+        """Write one record (inside ``_write``) and return a copy of what was written."""
         record = _lean(record)
-        local_id = record["local_id"]
-        self._storage.announce_changes(_TABLE, [local_id])
-        if new:
-            self._table.insert(Document(record, doc_id=local_id))
-        else:
-
-            def replace(doc: dict[str, Any]) -> None:
-                doc.clear()
-                doc.update(record)
-
-            self._table.update(replace, doc_ids=[local_id])
-        index = self._index()
-        if record.get("job_id"):
-            index[record["job_id"]] = local_id
+        if new and record["local_id"] in self._records():
+            raise StoreError(f"record {record['local_id']} already exists")
+        self._storage.commit({_TABLE: {record["local_id"]: record}})
         return dict(record)
 
     def _change(
@@ -827,7 +576,7 @@ class JobStore:
         return self._read(find)
 
     def count(self) -> int:
-        return self._read(lambda: len(self._table))
+        return self._read(lambda: len(self._records()))
 
     def active(self) -> list[dict[str, Any]]:
         """Jobs Legnext is working on (pending, staged, processing, with a job id), oldest first."""

@@ -20,9 +20,20 @@ from legnext_core.store import JobStore
 PROMPT = "A lighthouse on a cliff at dusk, waves rolling in, slow dolly shot, volumetric light " * 2
 
 
-def write_forever(log_path: Path, ack_fd: int, name: str, count: int, updates_per_record: int = 2) -> None:
-    """Add ``count`` intents, updating each a few times, acknowledging every committed write."""
-    store = JobStore(log_path)
+def write_forever(
+    log_path: Path,
+    ack_fd: int,
+    name: str,
+    count: int,
+    updates_per_record: int = 2,
+    compact_min_bytes: int = 1 << 20,
+) -> None:
+    """Add ``count`` intents, updating each a few times, acknowledging every committed write.
+
+    A small ``compact_min_bytes`` makes the writer fold its journal into the snapshot often, so a
+    kill lands inside compactions as well as appends.
+    """
+    store = JobStore(log_path, compact_share=0.1, compact_min_bytes=compact_min_bytes)
     for number in range(count):
         request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt=f"{name} {number}: {PROMPT}")
         record = store.add_intent(

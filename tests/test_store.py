@@ -20,6 +20,7 @@ from legnext_core.store import (
     JobStore,
     UnknownRecordError,
 )
+from tests.joblog_files import read_log
 
 SANDBOX = {"api_mode": "sandbox", "api_base_url": "http://127.0.0.1:9/api"}
 START = 1_790_000_000.0
@@ -74,7 +75,7 @@ def accepted(store, job_id, prompt="a red fox in the snow", kind=JobKind.TEXT_VI
 
 
 def on_disk(path):
-    return json.loads(path.read_bytes())["jobs"]
+    return read_log(path)
 
 
 # -- intents -------------------------------------------------------------------------------------------
@@ -437,7 +438,10 @@ def test_log_written_by_plain_tinydb_is_read(tmp_path, clock):
         assert store.count() == 1
         intent(store)
         assert store.count() == 2
-        assert json.loads(log.read_bytes())["_generation"]
+    # The old file is the snapshot, untouched; the change went to the journal beside it.
+    old = {"local_id": "old", "status": "completed", "submitted_at": 5.0}
+    assert json.loads(log.read_bytes()) == {"jobs": {"1": old}}
+    assert len(on_disk(log)) == 2
 
 
 def test_reopened_log_holds_exactly_what_the_store_served(store, tmp_path, clock):

@@ -16,6 +16,7 @@ import pytest
 
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.store import JobStore
+from tests.joblog_files import journal_lines, read_log
 from tests.store_writer import parse_acks, write_forever
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,14 +37,14 @@ def _seed(log: Path, count: int) -> None:
             )
 
 
-def _run_and_kill(log: Path, delay: float) -> str:
+def _run_and_kill(log: Path, delay: float, compact_min_bytes: int) -> str:
     """Fork a writer, SIGKILL it after ``delay`` seconds, return what it acknowledged."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the writer: never returns into pytest
         try:
             os.close(read_fd)
-            write_forever(log, write_fd, "crash", 100_000)
+            write_forever(log, write_fd, "crash", 100_000, compact_min_bytes=compact_min_bytes)
         finally:
             os._exit(0)
     os.close(write_fd)
@@ -57,31 +58,47 @@ def _run_and_kill(log: Path, delay: float) -> str:
     return b"".join(chunks).decode()
 
 
+def _compaction_files(folder: Path) -> list[Path]:
+    """A compaction's temporary snapshot or journal (a writer's appends leave none)."""
+    return list(folder.glob(".jobs.json.*.tmp"))
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the harness forks writers")
 def test_sigkilled_writers_never_lose_an_acknowledged_write_or_leave_an_unreadable_file(tmp_path):
     log = tmp_path / "jobs.json"
-    _seed(log, 300)
+    _seed(log, 1500)  # a few MB, so a compaction takes long enough for kills to land inside it
     rng = random.Random(20261121)
     acked_adds: set[str] = set()
     acked_polls: dict[str, int] = {}
-    kills_with_temp_file_left = 0
+    seen_unacknowledged: set[str] = set()
+    kills_inside_compaction = 0
+    kills_between_append_and_ack = 0
     kills = 60
     for _ in range(kills):
-        acks = _run_and_kill(log, rng.uniform(0.02, 0.12))
+        acks = _run_and_kill(log, rng.uniform(0.03, 0.15), compact_min_bytes=48_000)
         added, polls = parse_acks(acks)
+        # The files read back whole after every kill, whatever the writer was doing.
+        on_disk = read_log(log)
+        assert acked_adds | added <= on_disk.keys()
+        for local_id, count in polls.items():
+            assert on_disk[local_id]["poll_count"] >= count
+        # A record on disk the writer never acknowledged: the kill landed between append and answer.
+        crash_records = {k for k, r in on_disk.items() if r.get("prompt", "").startswith("crash ")}
+        unacknowledged = crash_records - acked_adds - added - seen_unacknowledged
+        kills_between_append_and_ack += bool(unacknowledged)
+        seen_unacknowledged |= unacknowledged
         acked_adds |= added
         for local_id, count in polls.items():
             acked_polls[local_id] = max(acked_polls.get(local_id, 0), count)
-        # The file parses after every kill, whatever the writer was doing.
-        on_disk = json.loads(log.read_bytes())["jobs"]
-        assert acked_adds <= on_disk.keys()
-        kills_with_temp_file_left += bool(list(tmp_path.glob(".jobs.json.*.tmp")))
+        kills_inside_compaction += bool(_compaction_files(tmp_path))
 
-    # The harness must actually have hit writes in progress, or it proves nothing.
-    assert kills_with_temp_file_left > 0
+    # The harness must actually have hit appends and compactions in progress, or it proves nothing.
+    assert kills_between_append_and_ack > 0
+    assert kills_inside_compaction > 0
     with JobStore(log) as store:
-        assert list(tmp_path.glob(".jobs.json.*.tmp")) == []
+        assert _compaction_files(tmp_path) == []
         assert store.recovered_from is None
+        assert store.storage.compactions == 0 and json.loads(log.read_bytes())["_journal_seq"] > 0
         assert len(acked_adds) > kills  # the writers got real work done between kills
         for local_id in acked_adds:
             assert store.get(local_id) is not None
@@ -89,6 +106,35 @@ def test_sigkilled_writers_never_lose_an_acknowledged_write_or_leave_an_unreadab
             assert store.get(local_id)["poll_count"] >= count
         # Writers killed between the intent and its answer left records resolved as interrupted.
         assert store.in_flight_submissions() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks a process that dies mid-compaction")
+def test_death_between_the_new_snapshot_and_the_new_journal_loses_nothing(tmp_path):
+    log = tmp_path / "jobs.json"
+    _seed(log, 40)
+    expected = read_log(log)
+    pid = os.fork()
+    if pid == 0:  # dies right after the new snapshot is in place, before the journal is replaced
+        try:
+            store = JobStore(log, compact_min_bytes=1 << 30)
+            store.update_tracking(next(iter(expected)), poll_count=7)
+            store.storage._create_journal = lambda *args: os._exit(0)
+            store.storage.compact()
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    snapshot = json.loads(log.read_bytes())
+    header = journal_lines(tmp_path / "jobs.json.journal")[0][0]
+    assert snapshot["_journal_seq"] > header[0]  # the new snapshot, the old journal
+    expected[next(iter(expected))]["poll_count"] = 7
+    assert read_log(log) == expected
+    with JobStore(log) as store:
+        assert {r["local_id"]: r for r in store.recent(None)} == expected
+        store.update_tracking(next(iter(expected)), poll_count=8)
+    with JobStore(log) as store:
+        assert store.get(next(iter(expected)))["poll_count"] == 8
+        assert store.count() == 40
 
 
 def test_eight_threads_and_two_processes_writing_at_once_lose_nothing(tmp_path):
@@ -135,7 +181,7 @@ def test_eight_threads_and_two_processes_writing_at_once_lose_nothing(tmp_path):
     assert [process.returncode for process in processes] == [0, 0]
 
     reopened = JobStore(log)
-    on_disk = json.loads(log.read_bytes())["jobs"]
+    on_disk = read_log(log)
     assert len(on_disk) == reopened.count() == 50 + 8 * per_thread + 2 * per_process
     assert len(thread_ids) == 8
     for ids in thread_ids.values():

@@ -1,0 +1,628 @@
+"""A TinyDB storage that appends each change to a journal and folds it into a snapshot now and then.
+
+TinyDB's own JSON storage rewrites the whole file on every change, in place: at 100,000 jobs one
+change is hundreds of milliseconds of writing and a crash mid-write leaves half a file. This storage
+keeps TinyDB's ``Storage`` contract but lays the log out as two files:
+
+* the **snapshot** ``jobs.json``: ``{"_generation": "<hex>", "_journal_seq": N, "jobs": {...}}``, the
+  format the log always had (an older single-file log, or one written by plain TinyDB, is a snapshot
+  with ``N = 0``; that is the whole migration). It holds the log as of change ``N``.
+* the **journal** ``jobs.json.journal``: a header line saying which change it follows, then one
+  self-checking line per changed record (see ``journal.py``), numbered 1, 2, 3... across the log's
+  life. A change appends its lines and fsyncs once.
+
+**Compaction** folds the journal into a new snapshot once the journal outgrows a share of it. It runs on
+a background thread: it copies the table (references, not records: records are never changed in place)
+under the locks, writes and fsyncs the new snapshot without them, then, under the locks again, writes
+a new journal holding the lines appended meanwhile, and replaces the snapshot, fsyncs the folder,
+replaces the journal, fsyncs the folder. A crash at any point leaves a state that reads back whole:
+the old journal replayed over the new snapshot gives the same records, because each line is a
+record's whole new state and replay skips the lines the snapshot already holds.
+
+**Readers catch up** without the lock: they keep the journal open and read only the bytes past what
+they have seen. A journal replaced by a compaction is noticed by its inode (this process still holds
+the old file open, so its inode cannot be reused); the old file is read to its end first, then the
+new one from the first change not yet seen. A snapshot whose signature changed is checked by its
+first bytes: one a compaction wrote from changes already seen needs nothing; anything else (a file
+another program wrote) is read again from scratch.
+
+**Writers** hold a thread lock and a ``filelock`` lock file beside the log, catch up, cut off a torn
+last line a killed writer left, append, fsync.
+
+**Damage**: a snapshot that cannot be parsed, or a journal damaged anywhere but its last line, is
+never overwritten: it is moved aside as ``<name>.corrupt-<UTC time>`` (both files when the snapshot
+is bad, as the journal only means something on top of it) and the log starts afresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from filelock import FileLock, Timeout
+from tinydb.storages import Storage
+
+from legnext_core.joblog.journal import SERIALIZER, dumps, encode_line, header_line, loads, scan_lines
+
+__all__ = ["SERIALIZER", "Changes", "JournalStorage", "UnreadableLogError"]
+
+log = logging.getLogger(__name__)
+
+_GENERATION_KEY = "_generation"
+_SEQ_KEY = "_journal_seq"
+_HEAD = re.compile(rb'^\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+),')
+_HEAD_BYTES = 96
+#: How many changed ids are remembered for :meth:`JournalStorage.changes_since`.
+_CHANGELOG_LENGTH = 100_000
+#: Records encoded per write call while writing a snapshot (bounds the memory a compaction needs).
+_SNAPSHOT_CHUNK = 2_000
+
+
+class UnreadableLogError(Exception):
+    """A file of the log is not one this storage can read (it is moved aside, never overwritten)."""
+
+    def __init__(self, message: str, *, snapshot_bad: bool) -> None:
+        super().__init__(message)
+        self.snapshot_bad = snapshot_bad
+
+
+class _Raced(Exception):
+    """A compaction replaced the files while they were being read; read them again."""
+
+
+class _Signature(NamedTuple):
+    inode: int
+    size: int
+    mtime_ns: int
+
+
+class Changes(NamedTuple):
+    """What changed since a version: ``ids`` is None when everything must be read again."""
+
+    version: int
+    ids: frozenset[tuple[str, str]] | None
+
+
+def _signature(path: Path) -> _Signature | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return _Signature(st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _utc_stamp(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _fsync_folder(folder: Path) -> None:
+    # A rename is only durable once the folder's entry is on disk. Windows cannot open folders.
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def _read_all(fd: int, start: int = 0) -> bytes:
+    size = os.fstat(fd).st_size
+    chunks = []
+    while start < size:
+        chunk = os.pread(fd, size - start, start)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        start += len(chunk)
+    return b"".join(chunks)
+
+
+class JournalStorage(Storage):
+    """TinyDB storage over a snapshot and a journal; safe for threads and processes.
+
+    Beyond TinyDB's ``read``/``write`` (which copy and diff the whole log, for plain TinyDB use), the
+    job store uses the record-level calls: :meth:`tables` (the cached log, never to be mutated),
+    :meth:`writing` (the locks, with the log caught up) and :meth:`commit` (append the changed records).
+
+    ``compact_share`` and ``compact_min_bytes``: the journal is folded into the snapshot once it is
+    larger than both ``compact_share`` times the snapshot and ``compact_min_bytes``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout: float = 60.0,
+        compact_share: float = 0.25,
+        compact_min_bytes: int = 1 << 20,
+        background_compaction: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.journal_path = self.path.with_name(self.path.name + ".journal")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.compact_share = compact_share
+        self.compact_min_bytes = compact_min_bytes
+        self.background_compaction = background_compaction
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._file_lock = FileLock(f"{self.path}.lock", timeout=lock_timeout)
+        # Held while a compaction has temporary files, so an opening store does not sweep them.
+        self._compact_lock = FileLock(f"{self.path}.compact.lock")
+        self._compactor: threading.Thread | None = None
+        self._tables: dict[str, dict[str, dict[str, Any]]] | None = None
+        self._seq = 0
+        self._snapshot_sig: _Signature | None = None
+        self._journal_fd: int | None = None
+        self._journal_inode = -1
+        self._journal_offset = 0  # the end of the last whole line read (or written)
+        self._version = 0
+        self._reset_version = 0
+        self._changelog: deque[tuple[int, str, str]] = deque(maxlen=_CHANGELOG_LENGTH)
+        #: How many times the files were read from scratch.
+        self.reloads = 0
+        #: How many compactions this storage finished.
+        self.compactions = 0
+        #: Where damaged files were moved, most recent last.
+        self.recovered: list[Path] = []
+        with self._lock, self._file_lock:
+            self._sweep_temporary_files()
+            self._reload_or_recover()
+
+    # -- TinyDB's interface ------------------------------------------------------------------------
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        """A copy of the whole log (TinyDB changes what it reads in place)."""
+        with self._lock:
+            tables = self.tables()
+            if not tables:
+                return None
+            return {
+                name: {doc_id: dict(doc) for doc_id, doc in table.items()} for name, table in tables.items()
+            }
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        """Journal the documents that differ from the log (plain TinyDB use: compares every record)."""
+        with self.writing():
+            current = self._tables or {}
+            changes: dict[str, dict[str, dict[str, Any] | None]] = {}
+            for name in set(current) | set(data):
+                old, new = current.get(name, {}), data.get(name, {})
+                changed: dict[str, dict[str, Any] | None] = {
+                    str(i): dict(doc) for i, doc in new.items() if old.get(str(i)) != doc
+                }
+                kept = {str(i) for i in new}
+                changed.update({i: None for i in old if i not in kept})
+                if changed:
+                    changes[name] = changed
+            self.commit(changes)
+
+    def close(self) -> None:
+        compactor = self._compactor
+        if compactor is not None:
+            compactor.join()
+        with self._lock:
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+                self._journal_fd = None
+            self._tables = None
+
+    # -- record-level use --------------------------------------------------------------------------------
+    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """The log caught up with the files: table -> doc id -> record. Never mutate it."""
+        with self._lock:
+            self._refresh()
+            assert self._tables is not None
+            return self._tables
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the locks with the log caught up; :meth:`commit` only inside this."""
+        with self._lock, self._file_lock:
+            self._refresh()
+            yield
+
+    def commit(self, changes: Mapping[str, Mapping[str, dict[str, Any] | None]]) -> None:
+        """Append the changed records (None removes one), fsync once, and apply them.
+
+        Must be called inside :meth:`writing`. The records given are kept as they are: never change
+        them afterwards. One commit of several records may be only partly there after a crash.
+        """
+        lines = []
+        seq = self._seq
+        for table, documents in changes.items():
+            for doc_id, document in documents.items():
+                seq += 1
+                lines.append(encode_line(seq, table, doc_id, document))
+        if not lines:
+            return
+        data = b"".join(lines)
+        fd = self._journal_for_append()
+        _pwrite_all(fd, data, self._journal_offset)
+        os.fsync(fd)
+        self._journal_offset += len(data)
+        seq = self._seq
+        for table, documents in changes.items():
+            for doc_id, document in documents.items():
+                seq += 1
+                self._apply(seq, table, doc_id, document)
+        self._maybe_compact()
+
+    def changes_since(self, version: int) -> Changes:
+        """The (table, doc id) pairs changed after ``version`` (from an earlier call, or 0)."""
+        with self._lock:
+            self._refresh()
+            current = self._version
+            if version == current:
+                return Changes(current, frozenset())
+            # Complete only if the changelog reaches back to the version right after ``version``.
+            oldest = self._changelog[0][0] if self._changelog else current + 1
+            if version < self._reset_version or oldest > version + 1:
+                return Changes(current, None)
+            return Changes(current, frozenset((t, d) for v, t, d in self._changelog if v > version))
+
+    @property
+    def recovered_from(self) -> Path | None:
+        return self.recovered[0] if self.recovered else None
+
+    def file_bytes(self) -> int:
+        """The snapshot's and the journal's sizes together."""
+        return sum(sig.size for sig in (_signature(self.path), _signature(self.journal_path)) if sig)
+
+    def journal_bytes(self) -> int:
+        sig = _signature(self.journal_path)
+        return sig.size if sig else 0
+
+    # -- catching up -----------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        if self._tables is None:
+            self._reload_or_recover()
+            return
+        try:
+            caught_up = self._catch_up_journal()
+        except UnreadableLogError:
+            self._reload_or_recover()
+            return
+        if not caught_up:
+            self._reload_or_recover()
+            return
+        signature = _signature(self.path)
+        if signature != self._snapshot_sig:
+            head_seq = self._snapshot_head_seq()
+            if head_seq is None or head_seq > self._seq:
+                self._reload_or_recover()
+                return
+            self._snapshot_sig = signature  # a compaction of changes already seen
+
+    def _snapshot_head_seq(self) -> int | None:
+        try:
+            with open(self.path, "rb") as handle:
+                head = handle.read(_HEAD_BYTES)
+        except FileNotFoundError:
+            return None
+        match = _HEAD.match(head)
+        return int(match.group(1)) if match else None
+
+    def _catch_up_journal(self) -> bool:
+        """Read the journal lines not seen yet; False when the cache must be rebuilt from scratch."""
+        signature = _signature(self.journal_path)
+        if signature is None:
+            return self._journal_fd is None
+        if self._journal_fd is not None and signature.inode != self._journal_inode:
+            # Replaced by a compaction: finish the old file (nobody appends to it any more) first.
+            if not self._read_journal_tail():
+                return False
+            os.close(self._journal_fd)
+            self._journal_fd = None
+        if self._journal_fd is None and not self._open_journal():
+            return False
+        return self._read_journal_tail()
+
+    def _open_journal(self) -> bool:
+        try:
+            fd = os.open(self.journal_path, os.O_RDWR)
+        except FileNotFoundError:
+            return True
+        head = os.pread(fd, 256, 0)
+        scanned = scan_lines(head)
+        if not scanned.lines or scanned.lines[0].table is not None:
+            os.close(fd)
+            raise UnreadableLogError(f"{self.journal_path.name} has no header line", snapshot_bad=False)
+        base = scanned.lines[0].seq
+        if base > self._seq:
+            os.close(fd)
+            return False  # it follows changes this cache never saw
+        self._journal_fd = fd
+        self._journal_inode = os.fstat(fd).st_ino
+        self._journal_offset = len(header_line(base))
+        return True
+
+    def _read_journal_tail(self) -> bool:
+        fd = self._journal_fd
+        assert fd is not None
+        size = os.fstat(fd).st_size
+        if size < self._journal_offset:
+            return False  # cut below what was read: not our doing
+        if size == self._journal_offset:
+            return True
+        scanned = scan_lines(_read_all(fd, self._journal_offset))
+        if scanned.damaged:
+            raise UnreadableLogError(f"{self.journal_path.name} is damaged", snapshot_bad=False)
+        for line in scanned.lines:
+            if line.seq <= self._seq:
+                continue
+            if line.seq != self._seq + 1 or line.table is None:
+                return False
+            self._apply(line.seq, line.table, line.doc_id, line.document)
+        self._journal_offset += scanned.valid_end
+        return True
+
+    def _apply(self, seq: int, table: str, doc_id: str | None, document: dict[str, Any] | None) -> None:
+        assert self._tables is not None and doc_id is not None
+        if document is None:
+            self._tables.get(table, {}).pop(doc_id, None)
+        else:
+            self._tables.setdefault(table, {})[doc_id] = document
+        self._seq = seq
+        self._version += 1
+        self._changelog.append((self._version, table, doc_id))
+
+    # -- reading from scratch --------------------------------------------------------------------------
+    def _reload_or_recover(self) -> None:
+        try:
+            self._reload()
+        except UnreadableLogError:
+            with self._file_lock:
+                try:
+                    self._reload()  # another process may have recovered it already
+                except UnreadableLogError as exc:
+                    self._move_aside(snapshot_too=exc.snapshot_bad)
+                    self._reload()
+
+    def _reload(self) -> None:
+        for _ in range(20):
+            try:
+                tables, seq, snapshot_sig, journal = self._load_files()
+            except _Raced:
+                continue
+            if self._journal_fd is not None:
+                os.close(self._journal_fd)
+            self._tables = tables
+            self._seq = seq
+            self._snapshot_sig = snapshot_sig
+            self._journal_fd, self._journal_inode, self._journal_offset = journal
+            self._version += 1
+            self._reset_version = self._version
+            self._changelog.clear()
+            self.reloads += 1
+            return
+        raise UnreadableLogError("the log kept changing while it was read", snapshot_bad=False)
+
+    def _load_files(
+        self,
+    ) -> tuple[dict[str, dict[str, dict[str, Any]]], int, _Signature | None, tuple[int | None, int, int]]:
+        tables, seq, snapshot_sig = self._load_snapshot()
+        try:
+            fd = os.open(self.journal_path, os.O_RDWR)
+        except FileNotFoundError:
+            return tables, seq, snapshot_sig, (None, -1, 0)
+        try:
+            scanned = scan_lines(_read_all(fd))
+            if not scanned.lines or scanned.lines[0].table is not None:
+                raise UnreadableLogError(f"{self.journal_path.name} has no header line", snapshot_bad=False)
+            if scanned.damaged:
+                raise UnreadableLogError(f"{self.journal_path.name} is damaged", snapshot_bad=False)
+            if scanned.lines[0].seq > seq:
+                raise _Raced  # a journal newer than the snapshot read: a compaction ran in between
+            for line in scanned.lines[1:]:
+                if line.seq <= seq:
+                    continue
+                if line.seq != seq + 1 or line.table is None or line.doc_id is None:
+                    raise UnreadableLogError(f"{self.journal_path.name} skips changes", snapshot_bad=False)
+                if line.document is None:
+                    tables.get(line.table, {}).pop(line.doc_id, None)
+                else:
+                    tables.setdefault(line.table, {})[line.doc_id] = line.document
+                seq = line.seq
+            return tables, seq, snapshot_sig, (fd, os.fstat(fd).st_ino, scanned.valid_end)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def _load_snapshot(self) -> tuple[dict[str, dict[str, dict[str, Any]]], int, _Signature | None]:
+        try:
+            with open(self.path, "rb") as handle:
+                st = os.fstat(handle.fileno())
+                raw = handle.read()
+        except FileNotFoundError:
+            return {}, 0, None
+        signature = _Signature(st.st_ino, st.st_size, st.st_mtime_ns)
+        if not raw.strip():
+            return {}, 0, signature
+        try:
+            data = loads(raw)
+        except ValueError as exc:  # orjson.JSONDecodeError and json's are both ValueErrors
+            raise UnreadableLogError(
+                f"{self.path.name} is not valid JSON: {exc}", snapshot_bad=True
+            ) from None
+        if not isinstance(data, dict):
+            raise UnreadableLogError(f"{self.path.name} does not hold a JSON object", snapshot_bad=True)
+        data.pop(_GENERATION_KEY, None)
+        seq = data.pop(_SEQ_KEY, 0)
+        if not isinstance(seq, int):
+            raise UnreadableLogError(f"{self.path.name} has a bad {_SEQ_KEY}", snapshot_bad=True)
+        for name, table in data.items():
+            if not isinstance(table, dict) or not all(isinstance(doc, dict) for doc in table.values()):
+                raise UnreadableLogError(
+                    f"{self.path.name}: table {name!r} is not a set of records", snapshot_bad=True
+                )
+        return data, seq, signature
+
+    def _move_aside(self, *, snapshot_too: bool) -> None:
+        """Rename the damaged file(s) out of the way (kept for a person to look at). Under the file lock."""
+        stamp = _utc_stamp(self._clock())
+        for path in ([self.path] if snapshot_too else []) + [self.journal_path]:
+            if not path.exists():
+                continue
+            target = path.with_name(f"{path.name}.corrupt-{stamp}")
+            counter = 1
+            while target.exists():
+                target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
+                counter += 1
+            os.replace(path, target)
+            self.recovered.append(target)
+            log.error("the job log file %s could not be read; it was moved to %s", path.name, target.name)
+        _fsync_folder(self.path.parent)
+
+    def _sweep_temporary_files(self) -> None:
+        # Only a writer holding the file lock, or a compaction holding its lock, has temporary files.
+        try:
+            self._compact_lock.acquire(timeout=0)
+        except Timeout:
+            return
+        try:
+            for stray in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    stray.unlink()
+        finally:
+            self._compact_lock.release()
+
+    # -- appending -----------------------------------------------------------------------------------------
+    def _journal_for_append(self) -> int:
+        """The journal's descriptor, created if need be, with any torn last line cut off."""
+        if self._journal_fd is None:
+            self._create_journal(self._seq)
+        fd = self._journal_fd
+        assert fd is not None
+        if os.fstat(fd).st_size > self._journal_offset:
+            os.ftruncate(fd, self._journal_offset)  # a writer was killed mid-append
+        return fd
+
+    def _create_journal(self, base: int, tail: bytes = b"") -> None:
+        """Put a new journal (header + ``tail``) in place atomically; the caller holds the file lock."""
+        header = header_line(base)
+        temporary = self._write_temporary(".journal.", [header, tail])
+        os.replace(temporary, self.journal_path)
+        _fsync_folder(self.path.parent)
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+        self._journal_fd = os.open(self.journal_path, os.O_RDWR)
+        self._journal_inode = os.fstat(self._journal_fd).st_ino
+        self._journal_offset = len(header) + len(tail)
+
+    def _write_temporary(self, infix: str, chunks: Any) -> str:
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{self.path.name}{infix}", suffix=".tmp", dir=self.path.parent
+        )
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        return temporary
+
+    # -- compaction ------------------------------------------------------------------------------------------
+    def needs_compaction(self) -> bool:
+        journal = self._journal_offset if self._journal_fd is not None else 0
+        snapshot = self._snapshot_sig.size if self._snapshot_sig else 0
+        return journal > max(self.compact_min_bytes, self.compact_share * snapshot)
+
+    def _maybe_compact(self) -> None:
+        if not self.needs_compaction():
+            return
+        if not self.background_compaction:
+            self.compact()
+            return
+        if self._compactor is not None and self._compactor.is_alive():
+            return
+        self._compactor = threading.Thread(
+            target=self._compact_quietly, name="joblog-compaction", daemon=True
+        )
+        self._compactor.start()
+
+    def _compact_quietly(self) -> None:
+        try:
+            self.compact()
+        except Exception:  # the journal keeps every change; the next write tries again
+            log.exception("compacting the job log failed")
+
+    def compact(self) -> bool:
+        """Fold the journal into a new snapshot; False if another compaction runs or nothing is to fold."""
+        try:
+            self._compact_lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        snapshot_temporary: str | None = None
+        try:
+            with self._lock, self._file_lock:
+                self._refresh()
+                if self._journal_fd is None:
+                    return False
+                assert self._tables is not None
+                captured = {name: list(table.items()) for name, table in self._tables.items()}
+                seq = self._seq
+                offset = self._journal_offset
+                inode = self._journal_inode
+                snapshot_sig = self._snapshot_sig
+            generation = uuid.uuid4().hex
+            snapshot_temporary = self._write_temporary(".", _snapshot_chunks(captured, seq, generation))
+            del captured
+            with self._lock, self._file_lock:
+                self._refresh()
+                if self._snapshot_sig != snapshot_sig or self._journal_inode != inode:
+                    return False  # another process compacted meanwhile
+                assert self._journal_fd is not None
+                tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                os.replace(snapshot_temporary, self.path)
+                snapshot_temporary = None
+                # The new snapshot must be durable before the journal stops holding its changes.
+                _fsync_folder(self.path.parent)
+                self._snapshot_sig = _signature(self.path)
+                self._create_journal(seq, tail)
+                self.compactions += 1
+                return True
+        finally:
+            if snapshot_temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(snapshot_temporary)
+            self._compact_lock.release()
+
+
+def _snapshot_chunks(
+    captured: dict[str, list[tuple[str, Any]]], seq: int, generation: str
+) -> Iterator[bytes]:
+    yield b'{"%s":"%s","%s":%d' % (_GENERATION_KEY.encode(), generation.encode(), _SEQ_KEY.encode(), seq)
+    for name, items in captured.items():
+        yield b"," + dumps(name) + b":{"
+        for start in range(0, len(items), _SNAPSHOT_CHUNK):
+            chunk = items[start : start + _SNAPSHOT_CHUNK]
+            yield (b"," if start else b"") + b",".join(
+                dumps(doc_id) + b":" + dumps(doc) for doc_id, doc in chunk
+            )
+        yield b"}"
+    yield b"}"
