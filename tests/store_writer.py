@@ -1,7 +1,8 @@
 """A process that writes to a job log and acknowledges each write once the store has returned.
 
 The crash and concurrency harnesses in ``test_store_crash.py`` run it (forked, or as
-``python -m tests.store_writer LOG NAME COUNT``) and compare what it acknowledged with what the log holds.
+``python -m tests.store_writer LOG NAME COUNT [COMPACT_AT_BYTES]``) and compare what it acknowledged
+with what the log holds.
 Each acknowledgement is one line written to a file descriptor after the store call returned:
 
 * ``add <local_id>``: a new intent was committed;
@@ -62,4 +63,6 @@ def parse_acks(text: str) -> tuple[set[str], dict[str, int]]:
 
 
 if __name__ == "__main__":
-    write_forever(Path(sys.argv[1]), sys.stdout.fileno(), sys.argv[2], int(sys.argv[3]))
+    compact_at = int(sys.argv[4]) if len(sys.argv) > 4 else 1 << 20
+    log_path, name, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    write_forever(log_path, sys.stdout.fileno(), name, count, compact_min_bytes=compact_at)

@@ -143,7 +143,8 @@ def test_eight_threads_and_two_processes_writing_at_once_lose_nothing(tmp_path):
     per_process = 60
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.store_writer", str(log), f"process{n}", str(per_process)],
+            # Small compaction thresholds: the processes also compact while the others write.
+            [sys.executable, "-m", "tests.store_writer", str(log), f"process{n}", str(per_process), "40000"],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
         )
@@ -193,7 +194,9 @@ def test_eight_threads_and_two_processes_writing_at_once_lose_nothing(tmp_path):
         assert len(added) == per_process
         for local_id in added:
             assert on_disk[local_id]["poll_count"] == polls[local_id] == 2
-    # The first store's cache followed the other writers too.
+    # The first store's cache followed the other writers (and their compactions) too.
     assert store.count() == reopened.count()
+    assert {r["local_id"]: r for r in store.recent(None)} == on_disk
+    assert json.loads(log.read_bytes())["_journal_seq"] > 0
     store.close()
     reopened.close()
