@@ -1,79 +1,119 @@
-"""Job log speed at 1,000 and 10,000 jobs, printed as JSON lines.
+"""The job log's speed at 1,000 to 100,000 jobs, against what a user would otherwise pick. JSON lines.
 
-    python -m benchmarks.store [--sizes 1000 10000] [--samples 100]
+    python -m benchmarks.store [--sizes 1000 10000 30000 100000] [--samples 200]
 
-For each size: the latency of adding an intent and of applying a poll snapshot (p50, p95, ms), a full
-load (open the log in a new store and read every record), the history DataFrame build, and for
-comparison one write of the same data through TinyDB's default JSON storage and the encode/parse time
-of the serialisers available. ``--serializer json`` runs the store on the standard library's json.
-Records are realistic: prompts of 100-300 characters, four ~150-character
-video URLs on finished jobs, a mix of statuses.
+For each size, in the same run and folder, with realistic records (prompts of 50-600 characters, four
+signed URLs of ~250 characters on finished jobs: about 2.1 KB each):
+
+* ``journal``: the dashboard's store (``JobStore`` over the journaled TinyDB storage): adding an intent
+  and applying a poll snapshot (p50/p95), a full cold load (open the log and read every record),
+  another process's catch-up after one change (the time its next read takes to see it), one
+  compaction, and the files' size;
+* ``tinydb_default``: TinyDB's own JSON storage, which rewrites the whole file per change;
+* ``tinydb_caching``: TinyDB's CachingMiddleware over it (writes stay in memory until 1,000 of them
+  or a close; a crash loses them, and another process never sees them);
+* ``sqlite_wal``: stdlib sqlite3 in WAL mode with ``synchronous=FULL``, one row per record (the
+  record as JSON beside the indexed columns);
+* ``bare_fsync``: appending 2 KB to a file in the same folder and fsyncing it, the floor of any
+  durable write.
+
+The slow baselines take fewer samples at large sizes so the run stays a few minutes. Targets at
+100,000 jobs: add and update p50 <= 3 bare fsyncs, catch-up <= 5 ms, cold load <= 2.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import random
+import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
+from tinydb.middlewares import CachingMiddleware
+from tinydb.storages import JSONStorage
+from tinydb.table import Document, Table
 
-from legnext_core import store as store_module
-from legnext_core.history import records_to_frame
 from legnext_core.models import Job, JobKind, JobRequest
-from legnext_core.store import JobLogStorage, JobStore
+from legnext_core.store import JobStore
 
-PROMPT_WORDS = (
+_PROSE = (
     "a lighthouse on a cliff at dusk waves rolling slow dolly shot volumetric light neon city rain "
-    "reflections cinematic drone over forest fog morning golden hour portrait close up film grain"
+    "reflections cinematic drone over forest fog morning golden hour portrait close up film grain "
+    "anamorphic lens flare tracking shot of a red fox running through deep snow under a violet sky"
 )
-WORDS = PROMPT_WORDS.split(" ")
-STATUSES = ["completed"] * 70 + ["failed"] * 8 + ["processing"] * 6 + ["pending"] * 4 + ["staged"] * 2 + [
-    "rejected"
-] * 4 + ["unknown"] * 2 + ["queued"] * 2 + ["lost"] * 2
+WORDS = tuple(_PROSE.split(" "))
+STATUSES = (
+    ["completed"] * 70
+    + ["failed"] * 8
+    + ["processing"] * 6
+    + ["pending"] * 4
+    + ["staged"] * 2
+    + ["rejected"] * 4
+    + ["unknown"] * 2
+    + ["queued"] * 2
+    + ["lost"] * 2
+)
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _prompt(rng: random.Random) -> str:
-    text = ""
-    target = rng.randint(100, 300)
-    while len(text) < target:
-        text += rng.choice(WORDS) + " "
-    return text[:target].strip()
+def prompt(rng: random.Random) -> str:
+    target = rng.randint(50, 600)
+    words = []
+    length = 0
+    while length < target:
+        word = rng.choice(WORDS)
+        words.append(word)
+        length += len(word) + 1
+    return " ".join(words)[:target].strip()
 
 
-def _url(rng: random.Random, job_id: str, index: int) -> str:
-    token = "".join(rng.choice("abcdef0123456789") for _ in range(64))
-    return f"https://cdn.legnext.ai/video/{job_id}/{index}.mp4?Expires=1795000000&Signature={token}"
+def signed_url(rng: random.Random, job_id: str, index: int) -> str:
+    """A CloudFront-style signed URL of about 250 characters."""
+    signature = f"{rng.getrandbits(480):0120x}"
+    return (
+        f"https://cdn.legnext.ai/video/{job_id}/{index}.mp4?Expires=1795000000"
+        f"&Signature={signature}&Key-Pair-Id=K{rng.getrandbits(40):010X}"
+    )
 
 
 def make_record(rng: random.Random, now: float) -> dict[str, Any]:
-    """A record as the store would hold it after a job's life."""
+    """A record as the store holds it after a job's life."""
     status = rng.choice(STATUSES)
     job_id = str(uuid.UUID(int=rng.getrandbits(128)))
-    submitted = now - rng.uniform(0, 90 * 86400)
+    submitted = now - rng.uniform(0, 700 * 86400)
+    text = prompt(rng)
     record: dict[str, Any] = {
         "local_id": uuid.UUID(int=rng.getrandbits(128)).hex,
         "kind": rng.choice(["text_video"] * 5 + ["extend", "upscale", "animate", "image_url_video"]),
         "api_mode": "live",
         "api_base_url": "https://api.legnext.ai/api",
-        "prompt": _prompt(rng),
+        "prompt": text,
+        "wire_prompt": text + " --motion high" if rng.random() < 0.3 else None,
         "video_type": rng.choice([0, 0, 1]),
         "status": status,
         "estimated_points": 480,
         "submitted_at": submitted,
         "updated_at": submitted + 200,
+        "callback": "https://studio.example.com/webhooks/legnext",
     }
+    record = {key: value for key, value in record.items() if value is not None}
     if status in ("queued", "rejected", "unknown"):
         if status == "rejected":
             record.update(error_code=400, error_message="Invalid request parameters")
         return record
     record.update(job_id=job_id, created_at=submitted + 1, credits_frozen=480, poll_count=rng.randint(3, 20))
+    record.update(last_poll_at=submitted + 190, next_poll_at=submitted + 200)
     if status in ("processing", "completed", "failed", "lost"):
         record.update(started_at=submitted + 5, progress=rng.randint(0, 99), last_log="Generating 55%")
     if status in ("completed", "failed"):
@@ -82,21 +122,47 @@ def make_record(rng: random.Random, now: float) -> dict[str, Any]:
         record.update(
             progress=100,
             credits_consumed=480,
-            video_urls=[_url(rng, job_id, i) for i in range(4)],
+            video_urls=[signed_url(rng, job_id, i) for i in range(4)],
             seed=str(rng.getrandbits(32)),
             available_actions={"extend": [0, 1, 2, 3], "upscale": [0, 1, 2, 3]},
+            media_paths=[f"data/media/{job_id}/{i}.mp4" for i in range(4)],
         )
     if status == "failed":
         record.update(error_code=500, error_message="Generation failed", credits_consumed=0)
     return record
 
 
-def _percentiles(samples: list[float]) -> dict[str, float]:
+def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 2),
-        "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1] * 1000, 2),
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[min(len(ordered) - 1, math.ceil(len(ordered) * 0.95) - 1)] * 1000, 3),
+        "samples": len(ordered),
     }
+
+
+def timed(action: Callable[[], Any], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def bare_fsync(folder: Path, count: int) -> list[float]:
+    path = folder / "fsync-probe.bin"
+    block = os.urandom(2048)
+    samples = []
+    with open(path, "ab") as handle:
+        for _ in range(count):
+            started = time.perf_counter()
+            handle.write(block)
+            handle.flush()
+            os.fsync(handle.fileno())
+            samples.append(time.perf_counter() - started)
+    path.unlink()
+    return samples
 
 
 def _snapshot(job_id: str, progress: int) -> Job:
@@ -105,119 +171,274 @@ def _snapshot(job_id: str, progress: int) -> Job:
     )
 
 
-def bench_size(size: int, samples: int, folder: Path) -> list[dict[str, Any]]:
-    rng = random.Random(size)
-    now = time.time()
-    log = folder / f"jobs-{size}.json"
-    records = [make_record(rng, now) for _ in range(size)]
-    JobLogStorage(log).write({"jobs": {r["local_id"]: r for r in records}})
-    size_bytes = log.stat().st_size
-    lines: list[dict[str, Any]] = []
+def _request(rng: random.Random, number: int) -> JobRequest:
+    return JobRequest(kind=JobKind.TEXT_VIDEO, prompt=f"{prompt(rng)} #{number}")
 
+
+def _intent(store: JobStore, request: JobRequest) -> Any:
+    return store.add_intent(
+        request, api_mode="live", api_base_url="https://api.legnext.ai/api", estimated_points=480
+    )
+
+
+# -- the dashboard's store -------------------------------------------------------------------------------
+
+
+def bench_journal(folder: Path, records: list[dict[str, Any]], samples: int) -> dict[str, Any]:
+    log = folder / "journal" / "jobs.json"
+    log.parent.mkdir()
+    # An old single-file log: the store reads it as its first snapshot.
+    log.write_bytes(json.dumps({"jobs": {r["local_id"]: r for r in records}}).encode())
     loads = []
     for _ in range(3):
         started = time.perf_counter()
-        store = JobStore(log)
-        everything = store.recent(None)
+        with JobStore(log) as store:
+            assert store.count() == len(records)
         loads.append(time.perf_counter() - started)
-        store.close()
-    assert len(everything) == size
-    store = JobStore(log)
-
-    adds = []
-    for number in range(samples):
-        request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt=_prompt(rng) + f" #{number}")
-        t0 = time.perf_counter()
-        store.add_intent(
-            request, api_mode="live", api_base_url="https://api.legnext.ai/api", estimated_points=480
-        )
-        adds.append(time.perf_counter() - t0)
-
-    processing = [r["job_id"] for r in everything if r["status"] == "processing"]
-    updates = []
-    for number in range(samples):
-        job = _snapshot(processing[number % len(processing)], 1 + number % 99)
-        t0 = time.perf_counter()
-        store.apply_job(job, polled_at=time.time())
-        updates.append(time.perf_counter() - t0)
-
-    everything = store.recent(None)
-    builds = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        frame = records_to_frame(everything)
-        builds.append(time.perf_counter() - t0)
-    assert len(frame) == len(everything)
+    rng = random.Random(len(records))
+    # Compaction would run on its own thread during the samples; it is timed separately below.
+    store = JobStore(log, compact_min_bytes=1 << 40)
+    requests = [_request(rng, n) for n in range(samples)]
+    adds = timed(lambda: _intent(store, requests.pop()), samples)
+    processing = [r["job_id"] for r in records if r["status"] == "processing"]
+    progress = iter(range(10**9))
+    updates = timed(
+        lambda: store.apply_job(
+            _snapshot(processing[next(progress) % len(processing)], 1 + next(progress) % 99)
+        ),
+        samples,
+    )
+    catch_up = catch_up_in_another_process(store, log, processing, min(samples, 40))
+    journal_bytes = store.storage.journal_bytes()
+    started = time.perf_counter()
+    assert store.storage.compact()
+    compaction = time.perf_counter() - started
+    file_bytes = store.storage.file_bytes()
     store.close()
+    return {
+        "store": "journal",
+        "add": percentiles(adds),
+        "update": percentiles(updates),
+        "cold_load": percentiles(loads),
+        "catch_up": percentiles(catch_up),
+        "compaction_ms": round(compaction * 1000, 1),
+        "journal_bytes_before_compaction": journal_bytes,
+        "file_bytes": file_bytes,
+    }
 
-    common = {"jobs": size, "file_bytes": size_bytes, "serializer": store_module.SERIALIZER}
-    lines.append({**common, "metric": "add_intent", **_percentiles(adds)})
-    lines.append({**common, "metric": "apply_job", **_percentiles(updates)})
-    lines.append({**common, "metric": "full_load", **_percentiles(loads)})
-    lines.append({**common, "metric": "dataframe_build", **_percentiles(builds)})
 
-    # The same data through TinyDB's default storage: one insert rewrites the whole file in place.
-    plain = folder / f"plain-{size}.json"
-    with TinyDB(plain) as db:
-        db.table("jobs").insert_multiple(records)
-        plain_writes = []
-        for number in range(min(samples, 10)):
-            t0 = time.perf_counter()
-            db.table("jobs").insert({"prompt": f"extra {number}"})
-            plain_writes.append(time.perf_counter() - t0)
-    lines.append({**common, "metric": "tinydb_default_insert", **_percentiles(plain_writes)})
+def catch_up_in_another_process(store: JobStore, log: Path, job_ids: list[str], count: int) -> list[float]:
+    """Another process holds the log open; after each change here, time its next read seeing it."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.store", "--catch-up-child", str(log)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout.readline().strip() == "ready"
+    record = store.by_job_id(job_ids[0])
+    samples = []
+    for number in range(count):
+        store.update_tracking(record["local_id"], poll_count=1000 + number)
+        child.stdin.write(f"{record['local_id']} {1000 + number}\n")
+        child.stdin.flush()
+        samples.append(float(child.stdout.readline()))
+    child.stdin.close()
+    child.wait(timeout=60)
+    return samples
 
-    data = {"jobs": {r["local_id"]: r for r in everything}}
-    for name, dumps, parse in _serializers():
-        encodes, parses = [], []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            encoded = dumps(data)
-            t1 = time.perf_counter()
-            parse(encoded)
-            encodes.append(t1 - t0)
-            parses.append(time.perf_counter() - t1)
-        lines.append(
-            {
-                **common,
-                "metric": "serializer",
-                "name": name,
-                "encode_p50_ms": round(statistics.median(encodes) * 1000, 1),
-                "parse_p50_ms": round(statistics.median(parses) * 1000, 1),
-            }
+
+def catch_up_child(log: Path) -> None:
+    store = JobStore(log)
+    store.count()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        local_id, expected = line.split()
+        started = time.perf_counter()
+        record = store.get(local_id)
+        elapsed = time.perf_counter() - started
+        assert record["poll_count"] == int(expected), "the change was not seen"
+        print(elapsed, flush=True)
+
+
+# -- what a user would otherwise pick --------------------------------------------------------------------
+
+
+class _StrIdTable(Table):
+    document_id_class = str
+
+
+class _StrIdDB(TinyDB):
+    table_class = _StrIdTable
+
+
+def bench_tinydb(folder: Path, records: list[dict[str, Any]], samples: int, caching: bool) -> dict[str, Any]:
+    path = folder / ("caching.json" if caching else "default.json")
+    path.write_bytes(json.dumps({"jobs": {r["local_id"]: r for r in records}}).encode())
+
+    def open_db() -> TinyDB:
+        return _StrIdDB(path, storage=CachingMiddleware(JSONStorage) if caching else JSONStorage)
+
+    loads = []
+    for _ in range(2):
+        started = time.perf_counter()
+        db = open_db()
+        assert len(db.table("jobs").all()) == len(records)
+        db.close()
+        loads.append(time.perf_counter() - started)
+    rng = random.Random(len(records))
+    db = open_db()
+    table = db.table("jobs")
+    table.all()  # warm CachingMiddleware's cache
+    adds = timed(
+        lambda: table.insert(Document(make_record(rng, time.time()), doc_id=uuid.uuid4().hex)), samples
+    )
+    ids = [r["local_id"] for r in records if r["status"] == "processing"]
+    counter = iter(range(10**9))
+    updates = timed(lambda: table.update({"progress": next(counter) % 99}, doc_ids=[ids[0]]), samples)
+    db.close()
+    result = {
+        "store": "tinydb_caching" if caching else "tinydb_default",
+        "add": percentiles(adds),
+        "update": percentiles(updates),
+        "cold_load": percentiles(loads),
+        "file_bytes": path.stat().st_size,
+    }
+    if caching:
+        result["note"] = (
+            "writes stay in memory until 1,000 or close: lost on a crash, unseen by other processes"
         )
-    return lines
+    else:
+        result["catch_up"] = result["cold_load"]  # another process can only read the whole file again
+    return result
 
 
-def _json_dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+def bench_sqlite(folder: Path, records: list[dict[str, Any]], samples: int) -> dict[str, Any]:
+    path = folder / "jobs.sqlite"
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        return connection
+
+    db = connect()
+    db.execute(
+        "CREATE TABLE jobs (local_id TEXT PRIMARY KEY, job_id TEXT, status TEXT, submitted_at REAL, doc TEXT)"
+    )
+    db.execute("CREATE INDEX jobs_job_id ON jobs(job_id)")
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO jobs VALUES (?, ?, ?, ?, ?)",
+        [(r["local_id"], r.get("job_id"), r["status"], r["submitted_at"], json.dumps(r)) for r in records],
+    )
+    db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    loads = []
+    for _ in range(3):
+        started = time.perf_counter()
+        reader = connect()
+        everything = [json.loads(doc) for (doc,) in reader.execute("SELECT doc FROM jobs")]
+        reader.close()
+        loads.append(time.perf_counter() - started)
+    assert len(everything) == len(records)
+    rng = random.Random(len(records))
+    db = connect()
+
+    def add() -> None:
+        r = make_record(rng, time.time())
+        db.execute(
+            "INSERT INTO jobs VALUES (?, ?, ?, ?, ?)",
+            (uuid.uuid4().hex, r.get("job_id"), r["status"], r["submitted_at"], json.dumps(r)),
+        )
+
+    processing = [r for r in records if r["status"] == "processing"]
+    counter = iter(range(10**9))
+
+    def update() -> None:
+        # A poll: read the record, merge, write it back, in one transaction.
+        record = processing[next(counter) % len(processing)]
+        db.execute("BEGIN IMMEDIATE")
+        (doc,) = db.execute("SELECT doc FROM jobs WHERE job_id = ?", (record["job_id"],)).fetchone()
+        merged = json.loads(doc)
+        merged["progress"] = (merged.get("progress") or 0) % 99 + 1
+        db.execute("UPDATE jobs SET doc = ? WHERE local_id = ?", (json.dumps(merged), merged["local_id"]))
+        db.execute("COMMIT")
+
+    adds = timed(add, samples)
+    updates = timed(update, samples)
+    reader = connect()
+    target = processing[0]["local_id"]
+    catch_up = []
+    for _ in range(min(samples, 40)):
+        update()
+        started = time.perf_counter()
+        reader.execute("SELECT doc FROM jobs WHERE local_id = ?", (target,)).fetchone()
+        catch_up.append(time.perf_counter() - started)
+    reader.close()
+    db.close()
+    size = sum(p.stat().st_size for p in folder.glob("jobs.sqlite*"))
+    return {
+        "store": "sqlite_wal",
+        "add": percentiles(adds),
+        "update": percentiles(updates),
+        "cold_load": percentiles(loads),
+        "catch_up": percentiles(catch_up),
+        "file_bytes": size,
+        "note": "catch-up here is one indexed read of the changed row; queries always go to the file",
+    }
 
 
-def _serializers() -> list[tuple[str, Any, Any]]:
-    found: list[tuple[str, Any, Any]] = [
-        ("json", _json_dumps, json.loads)
+def bench_size(size: int, samples: int, root: Path) -> list[dict[str, Any]]:
+    folder = root / f"size-{size}"
+    folder.mkdir()
+    rng = random.Random(size)
+    now = time.time()
+    records = [make_record(rng, now) for _ in range(size)]
+    mean_bytes = round(sum(len(json.dumps(r)) for r in records[:2000]) / min(size, 2000))
+    common = {"jobs": size, "mean_record_bytes": mean_bytes}
+    fsync = percentiles(bare_fsync(folder, 200))
+    lines = [{**common, "store": "bare_fsync", "append_2kb": fsync}]
+    # The slow baselines rewrite or copy everything per change: fewer samples as the log grows.
+    slow = max(3, min(samples, 300_000 // size))
+    results = [
+        bench_journal(folder, records, samples),
+        bench_tinydb(folder, records, min(slow, 40), caching=False),
+        bench_tinydb(folder, records, min(slow * 3, samples), caching=True),
+        bench_sqlite(folder, records, samples),
     ]
-    try:
-        import orjson
-    except ImportError:
-        return found
-    found.append(("orjson", orjson.dumps, orjson.loads))
-    return found
+    fsync_ms = fsync["p50_ms"]
+    journal = results[0]
+    for result in results:
+        lines.append({**common, **result})
+    ratios: dict[str, Any] = {
+        "add_p50_in_bare_fsyncs": round(journal["add"]["p50_ms"] / fsync_ms, 2),
+        "update_p50_in_bare_fsyncs": round(journal["update"]["p50_ms"] / fsync_ms, 2),
+    }
+    for other in results[1:]:
+        name = other["store"]
+        for metric in ("add", "update", "cold_load", "catch_up"):
+            if metric in other:
+                ratios[f"{name}_{metric}_p50_over_journal"] = round(
+                    other[metric]["p50_ms"] / journal[metric]["p50_ms"], 2
+                )
+    lines.append({**common, "store": "ratios", **ratios})
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--samples", type=int, default=100)
-    parser.add_argument(
-        "--serializer", choices=["auto", "json"], default="auto", help="json: run the store without orjson"
-    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 30000, 100000])
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--catch-up-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serializer == "json":
-        store_module._dumps = _json_dumps
-        store_module._loads = json.loads
-        store_module.SERIALIZER = "json"
-    with tempfile.TemporaryDirectory(prefix="store-bench-") as folder:
+    if args.catch_up_child:
+        catch_up_child(args.catch_up_child)
+        return
+    with tempfile.TemporaryDirectory(prefix="store-bench-", dir=os.environ.get("BENCH_DIR")) as folder:
         for size in args.sizes:
             for line in bench_size(size, args.samples, Path(folder)):
                 print(json.dumps(line), flush=True)
