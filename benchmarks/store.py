@@ -201,13 +201,15 @@ def bench_journal(folder: Path, records: list[dict[str, Any]], samples: int) -> 
     requests = [_request(rng, n) for n in range(samples)]
     adds = timed(lambda: _intent(store, requests.pop()), samples)
     processing = [r["job_id"] for r in records if r["status"] == "processing"]
-    progress = iter(range(10**9))
-    updates = timed(
-        lambda: store.apply_job(
-            _snapshot(processing[next(progress) % len(processing)], 1 + next(progress) % 99)
-        ),
-        samples,
-    )
+    polls = iter(range(10**9))
+
+    def poll() -> None:
+        # A poll the tracker records: the snapshot and the poll time (so every sample writes).
+        number = next(polls)
+        job = _snapshot(processing[number % len(processing)], 1 + number % 99)
+        store.apply_job(job, polled_at=time.time())
+
+    updates = timed(poll, samples)
     catch_up = catch_up_in_another_process(store, log, processing, min(samples, 40))
     journal_bytes = store.storage.journal_bytes()
     started = time.perf_counter()
