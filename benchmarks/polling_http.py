@@ -90,13 +90,13 @@ def run(jobs: int, time_scale: float, *, webhooks: bool, seed: int = 3) -> dict:
             kinds = (JobKind.TEXT_VIDEO, JobKind.IMAGE)
             ids = [_submit(store, client, sandbox, kinds[i % 2], callback) for i in range(jobs)]
             tracker.refresh()
-            ends = _watch_ends(sandbox, [store.get(i)["job_id"] for i in ids])
+            ends = _watch_ends(sandbox, [store.get(i).job_id for i in ids])
             _wait_done(store, ids, timeout=300 / time_scale * 10 + 60)
             gets = sandbox.request_count("GET", "/api/v1/job/") - before
             lags = []
             for local_id in ids:
                 record = store.get(local_id)
-                lags.append(max(record["last_poll_at"] - ends[record["job_id"]], 0.0))
+                lags.append(max(record.last_poll_at - ends[record.job_id], 0.0))
         finally:
             tracker.stop()
             if route_server is not None:
@@ -122,13 +122,13 @@ def _submit(store: JobStore, client: LegnextClient, sandbox: SandboxServer, kind
     record = store.add_intent(
         request, api_mode="sandbox", api_base_url=sandbox.base_url, estimated_points=None
     )
-    store.record_accepted(record["local_id"], client.submit(request))
-    return record["local_id"]
+    store.record_accepted(record.local_id, client.submit(request))
+    return record.local_id
 
 
 def _wait_done(store: JobStore, ids: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while any(store.get(i)["status"] in ("pending", "staged", "processing") for i in ids):
+    while any(store.get(i).status in ("pending", "staged", "processing") for i in ids):
         if time.monotonic() > deadline:
             raise RuntimeError("jobs did not finish in time")
         time.sleep(0.05)

@@ -243,8 +243,8 @@ def catch_up_in_another_process(store: JobStore, log: Path, job_ids: list[str], 
     record = store.by_job_id(job_ids[0])
     samples = []
     for number in range(count):
-        store.update_tracking(record["local_id"], poll_count=1000 + number)
-        child.stdin.write(f"{record['local_id']} {1000 + number}\n")
+        store.update_tracking(record.local_id, poll_count=1000 + number)
+        child.stdin.write(f"{record.local_id} {1000 + number}\n")
         child.stdin.flush()
         samples.append(float(child.stdout.readline()))
     child.stdin.close()
@@ -261,7 +261,7 @@ def catch_up_child(log: Path) -> None:
         started = time.perf_counter()
         record = store.get(local_id)
         elapsed = time.perf_counter() - started
-        assert record["poll_count"] == int(expected), "the change was not seen"
+        assert record.poll_count == int(expected), "the change was not seen"
         print(elapsed, flush=True)
 
 

@@ -1,26 +1,15 @@
-"""The job log: one TinyDB file that records every job, safe against crashes and concurrent writers.
+"""The job log: applies the record transitions to the journaled TinyDB log and answers queries.
 
-Every job costs money and minutes, so the log must never lose or garble one. TinyDB's own JSON storage
-rewrites its file in place (a process killed mid-write leaves half a file) and has no locking (two
-writers interleave or silently overwrite each other). This module keeps TinyDB's table API but gives it:
+Every job costs money and minutes, so the log must never lose or garble one. The files, their
+locking, crash safety and the catching up with other processes are the storage's
+(:mod:`legnext_core.joblog`); the rules of how a record moves are the records module's pure
+transitions (:mod:`legnext_core.records`). :class:`JobStore` reads the latest record under the
+storage's locks, applies one transition, and writes the result if it changed, so two threads or two
+processes never overwrite each other's change. Queries return typed :class:`JobRecord` objects.
 
-* **atomic writes**: :class:`JobLogStorage` writes a temporary file beside the log, fsyncs it,
-  ``os.replace``-s it over the log and fsyncs the folder; a crash leaves the old or the new file, never
-  a mix. Temporary files a crash left behind are swept when the log is opened.
-* **one writer at a time**: a ``threading.RLock`` serialises the threads of a process (Streamlit runs
-  each browser session on its own thread) and a ``filelock`` lock file beside the log serialises
-  processes. A write reads the latest file, changes it and replaces it while holding both.
-* **speed at 10,000 jobs**: the parsed log is cached in the process. Each write stamps the file with a
-  random generation token in its first bytes; an operation reads only those bytes and re-parses the
-  file only when another process has written since. (A stat signature alone is not enough: inode
-  numbers are reused as soon as the replaced file is gone and mtimes tick coarsely, so two quick
-  writes by another process can look like none.) Each record's JSON is cached too, so a write encodes
-  only the record that changed, then joins and writes the file.
-* **recovery**: a log that cannot be parsed on open is never overwritten; it is moved aside as
-  ``jobs.json.corrupt-<UTC time>`` (:attr:`JobStore.recovered_from`) and a new log starts.
-
-Records are plain dicts keyed by ``local_id`` (see the field table in the design notes); fields whose
-value is None or empty are left out of the file. A job's status only moves forward (:data:`STATUS_RANK`).
+The store keeps small indexes (job id -> record, the unfinished records, the children of each job)
+current from the records the journal says changed, so the tracker's twice-a-second questions do not
+scan 100,000 records.
 """
 
 from __future__ import annotations
@@ -36,14 +25,26 @@ from typing import Any, NamedTuple
 
 from tinydb import TinyDB
 
+from legnext_core import records as transitions
 from legnext_core.joblog import JournalStorage, UnreadableLogError
+from legnext_core.records import (
+    INTERRUPTED_NOTE,
+    TRACKING_FIELDS,
+    JobRecord,
+    RecordStatus,
+    TransitionError,
+    status_rank,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
     "CreditTotals",
     "ExtensionChain",
+    "INTERRUPTED_NOTE",
+    "JobRecord",
     "JobStore",
     "MAX_EXTENSIONS",
+    "RecordStatus",
     "STATUS_RANK",
     "StoreError",
     "TERMINAL_STATUSES",
@@ -55,26 +56,10 @@ __all__ = [
     "submitted_at",
 ]
 
-#: How far along a job is. A record's status is only ever replaced by one of equal or higher rank.
-STATUS_RANK: dict[str, int] = {
-    "queued": 0,
-    "submitting": 1,
-    "unknown": 2,
-    "pending": 3,
-    "staged": 4,
-    "processing": 5,
-    "completed": 6,
-    "failed": 6,
-    "rejected": 6,
-    "lost": 6,
-}
-TERMINAL_STATUSES = frozenset({"completed", "failed", "rejected", "lost"})
-ACTIVE_STATUSES = frozenset({"pending", "staged", "processing"})
-
-#: Fields :meth:`JobStore.update_tracking` may set: scheduling, media and flags, never job state.
-TRACKING_FIELDS = frozenset(
-    {"last_poll_at", "next_poll_at", "poll_count", "not_found_count", "stuck", "note", "media_paths"}
-)
+#: How far along a job is, by status value (see :class:`RecordStatus`).
+STATUS_RANK: dict[str, int] = {status.value: status.rank for status in RecordStatus}
+TERMINAL_STATUSES = frozenset(status.value for status in RecordStatus if status.is_terminal)
+ACTIVE_STATUSES = frozenset(status.value for status in RecordStatus if status.is_active)
 
 #: Seconds of video a generation makes, each extension adds, and how many extensions one chain takes.
 VIDEO_SECONDS = 4
@@ -85,23 +70,9 @@ MAX_EXTENSIONS = 4
 #: resent, so a ``submitting`` record older than this was interrupted, whoever wrote it.
 DEFAULT_SUBMIT_TIMEOUT = 660.0
 
-INTERRUPTED_NOTE = (
-    "The dashboard stopped while this job was being submitted, so it is not known whether Legnext "
-    "created it. Check your Legnext account before submitting it again."
-)
-
 _TABLE = "jobs"
-# Who is sending a ``submitting`` record's POST; removed once the answer is recorded.
-_SUBMITTER_FIELDS = ("submitter_pid", "submitting_since")
-
-# Legnext's task types (underscored, as models.Job normalises them) to our kinds, for jobs made
-# elsewhere; video_diffusion is also what animate and image-URL jobs report.
-_KIND_BY_TASK_TYPE = {
-    "video_diffusion": "text_video",
-    "extend_video": "extend",
-    "video_upscale": "upscale",
-    "diffusion": "image",
-}
+#: Statuses of records the indexes keep at hand (everything not finished).
+_OPEN = frozenset(status.value for status in RecordStatus if not status.is_terminal)
 
 
 class StoreError(Exception):
@@ -128,40 +99,6 @@ class CreditTotals(NamedTuple):
     consumed: int
 
 
-def status_rank(status: str | None) -> int:
-    """The rank of a status; -1 for none or one this store does not know."""
-    return STATUS_RANK.get(status or "", -1)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Encoding
-
-
-def _is_blank(value: Any) -> bool:
-    # ``value is False`` and not ``== False``: 0 (480p, no progress yet) is a value worth keeping.
-    return value is None or value is False or value == "" or value == [] or value == {}
-
-
-def _lean(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if not _is_blank(value)}
-
-
-def _enum_value(value: Any) -> Any:
-    return getattr(value, "value", value)
-
-
-def _epoch(value: datetime | float | int | None) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.timestamp()
-    return float(value)
-
-
-# ---------------------------------------------------------------------------------------------------
-
 # Submissions this process has in flight (across all JobStore instances in it): a ``submitting``
 # record written by this pid but not in here was left by an earlier process that had the same pid.
 _in_flight_here: set[str] = set()
@@ -180,10 +117,56 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _forget_in_flight(local_id: str) -> None:
+    with _in_flight_lock:
+        _in_flight_here.discard(local_id)
+
+
+class _Indexes:
+    """Lookups kept current from the changed records: job id, unfinished records, children.
+
+    The collections keep the order records were first seen (dicts as ordered sets), so records with
+    the same submission time keep a stable order.
+    """
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.by_job_id: dict[str, str] = {}
+        self.unfinished: dict[str, None] = {}
+        self.children: dict[str, dict[str, None]] = {}
+
+    def sync(self, storage: JournalStorage, stored: Mapping[str, Mapping[str, Any]]) -> None:
+        changes = storage.changes_since(self.version)
+        if changes.ids is None:
+            self.by_job_id, self.unfinished, self.children = {}, {}, {}
+            for local_id, data in stored.items():
+                self._note(local_id, data)
+        else:
+            for table, local_id in changes.ids:
+                if table != _TABLE:
+                    continue
+                data = stored.get(local_id)
+                if data is None:
+                    self.unfinished.pop(local_id, None)
+                else:
+                    self._note(local_id, data)
+        self.version = changes.version
+
+    def _note(self, local_id: str, data: Mapping[str, Any]) -> None:
+        job_id = data.get("job_id")
+        if job_id:
+            self.by_job_id[job_id] = local_id
+        if data.get("status") in _OPEN:
+            self.unfinished.setdefault(local_id, None)
+        else:
+            self.unfinished.pop(local_id, None)
+        parent = data.get("parent_job_id")
+        if parent:
+            self.children.setdefault(parent, {}).setdefault(local_id, None)
+
+
 class JobStore:
     """The job log. One instance per process; every method is safe to call from any thread.
-
-    Records returned are shallow copies: read them, do not mutate their lists.
 
     ``submitting`` records left by a process that is gone (or older than ``submit_timeout``) are
     turned into ``unknown`` with :data:`INTERRUPTED_NOTE` when the store opens, so the page shows
@@ -206,7 +189,8 @@ class JobStore:
         self._submit_timeout = submit_timeout
         self._lock = threading.RLock()
         # TinyDB's front opens the storage, as it would any other; the store then uses the storage's
-        # record-level calls, which write only the changed record (TinyDB's table API rewrites it all).
+        # record-level calls, which write only the changed record (TinyDB's table API compares and
+        # copies the whole table per change).
         self._db = TinyDB(
             self.path,
             storage=JournalStorage,
@@ -216,13 +200,12 @@ class JobStore:
             clock=clock,
         )
         self._storage: JournalStorage = self._db.storage  # type: ignore[assignment]
-        self._job_index: dict[str, str] = {}
-        self._index_version = -1
+        self._indexes = _Indexes()
         self.resolve_interrupted_submissions()
 
     @property
     def storage(self) -> JournalStorage:
-        """The job log's storage (for benchmarks and the history table's change tracking)."""
+        """The job log's storage (its change feed drives the history table)."""
         return self._storage
 
     @property
@@ -241,59 +224,39 @@ class JobStore:
         self.close()
 
     # -- plumbing --------------------------------------------------------------------------------------
-    def _records(self) -> dict[str, dict[str, Any]]:
-        """The cached table (local_id -> record), current with the files. Never mutate it."""
+    def stored(self) -> dict[str, dict[str, Any]]:
+        """The on-disk objects (local_id -> dict), current with the files. Never mutate them."""
         return self._storage.tables().get(_TABLE, {})
 
-    def _read(self, query: Callable[[], Any]) -> Any:
-        with self._lock:
-            return query()
+    def _synced(self) -> tuple[dict[str, dict[str, Any]], _Indexes]:
+        stored = self.stored()
+        self._indexes.sync(self._storage, stored)
+        return stored, self._indexes
 
-    def _write(self, change: Callable[[], Any]) -> Any:
-        with self._lock, self._storage.writing():
-            return change()
+    def _record(self, local_id: str | None) -> JobRecord | None:
+        data = self.stored().get(local_id) if local_id else None
+        return None if data is None else JobRecord.from_dict(data)
 
-    def _index(self) -> dict[str, str]:
-        """job_id -> local_id, kept current from the records that changed."""
-        records = self._records()
-        changes = self._storage.changes_since(self._index_version)
-        if changes.ids is None:
-            self._job_index = {r["job_id"]: local_id for local_id, r in records.items() if r.get("job_id")}
-        else:
-            for table, local_id in changes.ids:
-                record = records.get(local_id) if table == _TABLE else None
-                if record is not None and record.get("job_id"):
-                    self._job_index[record["job_id"]] = local_id
-        self._index_version = changes.version
-        return self._job_index
-
-    def _current(self, local_id: str) -> dict[str, Any]:
-        record = self._records().get(local_id)
-        if record is None:
-            raise UnknownRecordError(local_id)
+    def _save(self, record: JobRecord, *, new: bool = False) -> JobRecord:
+        """Write one record (under the storage's locks)."""
+        if new and record.local_id in self.stored():
+            raise StoreError(f"record {record.local_id} already exists")
+        self._storage.commit({_TABLE: {record.local_id: record.to_dict()}})
         return record
 
-    def _save(self, record: dict[str, Any], *, new: bool = False) -> dict[str, Any]:
-        """Write one record (inside ``_write``) and return a copy of what was written."""
-        record = _lean(record)
-        if new and record["local_id"] in self._records():
-            raise StoreError(f"record {record['local_id']} already exists")
-        self._storage.commit({_TABLE: {record["local_id"]: record}})
-        return dict(record)
-
-    def _change(
-        self, local_id: str, transform: Callable[[dict[str, Any]], dict[str, Any] | None]
-    ) -> dict[str, Any]:
-        """Read the latest record, transform a copy, write it if it changed."""
-
-        def change() -> dict[str, Any]:
-            current = self._current(local_id)
-            updated = transform(dict(current))
-            if updated is None or _lean(updated) == current:
-                return dict(current)
+    def _change(self, local_id: str, transition: Callable[[JobRecord], JobRecord | None]) -> JobRecord:
+        """Read the latest record, apply the transition, write the result if it changed."""
+        with self._lock, self._storage.writing():
+            current = self._record(local_id)
+            if current is None:
+                raise UnknownRecordError(local_id)
+            try:
+                updated = transition(current)
+            except TransitionError as exc:
+                raise StoreError(str(exc)) from None
+            if updated is None or updated.to_dict() == current.to_dict():
+                return current
             return self._save(updated)
-
-        return self._write(change)
 
     # -- intents -----------------------------------------------------------------------------------------
     def add_intent(
@@ -306,291 +269,203 @@ class JobStore:
         batch_id: str | None = None,
         resubmit_of: str | None = None,
         status: str = "submitting",
-    ) -> dict[str, Any]:
-        """Record a submission before it is sent (``submitting``), or a batch line waiting (``queued``)."""
-        if status not in ("submitting", "queued"):
-            raise ValueError(f"an intent is 'submitting' or 'queued', not {status!r}")
-        now = self._clock()
-        prompt = request.prompt
-        wire_prompt = request.wire_prompt()
-        record = {
-            "local_id": uuid.uuid4().hex,
-            "kind": _enum_value(request.kind),
-            "api_mode": api_mode,
-            "api_base_url": api_base_url,
-            "prompt": prompt,
-            "image_url": request.image_url,
-            "video_type": request.video_type,
-            "motion": request.motion,
-            "raw": request.raw,
-            "callback": request.callback,
-            # Most wire prompts are the prompt itself; store it only when it says more.
-            "wire_prompt": wire_prompt if wire_prompt != prompt else None,
-            "parent_job_id": request.parent_job_id,
-            "parent_index": request.index,
-            "batch_id": batch_id,
-            "resubmit_of": resubmit_of,
-            "status": status,
-            "estimated_points": estimated_points,
-            "submitted_at": now,
-            "updated_at": now,
-        }
-        if status == "submitting":
-            self._mark_in_flight(record, now)
-        return self._write(lambda: self._save(record, new=True))
+        **agreed: Any,
+    ) -> JobRecord:
+        """Record a submission before it is sent (``submitting``), or a batch line waiting (``queued``).
+
+        ``agreed`` sets other record fields a submission carries (``submitted_by``, ``callback_token``).
+        """
+        record = transitions.intent(
+            request,
+            local_id=uuid.uuid4().hex,
+            api_mode=api_mode,
+            api_base_url=api_base_url,
+            estimated_points=estimated_points,
+            now=self._clock(),
+            pid=os.getpid(),
+            batch_id=batch_id,
+            resubmit_of=resubmit_of,
+            status=status,
+            **agreed,
+        )
+        if record.status == RecordStatus.SUBMITTING:
+            self._mark_in_flight(record.local_id)
+        with self._lock, self._storage.writing():
+            return self._save(record, new=True)
 
     def begin_submission(self, local_id: str) -> bool:
         """Claim a queued line for sending (``queued`` -> ``submitting``); False if it is not queued."""
         claimed = False
 
-        def claim(record: dict[str, Any]) -> dict[str, Any] | None:
+        def claim(record: JobRecord) -> JobRecord | None:
             nonlocal claimed
-            if record.get("status") != "queued":
-                return None
-            claimed = True
-            now = self._clock()
-            record.update(status="submitting", updated_at=now)
-            self._mark_in_flight(record, now)
-            return record
+            updated = transitions.claim(record, now=self._clock(), pid=os.getpid())
+            claimed = updated is not None
+            if claimed:
+                self._mark_in_flight(local_id)
+            return updated
 
         self._change(local_id, claim)
         return claimed
 
     def requeue(self, local_id: str) -> bool:
-        """Put a line Legnext did not create (a 429) back in the queue; False if that is not safe.
-
-        The one move backwards a status makes: only for a record with no job id that was being
-        submitted or was rejected, never for ``unknown`` (it may exist and be paid for).
-        """
+        """Put a line Legnext did not create (a 429) back in the queue; False if that is not safe."""
         moved = False
 
-        def back(record: dict[str, Any]) -> dict[str, Any] | None:
+        def back(record: JobRecord) -> JobRecord | None:
             nonlocal moved
-            if record.get("job_id") or record.get("status") not in ("submitting", "rejected"):
-                return None
-            moved = True
-            for key in ("error_code", "error_message", "error_raw_message", *_SUBMITTER_FIELDS):
-                record.pop(key, None)
-            record.update(status="queued", updated_at=self._clock())
-            return record
+            updated = transitions.requeue(record, now=self._clock())
+            moved = updated is not None
+            return updated
 
         self._change(local_id, back)
         _forget_in_flight(local_id)
         return moved
 
-    def record_accepted(self, local_id: str, job: Any) -> dict[str, Any]:
+    def record_accepted(self, local_id: str, job: Any) -> JobRecord:
         """Legnext took the submission: the record gets its job id and the job's first snapshot."""
-        now = self._clock()
-
-        def accept(record: dict[str, Any]) -> dict[str, Any]:
-            if record.get("job_id") and record["job_id"] != job.job_id:
-                raise StoreError(f"record {local_id} already belongs to job {record['job_id']}")
-            record["job_id"] = job.job_id
-            record.pop("submitter_pid", None)
-            record.pop("submitting_since", None)
-            if record.get("status") in ("unknown", "submitting", "queued"):
-                record.pop("note", None)  # "outcome unknown" is answered now
-            merged = _merge_snapshot(record, job, now)
-            if record.get("status") == "unknown" and merged.get("status") != "unknown":
-                merged["updated_at"] = now
-            return merged
-
         try:
-            return self._change(local_id, accept)
+            return self._change(local_id, lambda r: transitions.accept(r, job, now=self._clock()))
         finally:
             _forget_in_flight(local_id)
 
-    def record_rejected(self, local_id: str, error: Any) -> dict[str, Any]:
+    def record_rejected(self, local_id: str, error: Any) -> JobRecord:
         """Legnext refused the submission (or it never reached Legnext): nothing was created."""
-        now = self._clock()
-
-        def reject(record: dict[str, Any]) -> dict[str, Any] | None:
-            if record.get("job_id") or status_rank(record.get("status")) >= STATUS_RANK["pending"]:
-                return None  # a job exists: a late rejection must not hide it
-            record.pop("submitter_pid", None)
-            record.pop("submitting_since", None)
-            record.update(
-                status="rejected",
-                error_code=getattr(error, "code", None) or getattr(error, "status", None),
-                error_message=_error_text(error),
-                error_raw_message=getattr(error, "raw_message", None),
-                ended_at=now,
-                updated_at=now,
-            )
-            return record
-
         try:
-            return self._change(local_id, reject)
+            return self._change(local_id, lambda r: transitions.reject(r, error, now=self._clock()))
         finally:
             _forget_in_flight(local_id)
 
-    def record_unknown(self, local_id: str, message: str) -> dict[str, Any]:
+    def record_unknown(self, local_id: str, message: str) -> JobRecord:
         """The POST may or may not have created a job; the record says so and keeps the request."""
-
-        def unknown(record: dict[str, Any]) -> dict[str, Any] | None:
-            if status_rank(record.get("status")) >= STATUS_RANK["unknown"]:
-                return None
-            record.pop("submitter_pid", None)
-            record.pop("submitting_since", None)
-            record.update(status="unknown", note=message, updated_at=self._clock())
-            return record
-
         try:
-            return self._change(local_id, unknown)
+            return self._change(local_id, lambda r: transitions.mark_unknown(r, message, now=self._clock()))
         finally:
             _forget_in_flight(local_id)
 
-    def in_flight_submissions(self) -> list[dict[str, Any]]:
+    def in_flight_submissions(self) -> list[JobRecord]:
         """``submitting`` records whose POST may still be under way (interrupted ones excluded)."""
         now = self._clock()
-        return self._read(
-            lambda: [
-                dict(r)
-                for r in self._records().values()
-                if r.get("status") == "submitting" and not self._interrupted(r, now)
-            ]
-        )
+        return [
+            r
+            for r in self._unfinished(newest_first=False)
+            if r.status == RecordStatus.SUBMITTING and not self._interrupted(r, now)
+        ]
 
-    def resolve_interrupted_submissions(self) -> list[dict[str, Any]]:
+    def resolve_interrupted_submissions(self) -> list[JobRecord]:
         """Turn ``submitting`` records whose submitter is gone into ``unknown``; returns them."""
         now = self._clock()
-        stale = self._read(
-            lambda: [
-                local_id
-                for local_id, r in self._records().items()
-                if r.get("status") == "submitting" and self._interrupted(r, now)
-            ]
-        )
+        stale = [
+            r.local_id
+            for r in self._unfinished(newest_first=False)
+            if r.status == RecordStatus.SUBMITTING and self._interrupted(r, now)
+        ]
         resolved = []
         for local_id in stale:
 
-            def interrupt(record: dict[str, Any]) -> dict[str, Any] | None:
-                if record.get("status") != "submitting" or not self._interrupted(record, now):
+            def interrupt(record: JobRecord) -> JobRecord | None:
+                if not self._interrupted(record, now):
                     return None
-                record.pop("submitter_pid", None)
-                record.pop("submitting_since", None)
-                record.update(status="unknown", note=INTERRUPTED_NOTE, updated_at=now)
-                return record
+                return transitions.interrupt(record, now=now)
 
             resolved.append(self._change(local_id, interrupt))
         return resolved
 
-    def _mark_in_flight(self, record: dict[str, Any], now: float) -> None:
-        record["submitter_pid"] = os.getpid()
-        record["submitting_since"] = now
+    def _mark_in_flight(self, local_id: str) -> None:
         with _in_flight_lock:
-            _in_flight_here.add(record["local_id"])
+            _in_flight_here.add(local_id)
 
-    def _interrupted(self, record: Mapping[str, Any], now: float) -> bool:
-        since = record.get("submitting_since") or record.get("submitted_at") or 0.0
+    def _interrupted(self, record: JobRecord, now: float) -> bool:
+        since = record.submitting_since or record.submitted_at or 0.0
         if now - since > self._submit_timeout:
             return True
-        pid = record.get("submitter_pid")
+        pid = record.submitter_pid
         if pid is None:
             return False
         if pid == os.getpid():
             with _in_flight_lock:
-                return record["local_id"] not in _in_flight_here
+                return record.local_id not in _in_flight_here
         return not _pid_alive(pid)
 
     # -- job snapshots -----------------------------------------------------------------------------------
-    def apply_job(self, job: Any, *, polled_at: float | None = None) -> dict[str, Any] | None:
+    def apply_job(self, job: Any, *, polled_at: float | None = None) -> JobRecord | None:
         """Apply an API snapshot (a poll or a webhook) to the job's record; None for a job not in the log.
 
         Monotonic: a snapshot of an earlier stage changes nothing, a terminal record keeps its status.
         ``updated_at`` moves only when the job's data changed; ``last_poll_at`` is set to ``polled_at``.
         """
         now = self._clock()
-
-        def change() -> dict[str, Any] | None:
-            local_id = self._index().get(job.job_id)
+        with self._lock, self._storage.writing():
+            _, indexes = self._synced()
+            local_id = indexes.by_job_id.get(job.job_id)
             if local_id is None:
                 return None
-            current = self._current(local_id)
-            updated = _merge_snapshot(dict(current), job, now)
-            if polled_at is not None:
-                updated["last_poll_at"] = polled_at
-            if _lean(updated) == current:
-                return dict(current)
-            return self._save(updated)
+            return self._change(
+                local_id, lambda r: transitions.merge_snapshot(r, job, now=now, polled_at=polled_at)
+            )
 
-        return self._write(change)
-
-    def track_external(self, job: Any, *, api_mode: str, api_base_url: str) -> dict[str, Any]:
+    def track_external(self, job: Any, *, api_mode: str, api_base_url: str) -> JobRecord:
         """Log a job made elsewhere (looked up by id); if it is already in the log, apply the snapshot."""
         now = self._clock()
-
-        def change() -> dict[str, Any]:
-            local_id = self._index().get(job.job_id)
+        with self._lock, self._storage.writing():
+            _, indexes = self._synced()
+            local_id = indexes.by_job_id.get(job.job_id)
             if local_id is not None:
-                current = self._current(local_id)
-                updated = _merge_snapshot(dict(current), job, now)
-                return dict(current) if _lean(updated) == current else self._save(updated)
-            base = {
-                "local_id": uuid.uuid4().hex,
-                "job_id": job.job_id,
-                "kind": _KIND_BY_TASK_TYPE.get(job.task_type or "", job.task_type or "text_video"),
-                "api_mode": api_mode,
-                "api_base_url": api_base_url,
-                "callback": job.callback,
-                "submitted_at": _epoch(job.created_at) or now,
-                "note": "Made outside this dashboard; tracked by its job id.",
-            }
-            return self._save(_merge_snapshot(base, job, now), new=True)
+                return self._change(local_id, lambda r: transitions.merge_snapshot(r, job, now=now))
+            record = transitions.external(
+                job, local_id=uuid.uuid4().hex, api_mode=api_mode, api_base_url=api_base_url, now=now
+            )
+            return self._save(record, new=True)
 
-        return self._write(change)
-
-    def update_tracking(self, local_id: str, **fields: Any) -> dict[str, Any]:
+    def update_tracking(self, local_id: str, **fields: Any) -> JobRecord:
         """Set polling, media and flag fields (:data:`TRACKING_FIELDS`); None removes a field."""
         refused = sorted(set(fields) - TRACKING_FIELDS)
         if refused:
             raise ValueError(f"update_tracking cannot set {', '.join(refused)}")
+        return self._change(local_id, lambda r: transitions.track(r, fields))
 
-        def track(record: dict[str, Any]) -> dict[str, Any]:
-            record.update(fields)
-            return record
-
-        return self._change(local_id, track)
-
-    def mark_lost(self, local_id: str, reason: str) -> dict[str, Any]:
+    def mark_lost(self, local_id: str, reason: str) -> JobRecord:
         """Give up on a job Legnext no longer knows; a terminal record is left as it is."""
-
-        def lose(record: dict[str, Any]) -> dict[str, Any] | None:
-            if record.get("status") in TERMINAL_STATUSES:
-                return None
-            now = self._clock()
-            record.update(status="lost", note=reason, updated_at=now)
-            return record
-
-        return self._change(local_id, lose)
+        return self._change(local_id, lambda r: transitions.lose(r, reason, now=self._clock()))
 
     # -- queries -----------------------------------------------------------------------------------------
-    def get(self, local_id: str) -> dict[str, Any] | None:
-        return self._read(lambda: _copy(self._records().get(local_id)))
+    def get(self, local_id: str) -> JobRecord | None:
+        with self._lock:
+            return self._record(local_id)
 
-    def by_job_id(self, job_id: str) -> dict[str, Any] | None:
-        def find() -> dict[str, Any] | None:
-            local_id = self._index().get(job_id)
-            return None if local_id is None else _copy(self._records().get(local_id))
-
-        return self._read(find)
+    def by_job_id(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            _, indexes = self._synced()
+            return self._record(indexes.by_job_id.get(job_id))
 
     def count(self) -> int:
-        return self._read(lambda: len(self._records()))
+        with self._lock:
+            return len(self.stored())
 
-    def active(self) -> list[dict[str, Any]]:
+    def active(self) -> list[JobRecord]:
         """Jobs Legnext is working on (pending, staged, processing, with a job id), oldest first."""
-        return self._select(
-            lambda r: r.get("status") in ACTIVE_STATUSES and bool(r.get("job_id")), newest_first=False
-        )
+        return [r for r in self._unfinished(newest_first=False) if r.is_active]
 
-    def queued(self) -> list[dict[str, Any]]:
+    def queued(self) -> list[JobRecord]:
         """Batch lines waiting for a free slot, in the order they were queued."""
-        return self._select(lambda r: r.get("status") == "queued", newest_first=False)
+        return [r for r in self._unfinished(newest_first=False) if r.status == RecordStatus.QUEUED]
 
-    def children(self, job_id: str) -> list[dict[str, Any]]:
+    def children(self, job_id: str) -> list[JobRecord]:
         """Jobs made from this one (animations, extensions, upscales), oldest first."""
-        return self._select(lambda r: r.get("parent_job_id") == job_id, newest_first=False)
+        with self._lock:
+            stored, indexes = self._synced()
+            found = [
+                JobRecord.from_dict(stored[i])
+                for i in indexes.children.get(job_id, ())
+                if i in stored and stored[i].get("parent_job_id") == job_id
+            ]
+        return sorted(found, key=lambda r: r.sort_time)
+
+    def _unfinished(self, *, newest_first: bool) -> list[JobRecord]:
+        with self._lock:
+            stored, indexes = self._synced()
+            found = [JobRecord.from_dict(stored[i]) for i in indexes.unfinished if i in stored]
+        return sorted(found, key=lambda r: r.sort_time, reverse=newest_first)
 
     def recent(
         self,
@@ -601,14 +476,20 @@ class JobStore:
         text: str | None = None,
         since: float | datetime | None = None,
         until: float | datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[JobRecord]:
         """Records newest first (by submission time), filtered; ``limit=None`` for all.
 
         ``text`` matches the prompt or the job id, ignoring case; ``since``/``until`` bound the
         submission time (epoch seconds or aware datetimes), ``until`` exclusive.
         """
         keep = record_filter(statuses=statuses, kinds=kinds, text=text, since=since, until=until)
-        return self._select(keep, newest_first=True, limit=limit)
+        with self._lock:
+            # Filtered and sorted on the stored objects: only the records returned are built.
+            matches = [data for data in self.stored().values() if keep(data)]
+        matches.sort(key=submitted_at, reverse=True)
+        if limit is not None:
+            matches = matches[:limit]
+        return [JobRecord.from_dict(data) for data in matches]
 
     def extension_chain(self, job_id: str) -> ExtensionChain:
         """How long the video of ``job_id`` is and how many extensions it has left.
@@ -616,13 +497,12 @@ class JobStore:
         Walks ``parent_job_id`` through extend records; an upscale's chain is its parent's. A parent
         missing from the log ends the walk (such a chain may be longer than the log knows).
         """
-
-        def walk() -> ExtensionChain:
-            index, records = self._index(), self._records()
+        with self._lock:
+            stored, indexes = self._synced()
 
             def record_of(jid: str | None) -> Mapping[str, Any] | None:
-                local_id = index.get(jid) if jid else None
-                return records.get(local_id) if local_id else None
+                local_id = indexes.by_job_id.get(jid) if jid else None
+                return stored.get(local_id) if local_id else None
 
             record = record_of(job_id)
             ids = [job_id]
@@ -637,47 +517,43 @@ class JobStore:
                 extensions += 1
                 ids.insert(0, parent_id)
                 record = record_of(parent_id)
-            extensions = min(extensions, MAX_EXTENSIONS)
-            seconds = VIDEO_SECONDS + EXTENSION_SECONDS * extensions
-            return ExtensionChain(
-                extensions=extensions,
-                seconds=seconds,
-                seconds_left=EXTENSION_SECONDS * (MAX_EXTENSIONS - extensions),
-                extensions_left=MAX_EXTENSIONS - extensions,
-                job_ids=tuple(ids),
-            )
+        extensions = min(extensions, MAX_EXTENSIONS)
+        return ExtensionChain(
+            extensions=extensions,
+            seconds=VIDEO_SECONDS + EXTENSION_SECONDS * extensions,
+            seconds_left=EXTENSION_SECONDS * (MAX_EXTENSIONS - extensions),
+            extensions_left=MAX_EXTENSIONS - extensions,
+            job_ids=tuple(ids),
+        )
 
-        return self._read(walk)
-
-    def credit_totals(self, records: Iterable[Mapping[str, Any]] | None = None) -> CreditTotals:
+    def credit_totals(self, records: Iterable[JobRecord] | None = None) -> CreditTotals:
         """Sums of points frozen (reserved) and consumed over ``records`` (default: the whole log)."""
+        frozen = consumed = 0
         if records is None:
-            return self._read(lambda: _credit_totals(self._records().values()))
-        return _credit_totals(records)
+            with self._lock:
+                for data in self.stored().values():
+                    frozen += data.get("credits_frozen") or 0
+                    consumed += data.get("credits_consumed") or 0
+            return CreditTotals(frozen, consumed)
+        for record in records:
+            frozen += record.credits_frozen or 0
+            consumed += record.credits_consumed or 0
+        return CreditTotals(frozen, consumed)
 
-    def _select(
-        self,
-        keep: Callable[[Mapping[str, Any]], bool],
-        *,
-        newest_first: bool,
-        limit: int | None = None,
-    ) -> list[dict[str, Any]]:
-        # Scans the cached table directly: TinyDB's search() would copy all 10,000 documents each call.
-        def select() -> list[dict[str, Any]]:
-            matches = [r for r in self._records().values() if keep(r)]
-            matches.sort(key=submitted_at, reverse=newest_first)
-            if limit is not None:
-                matches = matches[:limit]
-            return [dict(r) for r in matches]
-
-        return self._read(select)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[JobRecord]:
         return iter(self.recent(None))
 
 
 # ---------------------------------------------------------------------------------------------------
-# Record logic (pure)
+# Filtering stored objects (the on-disk dicts, so a filter never builds a record it drops)
+
+
+def _epoch(value: float | datetime | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    return float(value)
 
 
 def record_filter(
@@ -688,9 +564,9 @@ def record_filter(
     since: float | datetime | None = None,
     until: float | datetime | None = None,
 ) -> Callable[[Mapping[str, Any]], bool]:
-    """A predicate for :meth:`JobStore.recent`'s filters (also used by the history table)."""
-    wanted_statuses = {_enum_value(s) for s in statuses} if statuses is not None else None
-    wanted_kinds = {_enum_value(k) for k in kinds} if kinds is not None else None
+    """A predicate over stored objects for :meth:`JobStore.recent`'s filters."""
+    wanted_statuses = {getattr(s, "value", s) for s in statuses} if statuses is not None else None
+    wanted_kinds = {getattr(k, "value", k) for k in kinds} if kinds is not None else None
     needle = text.strip().casefold() if text and text.strip() else None
     low, high = _epoch(since), _epoch(until)
 
@@ -706,80 +582,14 @@ def record_filter(
             return False
         if needle is None:
             return True
-        return needle in (record.get("prompt") or "").casefold() or needle in (
-            record.get("job_id") or ""
-        ).casefold()
+        return (
+            needle in (record.get("prompt") or "").casefold()
+            or needle in (record.get("job_id") or "").casefold()
+        )
 
     return keep
 
 
-def _copy(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    return None if record is None else dict(record)
-
-
 def submitted_at(record: Mapping[str, Any]) -> float:
-    """When the record was submitted (or created at Legnext, for jobs made elsewhere), for sorting."""
+    """When a stored record was submitted (or created at Legnext, for jobs made elsewhere)."""
     return record.get("submitted_at") or record.get("created_at") or 0.0
-
-
-def _credit_totals(records: Iterable[Mapping[str, Any]]) -> CreditTotals:
-    frozen = consumed = 0
-    for record in records:
-        frozen += record.get("credits_frozen") or 0
-        consumed += record.get("credits_consumed") or 0
-    return CreditTotals(frozen, consumed)
-
-
-def _error_text(error: Any) -> str:
-    if isinstance(error, str):
-        return error
-    return getattr(error, "user_message", None) or getattr(error, "message", None) or str(error)
-
-
-def _forget_in_flight(local_id: str) -> None:
-    with _in_flight_lock:
-        _in_flight_here.discard(local_id)
-
-
-def _merge_snapshot(record: dict[str, Any], job: Any, now: float) -> dict[str, Any]:
-    """The record with the job snapshot applied, forward-only; ``record`` itself if nothing applies."""
-    current = record.get("status")
-    incoming = _enum_value(job.status)
-    if current in TERMINAL_STATUSES:
-        if incoming != current:
-            return record
-    elif status_rank(incoming) < status_rank(current):
-        return record
-    before = _lean(record)
-    merged = dict(record)
-    merged["status"] = incoming
-    if job.progress is not None:
-        old = merged.get("progress")
-        # Same-stage snapshots can arrive out of order (a webhook overtaking a poll).
-        merged["progress"] = job.progress if old is None or incoming != current else max(old, job.progress)
-    for field in ("video_urls", "image_url", "image_urls", "seed", "available_actions"):
-        value = getattr(job, field, None)
-        if not _is_blank(value):
-            merged[field] = list(value) if isinstance(value, list) else value
-    if job.usage_frozen is not None:
-        merged["credits_frozen"] = job.usage_frozen
-    if job.usage_consumed is not None:
-        merged["credits_consumed"] = job.usage_consumed
-    error = job.error
-    if error is not None:
-        merged["error_code"] = error.code
-        merged["error_message"] = error.message
-        merged["error_raw_message"] = error.raw_message
-    for field in ("created_at", "started_at", "ended_at"):
-        stamp = _epoch(getattr(job, field, None))
-        if stamp is not None:
-            merged[field] = stamp
-    if job.logs:
-        merged["last_log"] = job.logs[-1]
-    elif incoming != current:
-        # Legnext empties the logs when a job moves on; "Processing 85%" no longer describes it.
-        merged.pop("last_log", None)
-    merged = _lean(merged)
-    if merged != before:
-        merged["updated_at"] = now
-    return merged

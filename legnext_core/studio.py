@@ -14,12 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from legnext_core.client import LegnextClient
 from legnext_core.errors import LegnextError
 from legnext_core.media import MediaArchiver
 from legnext_core.models import Balance
+from legnext_core.records import JobRecord
 from legnext_core.settings import Settings
 from legnext_core.store import JobStore
 from legnext_core.tracker import Tracker
@@ -110,27 +110,27 @@ class Studio:
                 log.exception("Sending queued jobs failed")
 
     # -- which API a record lives on ------------------------------------------------------------
-    def client_for(self, record: dict[str, Any]) -> LegnextClient | None:
+    def client_for(self, record: JobRecord) -> LegnextClient | None:
         """The client to poll a record with, or None when this process may not poll it.
 
         A job is always polled on the API it was made on. The key is only ever sent to the configured
         host, so a live job recorded against another base URL (or while no key is set) is left alone,
         and so is a sandbox job while the dashboard runs against the live API.
         """
-        mode = record.get("api_mode")
+        mode = record.api_mode
         if mode == "sandbox":
             # The embedded sandbox's URL follows the server's port, which may change between runs;
             # its state file keeps the jobs, so any sandbox record is polled on the current sandbox.
             return self._poll_client if self.settings.is_sandbox else None
-        if not self.settings.is_sandbox and record.get("api_base_url") == self.settings.base_url:
+        if not self.settings.is_sandbox and record.api_base_url == self.settings.base_url:
             return self._poll_client
         return None
 
-    def unreachable_reason(self, record: dict[str, Any]) -> str | None:
+    def unreachable_reason(self, record: JobRecord) -> str | None:
         """Why a record is not followed by this process (for the page), or None when it is."""
         if self.client_for(record) is not None:
             return None
-        if record.get("api_mode") == "sandbox":
+        if record.api_mode == "sandbox":
             return "Made in the sandbox: start the dashboard without an API key to follow it."
         return "Made on another Legnext API or key: it is not polled with the current key."
 

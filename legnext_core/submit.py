@@ -20,7 +20,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from legnext_core.errors import (
     APIConnectionError,
@@ -31,6 +31,7 @@ from legnext_core.errors import (
     SubmissionOutcomeUnknownError,
 )
 from legnext_core.models import JobKind, JobRequest, estimate_points
+from legnext_core.records import JobRecord
 
 if TYPE_CHECKING:
     from legnext_core.studio import Studio
@@ -72,7 +73,7 @@ def _parent_video_type(studio: Studio, request: JobRequest) -> int | None:
     if request.kind not in (JobKind.EXTEND, JobKind.UPSCALE) or not request.parent_job_id:
         return None
     parent = studio.store.by_job_id(request.parent_job_id)
-    return None if parent is None else parent.get("video_type")
+    return None if parent is None else parent.video_type
 
 
 def _with_callback(studio: Studio, request: JobRequest) -> JobRequest:
@@ -89,7 +90,7 @@ def _record_intent(
     status: str,
     batch_id: str | None = None,
     resubmit_of: str | None = None,
-) -> dict[str, Any]:
+) -> JobRecord:
     return studio.store.add_intent(
         request,
         api_mode=studio.settings.mode,
@@ -138,7 +139,7 @@ def submit_job(studio: Studio, request: JobRequest, *, resubmit_of: str | None =
     except InvalidInputError as exc:
         return SubmitResult("invalid", error=exc)
     record = _record_intent(studio, request, status="submitting", resubmit_of=resubmit_of)
-    result = _send(studio, record["local_id"], request)
+    result = _send(studio, record.local_id, request)
     assert result is not None  # only requeue_when_busy answers None
     return result
 
@@ -175,7 +176,7 @@ def submit_batch(
             results[position] = SubmitResult("invalid", error=exc)
             continue
         record = _record_intent(studio, request, status="queued", batch_id=batch_id)
-        pending.append((position, record["local_id"], request))
+        pending.append((position, record.local_id, request))
 
     done = sum(result is not None for result in results)
     slots = free_slots(studio)
@@ -192,11 +193,11 @@ def submit_batch(
     return [result for result in results if result is not None]
 
 
-def _same_api(studio: Studio, record: dict[str, Any]) -> bool:
+def _same_api(studio: Studio, record: JobRecord) -> bool:
     """Whether a record lives on the API this process talks to (sandbox records follow the sandbox)."""
     if studio.settings.is_sandbox:
-        return record.get("api_mode") == "sandbox"
-    return record.get("api_mode") == "live" and record.get("api_base_url") == studio.settings.base_url
+        return record.api_mode == "sandbox"
+    return record.api_mode == "live" and record.api_base_url == studio.settings.base_url
 
 
 def dispatch_one(studio: Studio, local_id: str, request: JobRequest) -> SubmitResult | None:
@@ -214,25 +215,25 @@ def dispatch_queued(studio: Studio) -> list[SubmitResult]:
             continue
         if free_slots(studio) <= 0:
             break
-        result = dispatch_one(studio, record["local_id"], request_from_record(record))
+        result = dispatch_one(studio, record.local_id, request_from_record(record))
         if result is None:
             break
         results.append(result)
     return results
 
 
-def request_from_record(record: dict[str, Any]) -> JobRequest:
+def request_from_record(record: JobRecord) -> JobRequest:
     """The request a record was made from: for queued lines, and for "run again with the same settings"."""
     return JobRequest(
-        kind=JobKind(record["kind"]),
-        prompt=record.get("prompt"),
-        image_url=record.get("image_url"),
-        parent_job_id=record.get("parent_job_id"),
-        index=record.get("parent_index"),
-        video_type=record.get("video_type") or 0,
-        motion=record.get("motion"),
-        raw=bool(record.get("raw")),
-        callback=record.get("callback"),
+        kind=JobKind(record.kind),
+        prompt=record.prompt,
+        image_url=record.image_url,
+        parent_job_id=record.parent_job_id,
+        index=record.parent_index,
+        video_type=record.video_type or 0,
+        motion=record.motion,
+        raw=bool(record.raw),
+        callback=record.callback,
     )
 
 

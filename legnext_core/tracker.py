@@ -35,10 +35,11 @@ from legnext_core import schedule
 from legnext_core.errors import LegnextError, NotFoundError, RateLimitError
 from legnext_core.media import ArchiveError, MediaArchiver, MediaRefused
 from legnext_core.models import Job
+from legnext_core.records import JobRecord
 
 log = logging.getLogger(__name__)
 
-Record = dict[str, Any]
+Record = JobRecord
 
 #: A 404 is believed after this many, on separate polls.
 NOT_FOUND_CONFIRMATIONS = 2
@@ -171,8 +172,8 @@ class Tracker:
         record = self.store.by_job_id(job_id)
         if record is None or self.clients(record) is None:
             return False
-        if record.get("status") not in _ACTIVE:
-            if record.get("status") in ("completed", "failed") and record.get("callback"):
+        if record.status not in _ACTIVE:
+            if record.status in ("completed", "failed") and record.callback:
                 # A poll saw the finish first, but the delivery came: webhooks do arrive.
                 with self._lock:
                     self._webhooks_trusted = self.webhooks_expected
@@ -248,22 +249,22 @@ class Tracker:
             busy = set(self._in_flight)
         due: list[tuple[bool, float, Record, Any]] = []
         for record in records:
-            if record["local_id"] in busy:
+            if record.local_id in busy:
                 continue
             client = self.clients(record)
             if client is None:
-                if record.get("note") != NOT_POLLED_NOTE:
-                    self.store.update_tracking(record["local_id"], note=NOT_POLLED_NOTE)
+                if record.note != NOT_POLLED_NOTE:
+                    self.store.update_tracking(record.local_id, note=NOT_POLLED_NOTE)
                 continue
-            if record.get("note") == NOT_POLLED_NOTE:
-                record = self.store.update_tracking(record["local_id"], note=None)
-            next_at = record.get("next_poll_at")
+            if record.note == NOT_POLLED_NOTE:
+                record = self.store.update_tracking(record.local_id, note=None)
+            next_at = record.next_poll_at
             if next_at is None or reschedule_all:
-                fresh = now + self._delay(record, record.get("poll_count") or 0, now)
+                fresh = now + self._delay(record, record.poll_count or 0, now)
                 if next_at is None or fresh < next_at:
                     next_at = fresh
-                    self.store.update_tracking(record["local_id"], next_poll_at=next_at)
-            is_woken = record["job_id"] in woken
+                    self.store.update_tracking(record.local_id, next_poll_at=next_at)
+            is_woken = record.job_id in woken
             if not paused and (is_woken or next_at <= now):
                 due.append((not is_woken, next_at, record, client))
         due.sort(key=lambda item: (item[0], item[1]))
@@ -275,11 +276,11 @@ class Tracker:
         polled = []
         for not_woken, _next_at, record, client in due:
             with self._lock:
-                self._in_flight.add(record["local_id"])
-                self._woken.discard(record["job_id"])
+                self._in_flight.add(record.local_id)
+                self._woken.discard(record.job_id)
             assert self._polls is not None
             futures.append(self._polls.submit(self._poll, record, client, not not_woken, now))
-            polled.append(record["job_id"])
+            polled.append(record.job_id)
         with self._lock:
             self._last_sweep_at = now
         return futures, polled
@@ -290,7 +291,7 @@ class Tracker:
                 return MIN_IDLE
             soonest = self._paused_until if now < self._paused_until else None
         for record in self.store.active():
-            next_at = record.get("next_poll_at")
+            next_at = record.next_poll_at
             if next_at is not None and (soonest is None or next_at < soonest):
                 soonest = next_at
         if soonest is None:
@@ -299,7 +300,7 @@ class Tracker:
 
     # -- one poll --------------------------------------------------------------------------------
     def _poll(self, record: Record, client: Any, woken: bool, now: float) -> None:
-        local_id, job_id = record["local_id"], record["job_id"]
+        local_id, job_id = record.local_id, record.job_id
         try:
             with self._lock:
                 paused_until = self._paused_until
@@ -323,21 +324,21 @@ class Tracker:
             self._rate_limited(record, exc, woken, now)
         except LegnextError as exc:
             self._note_error(f"Checking job {job_id}: {exc.user_message}")
-            self._reschedule(record, now, polls=(record.get("poll_count") or 0) + 1)
+            self._reschedule(record, now, polls=(record.poll_count or 0) + 1)
         except Exception as exc:  # noqa: BLE001 - one broken record must not stop the others
             log.exception("Polling job %s failed", job_id)
             self._note_error(f"Checking job {job_id} failed ({type(exc).__name__}).")
-            self._reschedule(record, now, polls=(record.get("poll_count") or 0) + 1)
+            self._reschedule(record, now, polls=(record.poll_count or 0) + 1)
         finally:
             with self._lock:
                 self._in_flight.discard(local_id)
             self._wakeup.set()
 
     def _polled(self, record: Record, job: Job, woken: bool, now: float) -> None:
-        local_id, job_id = record["local_id"], record["job_id"]
+        local_id, job_id = record.local_id, record.job_id
         updated = self.store.apply_job(job) or record
-        polls = (record.get("poll_count") or 0) + 1
-        finished = job.status.is_terminal or updated.get("status") not in _ACTIVE
+        polls = (record.poll_count or 0) + 1
+        finished = job.status.is_terminal or updated.status not in _ACTIVE
         with self._lock:
             self._rate_limits_in_a_row = 0
             if self._slowdown > 1.0 and now >= self._slowdown_until:
@@ -353,16 +354,16 @@ class Tracker:
         else:
             fields["next_poll_at"] = now + self._delay(updated, polls, now)
             stuck = schedule.is_stuck(
-                updated.get("kind") or "", self._age(updated, now), duration_scale=self.duration_scale
+                updated.kind or "", self._age(updated, now), duration_scale=self.duration_scale
             )
             fields["stuck"] = True if stuck else None
         self.store.update_tracking(local_id, **fields)
-        if finished and updated.get("status") == "completed":
+        if finished and updated.status == "completed":
             self._queue_media_for(updated, now, attempts=0, due_at=now)
 
     def _learn_about_webhooks(self, record: Record, job: Job, woken: bool, now: float) -> None:
         """Trust webhooks once a delivery proved right; withdraw trust when one went missing."""
-        if not self.webhooks_expected or not record.get("callback"):
+        if not self.webhooks_expected or not record.callback:
             return
         if woken or job.job_id in self._hinted:
             self._webhooks_trusted = True
@@ -375,24 +376,24 @@ class Tracker:
             self._reschedule_all = True
 
     def _not_found(self, record: Record, now: float) -> None:
-        count = (record.get("not_found_count") or 0) + 1
-        polls = (record.get("poll_count") or 0) + 1
+        count = (record.not_found_count or 0) + 1
+        polls = (record.poll_count or 0) + 1
         if count >= NOT_FOUND_CONFIRMATIONS:
             self.store.update_tracking(
-                record["local_id"],
+                record.local_id,
                 last_poll_at=now,
                 poll_count=polls,
                 not_found_count=count,
                 next_poll_at=None,
             )
             self.store.mark_lost(
-                record["local_id"],
-                f"Legnext no longer knows job {record['job_id']} (HTTP 404 on {count} separate checks); "
+                record.local_id,
+                f"Legnext no longer knows job {record.job_id} (HTTP 404 on {count} separate checks); "
                 "it may have expired or been made with another account.",
             )
             return
         self.store.update_tracking(
-            record["local_id"],
+            record.local_id,
             last_poll_at=now,
             poll_count=polls,
             not_found_count=count,
@@ -412,18 +413,18 @@ class Tracker:
             self._slowdown_until = self._paused_until + SLOWDOWN_HOLD * self.duration_scale
             resume_at = self._paused_until
             if woken:
-                self._woken.add(record["job_id"])
+                self._woken.add(record.job_id)
         self._note_error(exc.user_message)
         self.store.update_tracking(
-            record["local_id"],
+            record.local_id,
             last_poll_at=now,
-            poll_count=(record.get("poll_count") or 0) + 1,
+            poll_count=(record.poll_count or 0) + 1,
             next_poll_at=resume_at,
         )
 
     def _reschedule(self, record: Record, now: float, *, polls: int) -> None:
         self.store.update_tracking(
-            record["local_id"],
+            record.local_id,
             last_poll_at=now,
             poll_count=polls,
             next_poll_at=now + self._delay(record, polls, now),
@@ -432,10 +433,10 @@ class Tracker:
     # -- schedule --------------------------------------------------------------------------------
     def _delay(self, record: Record, polls: int, now: float) -> float:
         with self._lock:
-            trusted = self._webhooks_trusted and self.webhooks_expected and bool(record.get("callback"))
+            trusted = self._webhooks_trusted and self.webhooks_expected and bool(record.callback)
             slowdown = self._slowdown
         return schedule.next_poll_delay(
-            record.get("kind") or "",
+            record.kind or "",
             polls,
             self._age(record, now),
             duration_scale=self.duration_scale,
@@ -449,7 +450,7 @@ class Tracker:
 
     @staticmethod
     def _age(record: Record, now: float) -> float:
-        started = record.get("created_at") or record.get("submitted_at") or now
+        started = record.created_at or record.submitted_at or now
         return max(now - started, 0.0)
 
     # -- media -----------------------------------------------------------------------------------
@@ -458,7 +459,7 @@ class Tracker:
         if self.archiver is None:
             return
         for record in self.store.recent(None, statuses=["completed"]):
-            ended = record.get("ended_at") or record.get("updated_at") or now
+            ended = record.ended_at or record.updated_at or now
             if now - ended < MEDIA_RETENTION and _missing_media(record):
                 self._queue_media_for(record, now, attempts=0, due_at=now)
 
@@ -468,7 +469,7 @@ class Tracker:
         if self.clients(record) is None:
             return
         with self._lock:
-            self._media_due[record["local_id"]] = (attempts, due_at)
+            self._media_due[record.local_id] = (attempts, due_at)
 
     def _dispatch_media(self, now: float) -> list[Future]:
         with self._lock:
@@ -491,22 +492,22 @@ class Tracker:
             if record is None or self.archiver is None:
                 return
             urls = _output_urls(record)
-            paths = list(record.get("media_paths") or [])
+            paths = list(record.media_paths or [])
             paths += [None] * (len(urls) - len(paths))
             retry = False
             for index, url in enumerate(urls):
                 if paths[index] is not None or not url:
                     continue
                 try:
-                    paths[index] = str(self.archiver.archive_one(record["job_id"], index, url))
+                    paths[index] = str(self.archiver.archive_one(record.job_id, index, url))
                 except MediaRefused as exc:
-                    log.warning("Media %d of job %s not archived: %s", index, record["job_id"], exc)
+                    log.warning("Media %d of job %s not archived: %s", index, record.job_id, exc)
                 except ArchiveError as exc:
-                    log.warning("Media %d of job %s failed, will retry: %s", index, record["job_id"], exc)
+                    log.warning("Media %d of job %s failed, will retry: %s", index, record.job_id, exc)
                     retry = True
             self.store.update_tracking(local_id, media_paths=paths[: len(urls)])
             if retry and attempts + 1 < MEDIA_ATTEMPTS:
-                record["media_paths"] = paths
+                record.media_paths = paths
                 self._queue_media_for(
                     record, now, attempts=attempts + 1, due_at=now + MEDIA_RETRY_DELAY * self.duration_scale
                 )
@@ -526,12 +527,12 @@ _ACTIVE = frozenset({"pending", "staged", "processing"})
 
 def _output_urls(record: Record) -> list[str | None]:
     """The URLs ``media_paths`` follows, index by index: videos, or an image job's four images."""
-    if record.get("kind") == "image":
-        return list(record.get("image_urls") or [])
-    return list(record.get("video_urls") or [])
+    if record.kind == "image":
+        return list(record.image_urls or [])
+    return list(record.video_urls or [])
 
 
 def _missing_media(record: Record) -> bool:
     urls = _output_urls(record)
-    paths = list(record.get("media_paths") or [])
+    paths = list(record.media_paths or [])
     return any(url and (i >= len(paths) or paths[i] is None) for i, url in enumerate(urls))

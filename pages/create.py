@@ -177,10 +177,10 @@ def _image_job_progress(job_id: str) -> None:
     record = current.store.by_job_id(job_id)
     if record is None:
         return
-    status = record.get("status")
+    status = record.status
     if status == "completed" or status in ("failed", "lost", "rejected"):
         st.rerun(scope="app")
-    progress = record.get("progress")
+    progress = record.progress
     st.progress(
         (progress or 0) / 100,
         text=f":material/hourglass_top: Image job `{job_id}` is {status}"
@@ -235,7 +235,7 @@ def animate_mode(linked_image: int | None) -> None:
     ).strip()
     recent = pickers.completed_jobs(current, [JobKind.IMAGE])
     if recent:
-        by_id = {record["job_id"]: record for record in recent}
+        by_id = {record.job_id: record for record in recent}
         right.selectbox(
             "…or pick a finished image job",
             list(by_id),
@@ -259,21 +259,21 @@ def animate_mode(linked_image: int | None) -> None:
             feedback.show_error(exc, current)
     index = None
     if record is not None:
-        if record.get("kind") != JobKind.IMAGE.value:
-            kind = pickers.KIND_LABELS.get(record.get("kind") or "", "job").lower()
+        if record.kind != JobKind.IMAGE.value:
+            kind = pickers.KIND_LABELS.get(record.kind or "", "job").lower()
             st.error(
                 f"Job `{job_id}` is a {kind} job, not an image job. Animate needs the four images of an "
                 "image job; to lengthen a video, use Extend.",
                 icon=":material/block:",
             )
             record = None
-        elif record.get("status") == "completed":
+        elif record.status == "completed":
             index = pickers.pick_variant(record, key="create:animate", preselect=linked_image)
             feedback.field_error(result, "index")
-        elif record.get("status") in ("failed", "lost", "rejected"):
+        elif record.status in ("failed", "lost", "rejected"):
             st.error(
-                f"Image job `{job_id}` {record.get('status')}: "
-                f"{record.get('error_message') or 'it has no images'}. Choose another image job.",
+                f"Image job `{job_id}` {record.status}: "
+                f"{record.error_message or 'it has no images'}. Choose another image job.",
                 icon=":material/error:",
             )
             record = None

@@ -23,7 +23,7 @@ st.caption(
 
 record, index = pickers.choose_video(current, form=FORM, action="extend", label="Video to extend")
 
-chain = current.store.extension_chain(record["job_id"])
+chain = current.store.extension_chain(record.job_id)
 total_seconds = chain.seconds + chain.seconds_left
 left = chain.extensions_left
 st.markdown(
@@ -31,7 +31,7 @@ st.markdown(
     f"{left} extension{'' if left == 1 else 's'} left"
     + (f" · this video is extension {chain.extensions} of its chain" if chain.extensions else "")
 )
-offered = (record.get("available_actions") or {}).get("extend")
+offered = (record.available_actions or {}).get("extend")
 chain_full = left <= 0 or offered == []
 result = st.session_state.get(RESULT)
 
@@ -46,12 +46,12 @@ callback = forms.callback_override(FORM)
 request = JobRequest(
     kind=JobKind.EXTEND,
     prompt=prompt.strip() or None,
-    parent_job_id=record["job_id"],
+    parent_job_id=record.job_id,
     index=index,
     callback=callback,
 )
 forms.cost_line(
-    estimate_points(request, record.get("video_type")),
+    estimate_points(request, record.video_type),
     note="an estimate: Legnext does not publish the price of an extension",
 )
 feedback.field_error(result, "callback")
@@ -66,7 +66,7 @@ if chain_full:
         "pages/upscale.py",
         label="Upscale this video",
         icon=":material/high_quality:",
-        query_params={"job": record["job_id"], "variant": str(index or 0)},
+        query_params={"job": record.job_id, "variant": str(index or 0)},
     )
 
 pending = forms.submit_button(

@@ -31,8 +31,8 @@ if record is None:
     st.page_link("pages/history.py", label="Go to History", icon=":material/history:")
     st.stop()
 
-local_id = record["local_id"]
-job_id = record.get("job_id")
+local_id = record.local_id
+job_id = record.job_id
 zone = hv.viewer_zone()
 
 
@@ -43,61 +43,61 @@ def _when(epoch: float | None) -> str:
     return f"{stamp} ({relative_time(epoch, time.time())})"
 
 
-kind_label = lineage.KIND_LABELS.get(record.get("kind", ""), record.get("kind", "Job"))
+kind_label = lineage.KIND_LABELS.get(record.kind or "", record.kind or "Job")
 st.title(kind_label)
 st.page_link("pages/history.py", label="Back to History", icon=":material/arrow_back:")
 
 
 def live_status(local_id: str, shown_status: str) -> None:
     rec = current.store.get(local_id) or record
-    status = rec.get("status", "?")
+    status = rec.status or "?"
     if status != shown_status:
         # Outputs, lineage buttons and the refresh rate depend on the status: redraw the whole page.
         st.rerun(scope="app")
     top = st.columns([1.2, 1, 1, 1])
     top[0].markdown(f"### {hv.STATUS_ICONS.get(status, '')} {status.capitalize()}")
-    top[1].metric("Credits consumed", f"{rec.get('credits_consumed') or 0:,}",
-                  help=f"Frozen at submission: {points(rec.get('credits_frozen'))}")
-    queue = _span(rec.get("created_at"), rec.get("started_at"))
+    top[1].metric("Credits consumed", f"{rec.credits_consumed or 0:,}",
+                  help=f"Frozen at submission: {points(rec.credits_frozen)}")
+    queue = _span(rec.created_at, rec.started_at)
     running_until = time.time() if status == "processing" else None
-    run = _span(rec.get("started_at"), rec.get("ended_at") or running_until)
+    run = _span(rec.started_at, rec.ended_at or running_until)
     top[2].metric("Queue wait", duration(queue))
     top[3].metric("Run time", duration(run))
     if status in hv.CHANGING_STATUSES:
-        progress = rec.get("progress")
+        progress = rec.progress
         st.progress(
             min(100, max(0, int(progress or 0))),
-            text=f"{progress or 0}%" + (f" · {rec['last_log']}" if rec.get("last_log") else ""),
+            text=f"{progress or 0}%" + (f" · {rec.last_log}" if rec.last_log else ""),
         )
-    elif rec.get("last_log"):
-        st.caption(f":material/notes: Last log: {rec['last_log']}")
+    elif rec.last_log:
+        st.caption(f":material/notes: Last log: {rec.last_log}")
     guidance = hv.status_guidance(current, rec)
     if guidance:
         st.warning(guidance)
-    if rec.get("error_code") or rec.get("error_message"):
+    if rec.error_code or rec.error_message:
         st.error(
-            f"**{rec.get('error_message') or 'Failed'}**"
-            + (f" (code {rec['error_code']})" if rec.get("error_code") else "")
-            + (f"\n\nLegnext's raw message: `{rec['error_raw_message']}`" if rec.get("error_raw_message")
+            f"**{rec.error_message or 'Failed'}**"
+            + (f" (code {rec.error_code})" if rec.error_code else "")
+            + (f"\n\nLegnext's raw message: `{rec.error_raw_message}`" if rec.error_raw_message
                else ""),
             icon=":material/error:",
         )
-    elif rec.get("note") and status not in ("unknown", "lost"):
-        st.caption(f":material/info: {rec['note']}")
+    elif rec.note and status not in ("unknown", "lost"):
+        st.caption(f":material/info: {rec.note}")
 
 
 def _span(start: float | None, end: float | None) -> float | None:
     return None if not start or not end else max(0.0, end - start)
 
 
-shown_status = record.get("status", "?")
+shown_status = record.status or "?"
 changing = shown_status in hv.CHANGING_STATUSES
 st.fragment(live_status, run_every=hv.refresh_seconds(current) if changing else None)(local_id, shown_status)
 
 # -- outputs and what can follow -----------------------------------------------------------------------
-if record.get("status") == "completed":
+if record.status == "completed":
     st.subheader("Results")
-    extendable = job_id and record.get("kind") in lineage.EXTENDABLE_KINDS
+    extendable = job_id and record.kind in lineage.EXTENDABLE_KINDS
     chain = current.store.extension_chain(job_id) if extendable else None
     if lineage.follow_up_expired(record):
         st.caption(
@@ -119,19 +119,19 @@ with actions[0]:
         "pages/create.py", label="Run again with the same settings", icon=":material/replay:",
         query_params={"rerun": local_id},
     )
-if record.get("kind") == "animate" and record.get("parent_job_id") and record.get("parent_index") is not None:
+if record.kind == "animate" and record.parent_job_id and record.parent_index is not None:
     with actions[1]:
         if st.button("Animate again", icon=":material/animation:", key="animate-again"):
             st.switch_page(
                 "pages/create.py",
                 query_params={
                     "mode": "animate",
-                    "image_job": record["parent_job_id"],
-                    "image": str(record["parent_index"]),
+                    "image_job": record.parent_job_id,
+                    "image": str(record.parent_index),
                 },
             )
 
-if record.get("status") == "unknown" or (record.get("status") == "submitting" and record.get("note")):
+if record.status == "unknown" or (record.status == "submitting" and record.note):
     with st.container(border=True):
         st.markdown("**Resubmit this job**")
         st.caption(

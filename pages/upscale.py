@@ -30,13 +30,13 @@ record, index = pickers.choose_video(
     action="upscale",
     label="Video to upscale",
     # An upscaled video offers no further upscale.
-    usable=lambda record: (record.get("available_actions") or {}).get("upscale", [0]) != [],
+    usable=lambda record: (record.available_actions or {}).get("upscale", [0]) != [],
 )
 result = st.session_state.get(RESULT)
 
 callback = forms.callback_override(FORM)
 feedback.field_error(result, "callback")
-request = JobRequest(kind=JobKind.UPSCALE, parent_job_id=record["job_id"], index=index, callback=callback)
+request = JobRequest(kind=JobKind.UPSCALE, parent_job_id=record.job_id, index=index, callback=callback)
 st.markdown(f":material/schedule: {timing}")
 forms.cost_line(estimate_points(request))
 

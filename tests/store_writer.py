@@ -34,16 +34,16 @@ def write_forever(
     A small ``compact_min_bytes`` makes the writer fold its journal into the snapshot often, so a
     kill lands inside compactions as well as appends.
     """
-    store = JobStore(log_path, compact_share=0.1, compact_min_bytes=compact_min_bytes)
+    store = JobStore(log_path, compact_share=0.02, compact_min_bytes=compact_min_bytes)
     for number in range(count):
         request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt=f"{name} {number}: {PROMPT}")
         record = store.add_intent(
             request, api_mode="sandbox", api_base_url="http://127.0.0.1:1/api", estimated_points=480
         )
-        os.write(ack_fd, f"add {record['local_id']}\n".encode())
+        os.write(ack_fd, f"add {record.local_id}\n".encode())
         for poll in range(1, updates_per_record + 1):
-            store.update_tracking(record["local_id"], poll_count=poll)
-            os.write(ack_fd, f"poll {record['local_id']} {poll}\n".encode())
+            store.update_tracking(record.local_id, poll_count=poll)
+            os.write(ack_fd, f"poll {record.local_id} {poll}\n".encode())
     store.close()
 
 

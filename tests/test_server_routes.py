@@ -116,19 +116,19 @@ def test_healthz_is_unavailable_before_the_studio_runs(routes):
 
 
 def test_a_signed_delivery_makes_the_tracker_confirm_the_job_at_once(routes, rig, known_job):
-    body = delivery(known_job["job_id"])
+    body = delivery(known_job.job_id)
     answer = post(routes, body, signed(body))
     assert answer.status_code == 200
     assert answer.json() == {"ok": True, "known": True, "confirming": True}
     assert rig.gets() == 0  # answered before any GET: the confirmation is the tracker's
-    assert rig.sweep() == [known_job["job_id"]]
+    assert rig.sweep() == [known_job.job_id]
     assert rig.gets() == 1
     # The body said "completed"; the GET says the job is still running, and the record follows the GET.
-    assert rig.record(known_job["local_id"])["status"] in ("pending", "staged", "processing")
+    assert rig.record(known_job.local_id).status in ("pending", "staged", "processing")
 
 
 def test_a_bare_job_body_is_accepted(routes, rig, known_job):
-    body = delivery(known_job["job_id"], wrapped=False)
+    body = delivery(known_job.job_id, wrapped=False)
     answer = post(routes, body, signed(body))
     assert answer.status_code == 200 and answer.json()["confirming"] is True
 
@@ -144,7 +144,7 @@ def test_a_bare_job_body_is_accepted(routes, rig, known_job):
     ],
 )
 def test_a_badly_signed_delivery_is_refused_and_wakes_nothing(routes, rig, known_job, make_headers):
-    body = delivery(known_job["job_id"])
+    body = delivery(known_job.job_id)
     answer = post(routes, body, make_headers(body))
     assert answer.status_code == 401
     assert SECRET not in answer.text
@@ -153,7 +153,7 @@ def test_a_badly_signed_delivery_is_refused_and_wakes_nothing(routes, rig, known
 
 
 def test_a_replayed_delivery_is_refused(routes, rig, known_job):
-    body = delivery(known_job["job_id"])
+    body = delivery(known_job.job_id)
     headers = signed(body)
     assert post(routes, body, headers).status_code == 200
     assert post(routes, body, headers).status_code == 409
@@ -162,9 +162,9 @@ def test_a_replayed_delivery_is_refused(routes, rig, known_job):
 def test_without_a_secret_an_unsigned_delivery_is_a_hint(routes, rig, holder, tmp_path):
     holder["studio"] = studio_for(rig, tmp_path, secret=None)
     record = rig.submit(JobKind.IMAGE)
-    answer = post(routes, delivery(record["job_id"]), {"Content-Type": "application/json"})
+    answer = post(routes, delivery(record.job_id), {"Content-Type": "application/json"})
     assert answer.status_code == 200
-    assert rig.sweep() == [record["job_id"]]
+    assert rig.sweep() == [record.job_id]
 
 
 def test_an_unknown_job_id_is_acknowledged_and_ignored(routes, rig, known_job):
@@ -209,8 +209,8 @@ def test_the_sandboxs_own_signed_callback_is_accepted_and_confirmed(
         rig.sweep()
         sandbox.advance(10)  # finished; the sandbox sends its callback
         assert sandbox.settle()
-        assert rig.sweep() == [record["job_id"]]
-        assert rig.record(record["local_id"])["status"] == "completed"
+        assert rig.sweep() == [record.job_id]
+        assert rig.record(record.local_id).status == "completed"
         assert rig.tracker.health().webhooks_trusted
         assert rig.gets() == 1
     finally:

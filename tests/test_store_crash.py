@@ -37,8 +37,11 @@ def _seed(log: Path, count: int) -> None:
             )
 
 
-def _run_and_kill(log: Path, delay: float, compact_min_bytes: int) -> str:
-    """Fork a writer, SIGKILL it after ``delay`` seconds, return what it acknowledged."""
+def _run_and_kill(log: Path, delay: float, compact_min_bytes: int, *, in_compaction: bool = False) -> str:
+    """Fork a writer, SIGKILL it after ``delay`` seconds, return what it acknowledged.
+
+    ``in_compaction``: the delay starts once a compaction has begun (its temporary file exists).
+    """
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the writer: never returns into pytest
@@ -48,6 +51,10 @@ def _run_and_kill(log: Path, delay: float, compact_min_bytes: int) -> str:
         finally:
             os._exit(0)
     os.close(write_fd)
+    if in_compaction:
+        deadline = time.monotonic() + 5
+        while not _compaction_files(log.parent) and time.monotonic() < deadline:
+            time.sleep(0.0005)
     time.sleep(delay)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
@@ -66,7 +73,10 @@ def _compaction_files(folder: Path) -> list[Path]:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the harness forks writers")
 def test_sigkilled_writers_never_lose_an_acknowledged_write_or_leave_an_unreadable_file(tmp_path):
     log = tmp_path / "jobs.json"
-    _seed(log, 1500)  # a few MB, so a compaction takes long enough for kills to land inside it
+    _seed(log, 1500)  # about 1 MB, so a compaction takes long enough for kills to land inside it
+    with JobStore(log) as store:
+        store.storage.compact()
+    seeded_seq = json.loads(log.read_bytes())["_journal_seq"]
     rng = random.Random(20261121)
     acked_adds: set[str] = set()
     acked_polls: dict[str, int] = {}
@@ -74,8 +84,11 @@ def test_sigkilled_writers_never_lose_an_acknowledged_write_or_leave_an_unreadab
     kills_inside_compaction = 0
     kills_between_append_and_ack = 0
     kills = 60
-    for _ in range(kills):
-        acks = _run_and_kill(log, rng.uniform(0.03, 0.15), compact_min_bytes=48_000)
+    for number in range(kills):
+        # Every third kill waits for a compaction to start, then lands somewhere inside it.
+        in_compaction = number % 3 == 2
+        delay = rng.uniform(0, 0.05) if in_compaction else rng.uniform(0.05, 0.4)
+        acks = _run_and_kill(log, delay, compact_min_bytes=48_000, in_compaction=in_compaction)
         added, polls = parse_acks(acks)
         # The files read back whole after every kill, whatever the writer was doing.
         on_disk = read_log(log)
@@ -98,12 +111,12 @@ def test_sigkilled_writers_never_lose_an_acknowledged_write_or_leave_an_unreadab
     with JobStore(log) as store:
         assert _compaction_files(tmp_path) == []
         assert store.recovered_from is None
-        assert store.storage.compactions == 0 and json.loads(log.read_bytes())["_journal_seq"] > 0
+        assert json.loads(log.read_bytes())["_journal_seq"] > seeded_seq  # writers compacted too
         assert len(acked_adds) > kills  # the writers got real work done between kills
         for local_id in acked_adds:
             assert store.get(local_id) is not None
         for local_id, count in acked_polls.items():
-            assert store.get(local_id)["poll_count"] >= count
+            assert store.get(local_id).poll_count >= count
         # Writers killed between the intent and its answer left records resolved as interrupted.
         assert store.in_flight_submissions() == []
 
@@ -130,10 +143,10 @@ def test_death_between_the_new_snapshot_and_the_new_journal_loses_nothing(tmp_pa
     expected[next(iter(expected))]["poll_count"] = 7
     assert read_log(log) == expected
     with JobStore(log) as store:
-        assert {r["local_id"]: r for r in store.recent(None)} == expected
+        assert {r.local_id: r for r in store.recent(None)} == expected
         store.update_tracking(next(iter(expected)), poll_count=8)
     with JobStore(log) as store:
-        assert store.get(next(iter(expected)))["poll_count"] == 8
+        assert store.get(next(iter(expected))).poll_count == 8
         assert store.count() == 40
 
 
@@ -167,8 +180,8 @@ def test_eight_threads_and_two_processes_writing_at_once_lose_nothing(tmp_path):
                     api_base_url="http://127.0.0.1:1/api",
                     estimated_points=80,
                 )
-                ids.append(record["local_id"])
-                store.update_tracking(record["local_id"], poll_count=item + 1)
+                ids.append(record.local_id)
+                store.update_tracking(record.local_id, poll_count=item + 1)
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -196,7 +209,7 @@ def test_eight_threads_and_two_processes_writing_at_once_lose_nothing(tmp_path):
             assert on_disk[local_id]["poll_count"] == polls[local_id] == 2
     # The first store's cache followed the other writers (and their compactions) too.
     assert store.count() == reopened.count()
-    assert {r["local_id"]: r for r in store.recent(None)} == on_disk
+    assert {r.local_id: r.to_dict() for r in store.recent(None)} == on_disk
     assert json.loads(log.read_bytes())["_journal_seq"] > 0
     store.close()
     reopened.close()

@@ -38,7 +38,7 @@ class Rig:
             request, api_mode="sandbox", api_base_url=self.sandbox.base_url, estimated_points=None
         )
         job = self.client.submit(request)
-        return self.store.record_accepted(record["local_id"], job)
+        return self.store.record_accepted(record.local_id, job)
 
     def gets(self) -> int:
         return self.sandbox.request_count("GET", "/api/v1/job/")
@@ -58,7 +58,7 @@ class Rig:
     def run_until_settled(self, local_ids: list[str], step: float = 0.25, limit: float = 120.0) -> None:
         """Advance the clock in small steps, sweeping each time, until every job is finished."""
         waited = 0.0
-        while any(self.record(i)["status"] in ("pending", "staged", "processing") for i in local_ids):
+        while any(self.record(i).status in ("pending", "staged", "processing") for i in local_ids):
             assert waited < limit, "jobs did not finish"
             self.advance(step)
             waited += step

@@ -35,7 +35,7 @@ class Sessions:
             records = rig.store.recent(200)
             rig.store.active()
             if records:
-                rig.store.get(records[0]["local_id"])
+                rig.store.get(records[0].local_id)
             rig.tracker.health()
             with self._lock:
                 self.reads += 1
@@ -54,7 +54,7 @@ class Sessions:
 
 def submit_batch(rig: Rig) -> list[str]:
     kinds = (JobKind.TEXT_VIDEO, JobKind.IMAGE)
-    return [rig.submit(kinds[i % len(kinds)])["local_id"] for i in range(JOBS)]
+    return [rig.submit(kinds[i % len(kinds)]).local_id for i in range(JOBS)]
 
 
 def gets_with_sessions(
@@ -68,8 +68,8 @@ def gets_with_sessions(
         ids = submit_batch(rig)
         with Sessions(rig, sessions) as readers:
             drive(rig, ids)
-        polls = sum(rig.record(i).get("poll_count", 0) for i in ids)
-        assert all(rig.record(i)["status"] == "completed" for i in ids)
+        polls = sum((rig.record(i).poll_count or 0) for i in ids)
+        assert all(rig.record(i).status == "completed" for i in ids)
         return rig.gets(), polls, readers.reads
     finally:
         rig.tracker.stop()
@@ -103,7 +103,7 @@ def test_the_running_tracker_thread_is_the_only_poller_whatever_the_sessions(sta
     def run_thread(rig: Rig, ids: list[str]) -> None:
         rig.tracker.start()
         deadline = time.monotonic() + 30
-        while any(rig.record(i)["status"] != "completed" for i in ids):
+        while any(rig.record(i).status != "completed" for i in ids):
             assert time.monotonic() < deadline, "jobs did not finish"
             time.sleep(0.05)
         rig.tracker.stop()

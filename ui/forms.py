@@ -249,8 +249,8 @@ def batch_results(current: Studio, rows: list[dict[str, Any]]) -> None:
     table = []
     for row in rows:
         record = current.store.get(row["local_id"]) if row["local_id"] else None
-        job_id = (record or {}).get("job_id") or row["job_id"]
-        status = (record or {}).get("status")
+        job_id = (record.job_id if record else None) or row["job_id"]
+        status = record.status if record else None
         table.append(
             {
                 "Line": row["line"],

@@ -19,6 +19,7 @@ import streamlit as st
 from legnext_core import history
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
 from legnext_core.models import validate_job_id
+from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from ui.format import points
 from ui.lineage import KIND_LABELS, job_link_params
@@ -120,7 +121,7 @@ class HistoryView:
     """What one refresh shows: a page of rows out of everything that matches the filters."""
 
     matching: int
-    rows: list[dict[str, Any]]
+    rows: list[JobRecord]
     frame: pd.DataFrame
     counts: dict[str, int]
     frozen: int
@@ -132,7 +133,7 @@ class HistoryView:
 def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
     """Read the log, filter, count, and build the frame of the current page (the table's data path)."""
     matching = studio.store.recent(None, **filters.query())
-    counts = Counter(r.get("status") for r in matching)
+    counts = Counter(r.status for r in matching)
     totals = studio.store.credit_totals(matching)
     pages = max(1, -(-len(matching) // filters.page_size))
     page = min(max(0, filters.page), pages - 1)
@@ -149,7 +150,7 @@ def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
     )
 
 
-def table_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def table_frame(rows: list[JobRecord]) -> pd.DataFrame:
     """The frame given to st.dataframe: the history module's short columns, status as a coloured pill.
 
     Only what the table shows is sent: the row's local id stays on the server (the selection is mapped
@@ -203,13 +204,13 @@ def _selection(position: int | None) -> dict[str, Any]:
     return {"selection": {"rows": [] if position is None else [position], "columns": []}}
 
 
-def show_table(view: HistoryView) -> dict[str, Any] | None:
+def show_table(view: HistoryView) -> JobRecord | None:
     """The table, keeping the same job selected as rows arrive; returns the selected record."""
     state = st.session_state.get(TABLE_KEY)
     if state is not None:
         st.session_state[SELECTED_KEY] = selected_local_id(state)
     selected_id = st.session_state.get(SELECTED_KEY)
-    row_ids = [r["local_id"] for r in view.rows]
+    row_ids = [r.local_id for r in view.rows]
     position = row_ids.index(selected_id) if selected_id in row_ids else None
     if state is not None and ((state.get("selection") or {}).get("rows") or []) != (
         [] if position is None else [position]
@@ -249,43 +250,43 @@ def show_counts(view: HistoryView) -> None:
     )
 
 
-def show_selected(studio: Studio, record: dict[str, Any]) -> None:
+def show_selected(studio: Studio, record: JobRecord) -> None:
     """A compact summary of the selected job with the way into its detail view."""
     with st.container(border=True):
         title, action = st.columns([4, 1], vertical_alignment="center")
-        status = record.get("status", "?")
-        kind = KIND_LABELS.get(record.get("kind", ""), record.get("kind"))
+        status = record.status or "?"
+        kind = KIND_LABELS.get(record.kind or "", record.kind)
         title.markdown(
             f"{STATUS_ICONS.get(status, '')} **{kind}**"
-            f" · {status} · `{record.get('job_id') or 'no job id yet'}`"
+            f" · {status} · `{record.job_id or 'no job id yet'}`"
         )
         with action:
             st.page_link(
                 "pages/job.py", label="Open details", icon=":material/open_in_new:",
                 query_params=job_link_params(record),
             )
-        if record.get("prompt"):
-            st.caption(_shorten(record["prompt"], 300))
+        if record.prompt:
+            st.caption(_shorten(record.prompt, 300))
         guidance = status_guidance(studio, record)
         if guidance:
             st.caption(guidance)
-        if record.get("error_message"):
-            st.caption(f":material/error: {record['error_message']}")
-        elif record.get("last_log") and status not in ("completed",):
-            st.caption(f":material/notes: {record['last_log']}")
+        if record.error_message:
+            st.caption(f":material/error: {record.error_message}")
+        elif record.last_log and status not in ("completed",):
+            st.caption(f":material/notes: {record.last_log}")
 
 
-def status_guidance(studio: Studio, record: dict[str, Any]) -> str | None:
+def status_guidance(studio: Studio, record: JobRecord) -> str | None:
     """What a person should know about a record's state beyond its status word."""
-    status = record.get("status")
-    if status == "unknown" or (status == "submitting" and record.get("note")):
+    status = record.status
+    if status == "unknown" or (status == "submitting" and record.note):
         return (
             ":material/help: The submission's outcome is unknown: Legnext may have created (and billed) "
             "this job. Check your Legnext dashboard; if you find it there, track it by its id. Resubmit it "
             "only deliberately, from its detail view."
         )
     if status == "lost":
-        return f":material/link_off: {record.get('note') or 'Legnext no longer knows this job.'}"
+        return f":material/link_off: {record.note or 'Legnext no longer knows this job.'}"
     reason = studio.unreachable_reason(record)
     if reason and status not in ("completed", "failed", "rejected", "lost"):
         return f":material/sync_disabled: Not followed here. {reason}"
@@ -308,7 +309,7 @@ def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
 class TrackOutcome:
     ok: bool
     message: str
-    record: dict[str, Any] | None = None
+    record: JobRecord | None = None
 
 
 def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
@@ -336,7 +337,7 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
         job, api_mode=studio.settings.mode, api_base_url=studio.settings.base_url
     )
     studio.tracker.wake(job_id)
-    return TrackOutcome(True, f"Now tracking job `{job_id}` ({record.get('status')}).", record)
+    return TrackOutcome(True, f"Now tracking job `{job_id}` ({record.status}).", record)
 
 
 def track_form(studio: Studio) -> None:
@@ -366,7 +367,7 @@ CHANGING_STATUSES = frozenset({"queued", "submitting", "pending", "staged", "pro
 REDACTED = "[redacted]"
 
 
-def find_record(studio: Studio, ref: str) -> dict[str, Any] | None:
+def find_record(studio: Studio, ref: str) -> JobRecord | None:
     """The record a ``/job?job=`` link names: a Legnext job id, or our local id before there is one."""
     ref = (ref or "").strip()
     if not ref:
@@ -400,28 +401,28 @@ def fetch_raw_job(studio: Studio, job_id: str) -> tuple[dict[str, Any] | None, s
     return scrub_secrets(job.raw, secrets), None
 
 
-def parameter_lines(record: dict[str, Any]) -> str:
+def parameter_lines(record: JobRecord) -> str:
     """What was asked for, as a markdown list (the full prompt included)."""
-    video_type = record.get("video_type")
-    index = record.get("parent_index")
-    wire = record.get("wire_prompt")
-    estimate = record.get("estimated_points")
-    api = f"{record.get('api_mode')} · {record.get('api_base_url')}" if record.get("api_mode") else None
+    video_type = record.video_type
+    index = record.parent_index
+    wire = record.wire_prompt
+    estimate = record.estimated_points
+    api = f"{record.api_mode} · {record.api_base_url}" if record.api_mode else None
     lines = [
-        ("Kind", KIND_LABELS.get(record.get("kind", ""), record.get("kind"))),
-        ("Prompt", record.get("prompt")),
-        ("Image URL", record.get("image_url")),
+        ("Kind", KIND_LABELS.get(record.kind or "", record.kind)),
+        ("Prompt", record.prompt),
+        ("Image URL", record.image_url),
         ("Resolution", {0: "480p", 1: "720p"}.get(video_type) if video_type is not None else None),
-        ("Motion", record.get("motion")),
-        ("Raw", "on" if record.get("raw") else None),
-        ("Parent job", record.get("parent_job_id")),
+        ("Motion", record.motion),
+        ("Raw", "on" if record.raw else None),
+        ("Parent job", record.parent_job_id),
         ("Variant of parent", None if index is None else f"#{index + 1}"),
-        ("Prompt sent", wire if wire != record.get("prompt") else None),
-        ("Seed", record.get("seed")),
+        ("Prompt sent", wire if wire != record.prompt else None),
+        ("Seed", record.seed),
         ("Estimated cost", points(estimate) if estimate else None),
         ("API", api),
-        ("Batch", record.get("batch_id")),
-        ("Resubmission of", record.get("resubmit_of")),
+        ("Batch", record.batch_id),
+        ("Resubmission of", record.resubmit_of),
     ]
     return "\n".join(f"- {label}: `{value}`" if label in ("Parent job", "Batch", "Resubmission of", "Seed")
                      else f"- {label}: {value}" for label, value in lines if value not in (None, ""))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import streamlit as st
+
+from legnext_core.records import JobRecord
 
 #: A family larger than this is cut short in the tree (a long-running account can pile up reruns).
 MAX_TREE_NODES = 60
@@ -33,91 +34,91 @@ KIND_LABELS = {
 @dataclass(frozen=True)
 class LineageNode:
     depth: int
-    record: dict[str, Any]
+    record: JobRecord
     is_current: bool
 
 
-def _root(store, record: dict[str, Any]) -> dict[str, Any]:
-    seen = {record.get("local_id")}
+def _root(store, record: JobRecord) -> JobRecord:
+    seen = {record.local_id}
     current = record
-    while current.get("parent_job_id"):
-        parent = store.by_job_id(current["parent_job_id"])
-        if parent is None or parent.get("local_id") in seen:
+    while current.parent_job_id:
+        parent = store.by_job_id(current.parent_job_id)
+        if parent is None or parent.local_id in seen:
             break
-        seen.add(parent.get("local_id"))
+        seen.add(parent.local_id)
         current = parent
     return current
 
 
-def lineage_nodes(store, record: dict[str, Any], *, limit: int = MAX_TREE_NODES) -> list[LineageNode]:
+def lineage_nodes(store, record: JobRecord, *, limit: int = MAX_TREE_NODES) -> list[LineageNode]:
     """The family of ``record`` from its oldest known ancestor down, depth first, oldest child first."""
     root = _root(store, record)
     nodes: list[LineageNode] = []
-    stack: list[tuple[int, dict[str, Any]]] = [(0, root)]
+    stack: list[tuple[int, JobRecord]] = [(0, root)]
     seen: set[str] = set()
     while stack and len(nodes) < limit:
         depth, node = stack.pop()
-        if node.get("local_id") in seen:
+        if node.local_id in seen:
             continue
-        seen.add(node.get("local_id"))
-        nodes.append(LineageNode(depth, node, node.get("local_id") == record.get("local_id")))
-        if node.get("job_id"):
-            children = sorted(store.children(node["job_id"]), key=lambda r: r.get("submitted_at") or 0)
+        seen.add(node.local_id)
+        nodes.append(LineageNode(depth, node, node.local_id == record.local_id))
+        if node.job_id:
+            children = sorted(store.children(node.job_id), key=lambda r: r.submitted_at or 0)
             stack.extend((depth + 1, child) for child in reversed(children))
     return nodes
 
 
-def node_label(record: dict[str, Any]) -> str:
-    kind = KIND_LABELS.get(record.get("kind") or "", record.get("kind") or "Job")
-    variant = record.get("parent_index")
-    of_variant = f" of #{variant + 1}" if isinstance(variant, int) and record.get("parent_job_id") else ""
-    return f"{kind}{of_variant} · {record.get('status', '?')}"
+def node_label(record: JobRecord) -> str:
+    kind = KIND_LABELS.get(record.kind or "", record.kind or "Job")
+    variant = record.parent_index
+    of_variant = f" of #{variant + 1}" if isinstance(variant, int) and record.parent_job_id else ""
+    return f"{kind}{of_variant} · {(record.status or '?')}"
 
 
-def job_link_params(record: dict[str, Any]) -> dict[str, str]:
+def job_link_params(record: JobRecord) -> dict[str, str]:
     """The query parameters of the detail view for a record (its local id until Legnext gave one)."""
-    return {"job": record.get("job_id") or record["local_id"]}
+    return {"job": record.job_id or record.local_id}
 
 
-def extend_block_reason(record: dict[str, Any], index: int, chain) -> str | None:
+def extend_block_reason(record: JobRecord, index: int, chain) -> str | None:
     """Why variant ``index`` of ``record`` cannot be extended, or None when it can."""
-    if record.get("kind") not in EXTENDABLE_KINDS:
+    if record.kind not in EXTENDABLE_KINDS:
         return "Only videos can be extended (an upscaled video cannot)."
-    if record.get("status") != "completed":
+    if record.status != "completed":
         return "The job has not completed."
     if chain is not None and chain.extensions_left <= 0:
         return f"This chain is full: {chain.extensions} extensions, {chain.seconds:g} s (Legnext allows 4)."
-    if index not in (record.get("available_actions") or {}).get("extend", []):
+    if index not in (record.available_actions or {}).get("extend", []):
         return "Legnext does not offer an extension for this video."
     return None
 
 
-def upscale_block_reason(record: dict[str, Any], index: int) -> str | None:
-    if record.get("kind") not in EXTENDABLE_KINDS:
+def upscale_block_reason(record: JobRecord, index: int) -> str | None:
+    if record.kind not in EXTENDABLE_KINDS:
         return "Only videos can be upscaled, once."
-    if record.get("status") != "completed":
+    if record.status != "completed":
         return "The job has not completed."
-    if index not in (record.get("available_actions") or {}).get("upscale", []):
+    if index not in (record.available_actions or {}).get("upscale", []):
         return "Legnext does not offer an upscale for this video."
     return None
 
 
-def follow_up_expired(record: dict[str, Any], now: float | None = None) -> bool:
-    created = record.get("created_at") or record.get("submitted_at")
+def follow_up_expired(record: JobRecord, now: float | None = None) -> bool:
+    created = record.created_at or record.submitted_at
     return bool(created) and (now or time.time()) - created > FOLLOW_UP_WINDOW_SECONDS
 
 
-def variant_actions(record: dict[str, Any], index: int, chain, *, key_prefix: str) -> None:
+def variant_actions(record: JobRecord, index: int, chain, *, key_prefix: str) -> None:
     """The follow-up buttons under one output: Extend and Upscale for videos, Animate for images."""
-    job_id = record.get("job_id")
+    job_id = record.job_id
     if not job_id:
         return
-    if record.get("kind") == "image":
+    if record.kind == "image":
         if st.button(
             "Animate this image",
             icon=":material/animation:",
             key=f"{key_prefix}-animate-{index}",
-            disabled=record.get("status") != "completed",
+            disabled=record.status != "completed",
         ):
             st.switch_page(
                 "pages/create.py", query_params={"mode": "animate", "image_job": job_id, "image": str(index)}
@@ -146,11 +147,11 @@ def variant_actions(record: dict[str, Any], index: int, chain, *, key_prefix: st
             width="stretch",
         ):
             st.switch_page("pages/upscale.py", query_params={"job": job_id, "variant": str(index)})
-    if extend_reason is not None and record.get("status") == "completed":
+    if extend_reason is not None and record.status == "completed":
         st.caption(f"Extend: {extend_reason}")
 
 
-def show_lineage(store, record: dict[str, Any]) -> None:
+def show_lineage(store, record: JobRecord) -> None:
     """The family tree with a link to each member, and the extension chain's length and time left."""
     nodes = lineage_nodes(store, record)
     if len(nodes) <= 1:
@@ -169,8 +170,8 @@ def show_lineage(store, record: dict[str, Any]) -> None:
             )
     if len(nodes) >= MAX_TREE_NODES:
         st.caption(f"Only the first {MAX_TREE_NODES} jobs of this family are shown.")
-    job_id = record.get("job_id")
-    if job_id and record.get("kind") in EXTENDABLE_KINDS and record.get("status") == "completed":
+    job_id = record.job_id
+    if job_id and record.kind in EXTENDABLE_KINDS and record.status == "completed":
         chain = store.extension_chain(job_id)
         st.caption(
             f":material/link: Extension chain: {chain.extensions} of 4 extensions, {chain.seconds:g} s long, "

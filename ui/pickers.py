@@ -14,6 +14,7 @@ import streamlit as st
 
 from legnext_core.errors import LegnextError
 from legnext_core.models import OUTPUT_INDEXES, JobKind, validate_job_id
+from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from ui.context import studio
 from ui.format import relative_time
@@ -32,25 +33,25 @@ KIND_LABELS = {
 }
 
 
-def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[dict[str, Any]]:
+def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[JobRecord]:
     """Completed jobs of these kinds, newest first, that this process can follow up on."""
     records = current.store.recent(200, statuses=["completed"], kinds=[kind.value for kind in kinds])
     return [
         record
         for record in records
-        if record.get("job_id") and variants_of(record) and current.client_for(record) is not None
+        if record.job_id and variants_of(record) and current.client_for(record) is not None
     ]
 
 
-def job_label(record: dict[str, Any], now: float | None = None) -> str:
+def job_label(record: JobRecord, now: float | None = None) -> str:
     """One line that tells jobs apart: prompt, kind, age and the start of the id."""
-    prompt = (record.get("prompt") or "").strip() or "(no prompt)"
+    prompt = (record.prompt or "").strip() or "(no prompt)"
     if len(prompt) > 60:
         prompt = prompt[:57] + "…"
-    kind = KIND_LABELS.get(record.get("kind") or "", record.get("kind") or "job")
-    when = record.get("ended_at") or record.get("updated_at") or record.get("submitted_at")
+    kind = KIND_LABELS.get(record.kind or "", record.kind or "job")
+    when = record.ended_at or record.updated_at or record.submitted_at
     age = f" · {relative_time(when, now or time.time())}" if when else ""
-    return f"{prompt} · {kind}{age} · {str(record.get('job_id'))[:8]}"
+    return f"{prompt} · {kind}{age} · {str(record.job_id)[:8]}"
 
 
 def parse_index(raw: Any) -> int | None:
@@ -62,7 +63,7 @@ def parse_index(raw: Any) -> int | None:
     return value if value in OUTPUT_INDEXES else None
 
 
-def fetch_job(current: Studio, job_id: str, *, field: str = "job_id") -> dict[str, Any]:
+def fetch_job(current: Studio, job_id: str, *, field: str = "job_id") -> JobRecord:
     """The log's record of a job, fetching and logging it first when it was made elsewhere.
 
     Raises ``InvalidInputError`` (naming ``field``) for something that is not a job id, and the
@@ -82,15 +83,15 @@ def fetch_job(current: Studio, job_id: str, *, field: str = "job_id") -> dict[st
 
 
 def pick_job(
-    records: Sequence[dict[str, Any]],
+    records: Sequence[JobRecord],
     *,
     key: str,
     label: str,
     preselect: str | None = None,
     placeholder: str = "Choose a job",
-) -> dict[str, Any] | None:
+) -> JobRecord | None:
     """A select box over ``records`` (by job id); ``preselect`` is chosen when it is among them."""
-    by_id = {record["job_id"]: record for record in records}
+    by_id = {record.job_id: record for record in records}
     state_key = f"{key}:job"
     if preselect in by_id and st.session_state.get(f"{key}:preselected") != preselect:
         # Applied once per deep link, so the user's own choice afterwards is kept.
@@ -110,14 +111,14 @@ def pick_job(
     return by_id.get(chosen) if chosen else None
 
 
-def pick_variant(record: dict[str, Any], *, key: str, preselect: int | None = None) -> int | None:
+def pick_variant(record: JobRecord, *, key: str, preselect: int | None = None) -> int | None:
     """Show all outputs of ``record`` and let the user choose one; the chosen index (0-3)."""
     variants = show_variants(record, download=False, key_prefix=f"{key}-preview")
     if not variants:
         return None
     indexes = [variant.index for variant in variants]
     noun = "Video" if variants[0].is_video else "Image"
-    state_key = f"{key}:variant:{record.get('job_id')}"
+    state_key = f"{key}:variant:{record.job_id}"
     if preselect in indexes and st.session_state.get(f"{state_key}:preselected") != preselect:
         st.session_state[state_key] = preselect
         st.session_state[f"{state_key}:preselected"] = preselect
@@ -137,7 +138,7 @@ def no_videos_yet(current: Studio, action: str) -> None:
     making = [
         record
         for record in current.store.active()
-        if record.get("kind") in {kind.value for kind in VIDEO_PARENT_KINDS}
+        if record.kind in {kind.value for kind in VIDEO_PARENT_KINDS}
     ]
     if making:
         count = len(making)
@@ -164,12 +165,12 @@ def _wait_for_a_finished_video(finished_when_drawn: int) -> None:
 
 def with_linked_job(
     current: Studio,
-    records: list[dict[str, Any]],
+    records: list[JobRecord],
     job_id: str | None,
     kinds: Sequence[JobKind],
-) -> list[dict[str, Any]]:
+) -> list[JobRecord]:
     """``records`` plus the deep-linked job when it is usable, else a note saying why it is not."""
-    if not job_id or any(record.get("job_id") == job_id for record in records):
+    if not job_id or any(record.job_id == job_id for record in records):
         return records
     from ui.feedback import show_error  # feedback draws errors; pickers only choose
 
@@ -180,16 +181,16 @@ def with_linked_job(
         show_error(exc, current)
         return records
     wanted = {kind.value for kind in kinds}
-    if record.get("kind") not in wanted:
-        kind = KIND_LABELS.get(record.get("kind") or "", "job")
+    if record.kind not in wanted:
+        kind = KIND_LABELS.get(record.kind or "", "job")
         st.warning(
             f"The linked job `{job_id}` is {_article(kind)} {kind.lower()}: it cannot be used here.",
             icon=":material/warning:",
         )
         return records
-    if record.get("status") != "completed":
+    if record.status != "completed":
         st.info(
-            f"The linked job `{job_id}` is {record.get('status')}: it can be chosen here once it has "
+            f"The linked job `{job_id}` is {record.status}: it can be chosen here once it has "
             "completed.",
             icon=":material/hourglass_top:",
         )
@@ -207,8 +208,8 @@ def choose_video(
     form: str,
     action: str,
     label: str,
-    usable: Callable[[dict[str, Any]], bool] = lambda record: True,
-) -> tuple[dict[str, Any], int | None]:
+    usable: Callable[[JobRecord], bool] = lambda record: True,
+) -> tuple[JobRecord, int | None]:
     """The finished video and variant a follow-up page works on.
 
     Honours the ``?job=<id>&variant=<n>`` deep link, and stops the page with the empty state when

@@ -62,9 +62,9 @@ def variants_of(record: dict[str, Any]) -> list[Variant]:
 
     ``media_paths`` has one entry per output URL, in the same order (None where nothing was archived).
     """
-    is_video = record.get("kind") != "image"
-    urls = list(record.get("video_urls") or []) if is_video else list(record.get("image_urls") or [])
-    paths = list(record.get("media_paths") or [])
+    is_video = record.kind != "image"
+    urls = list(record.video_urls or []) if is_video else list(record.image_urls or [])
+    paths = list(record.media_paths or [])
     count = max(len(urls), len(paths))
     return [
         Variant(

@@ -15,4 +15,4 @@ def finish_jobs(current, sandbox) -> None:
     """Move the sandbox clock past every job's end and record what Legnext now says (as a poll would)."""
     sandbox.advance(3600)
     for record in current.store.active():
-        current.store.apply_job(current.client.get_job(record["job_id"]))
+        current.store.apply_job(current.client.get_job(record.job_id))

@@ -25,10 +25,10 @@ def test_text_prompt_submits_one_job_and_links_to_it(app_test, studio, sandbox):
 
     assert sandbox.request_count("POST", VIDEO_POSTS) == 1
     (record,) = studio().store.recent()
-    assert record["kind"] == "text_video" and record["job_id"]
-    assert record["job_id"] in at.success[0].value
+    assert record.kind == "text_video" and record.job_id
+    assert record.job_id in at.success[0].value
     link = next(link for link in at.get("page_link") if "job" in link.proto.label.lower())
-    assert link.proto.query_string == f"job={record['job_id']}"
+    assert link.proto.query_string == f"job={record.job_id}"
 
 
 def test_rerun_after_submitting_sends_nothing_more(app_test, sandbox):
@@ -85,8 +85,8 @@ def test_resolution_motion_and_raw_are_controls_that_reach_the_prompt(app_test, 
     at.button(key="text:submit").click().run()
     assert not at.exception
     (record,) = studio().store.recent()
-    assert record["video_type"] == 1
-    assert record["wire_prompt"] == "Waves on black sand --motion high --raw"
+    assert record.video_type == 1
+    assert record.wire_prompt == "Waves on black sand --motion high --raw"
 
 
 def test_cost_is_shown_before_submitting(app_test):
@@ -100,7 +100,7 @@ def test_callback_override_is_sent_with_the_job(app_test, studio):
     at.text_input(key="create:text:callback").input("https://hooks.example.com/legnext")
     at.button(key="text:submit").click().run()
     (record,) = studio().store.recent()
-    assert record["callback"] == "https://hooks.example.com/legnext"
+    assert record.callback == "https://hooks.example.com/legnext"
 
 
 def test_image_url_mode_previews_the_image_and_sends_url_first(app_test, studio, sandbox):
@@ -114,8 +114,8 @@ def test_image_url_mode_previews_the_image_and_sends_url_first(app_test, studio,
     at.button(key="image_url:submit").click().run()
     assert not at.exception
     (record,) = studio().store.recent()
-    assert record["kind"] == "image_url_video"
-    assert record["wire_prompt"] == f"{url} the leaves sway"
+    assert record.kind == "image_url_video"
+    assert record.wire_prompt == f"{url} the leaves sway"
 
 
 def test_image_url_mode_flags_a_bad_url_at_the_url_field(app_test, sandbox):
@@ -148,8 +148,8 @@ def test_animate_mode_makes_a_sandbox_image_job_and_animates_the_chosen_image(ap
     at.button(key="animate:submit").click().run()
     assert not at.exception
     animation = studio().store.recent(kinds=["animate"])[0]
-    assert (animation["parent_job_id"], animation["parent_index"]) == (image_job, 2)
-    assert animation["job_id"] in at.success[0].value
+    assert (animation.parent_job_id, animation.parent_index) == (image_job, 2)
+    assert animation.job_id in at.success[0].value
 
 
 def test_animate_mode_fetches_and_logs_an_image_job_made_elsewhere(app_test, studio, sandbox):
@@ -162,7 +162,7 @@ def test_animate_mode_fetches_and_logs_an_image_job_made_elsewhere(app_test, stu
     at.text_input(key="create:animate:job_id").input(made_elsewhere.job_id).run()
     assert not at.exception
     logged = studio().store.by_job_id(made_elsewhere.job_id)
-    assert logged is not None and logged["status"] == "completed"
+    assert logged is not None and logged.status == "completed"
     assert len(at.image) == 4
 
 
@@ -241,7 +241,7 @@ def test_batch_from_csv_reads_prompt_and_resolution_columns(app_test, studio, sa
     at.button(key="batch:submit").click().run()
     assert not at.exception
     assert sandbox.request_count("POST", VIDEO_POSTS) == 2
-    by_prompt = {record["prompt"]: record for record in studio().store.recent()}
+    by_prompt = {record.prompt: record for record in studio().store.recent()}
     assert by_prompt["A fox"]["video_type"] == 1 and by_prompt["A heron"]["video_type"] == 0
 
 

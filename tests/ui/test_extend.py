@@ -48,9 +48,9 @@ def test_extends_the_chosen_video_and_variant_with_a_prompt(app_test, studio, sa
     assert not at.exception
     assert sandbox.request_count("POST", EXTEND_POSTS) == 1
     (extension,) = studio().store.recent(kinds=["extend"])
-    assert (extension["parent_job_id"], extension["parent_index"]) == (video, 1)
-    assert extension["prompt"] == "the camera pulls back"
-    assert extension["job_id"] in at.success[0].value
+    assert (extension.parent_job_id, extension.parent_index) == (video, 1)
+    assert extension.prompt == "the camera pulls back"
+    assert extension.job_id in at.success[0].value
 
 
 def test_cost_of_an_extension_follows_the_parent_resolution(app_test, studio, sandbox):
@@ -90,7 +90,7 @@ def test_fifth_extension_is_refused_before_any_request(app_test, studio, sandbox
         assert f"{4 * (step + 1)} s of 20 s**, {4 - step} extension" in page_text(at)
         at.button(key="extend:submit").click().run()
         assert not at.exception, at.exception
-        chain.append(studio().store.recent(kinds=["extend"])[0]["job_id"])
+        chain.append(studio().store.recent(kinds=["extend"])[0].job_id)
         finish_jobs(studio(), sandbox)
     assert sandbox.request_count("POST", EXTEND_POSTS) == 4
 

@@ -94,7 +94,7 @@ def test_unknown_outcome_points_at_history_and_resubmits_only_after_confirmation
     assert "History" in warning.value
     assert any(link.proto.page.endswith("history") for link in at.get("page_link"))
     (first,) = studio().store.recent()
-    assert first["status"] == "unknown"
+    assert first.status == "unknown"
     assert sandbox.request_count("POST", VIDEO_POSTS) == 1
 
     at.button(key="create:text:result:ask-resubmit").click().run()
@@ -106,9 +106,9 @@ def test_unknown_outcome_points_at_history_and_resubmits_only_after_confirmation
     at.button(key="create:text:result:confirm-resubmit-button").click().run()
     assert not at.exception
     assert sandbox.request_count("POST", VIDEO_POSTS) == 2
-    second = next(r for r in studio().store.recent() if r["local_id"] != first["local_id"])
-    assert second["resubmit_of"] == first["local_id"]
-    assert second["job_id"] in at.success[0].value
+    second = next(r for r in studio().store.recent() if r.local_id != first.local_id)
+    assert second.resubmit_of == first.local_id
+    assert second.job_id in at.success[0].value
     at.run()
     assert sandbox.request_count("POST", VIDEO_POSTS) == 2
 

@@ -64,7 +64,7 @@ def test_table_lists_jobs_newest_first_with_progress_and_status_pills(app_test, 
     at.run()
     assert not at.exception
     frame = table(at)
-    assert list(frame["job_id"]) == [second["job_id"], first["job_id"]]
+    assert list(frame["job_id"]) == [second.job_id, first.job_id]
     assert [s[0] for s in frame["status"]] == ["pending", "completed"]
     assert frame["progress"].iloc[1] == 100
     # Long prompts are shortened for the table; the detail view has them in full.
@@ -84,20 +84,20 @@ def test_filters_narrow_the_table_and_the_counts(app_test, studio, sandbox):
     assert len(table(at)) == 3
 
     at.multiselect(key="history-status").set_value(["completed"]).run()
-    assert list(table(at)["job_id"]) == [fox["job_id"]]
+    assert list(table(at)["job_id"]) == [fox.job_id]
     counts = at.markdown[0].value
     assert "**1** job" in counts and "completed **1**" in counts and "pending" not in counts
 
     at.multiselect(key="history-status").set_value([]).run()
     at.text_input(key="history-text").set_value("RED").run()
-    assert set(table(at)["job_id"]) == {fox["job_id"], image["job_id"]}
+    assert set(table(at)["job_id"]) == {fox.job_id, image.job_id}
 
     at.multiselect(key="history-kind").set_value(["image"]).run()
-    assert list(table(at)["job_id"]) == [image["job_id"]]
+    assert list(table(at)["job_id"]) == [image.job_id]
 
     at.multiselect(key="history-kind").set_value([]).run()
-    at.text_input(key="history-text").set_value(whale["job_id"][:13]).run()
-    assert list(table(at)["job_id"]) == [whale["job_id"]]
+    at.text_input(key="history-text").set_value(whale.job_id[:13]).run()
+    assert list(table(at)["job_id"]) == [whale.job_id]
 
     at.text_input(key="history-text").set_value("").run()
     today = date.today()
@@ -127,16 +127,16 @@ def test_selected_job_stays_selected_when_new_jobs_arrive(app_test, studio, sand
     # Row 1 is `picked` (newest first); a click sets the table's state to that position.
     at.session_state[hv.TABLE_KEY] = {"selection": {"rows": [1], "columns": []}}
     at.run()
-    assert f"`{picked['job_id']}`" in page_text(at)
+    assert f"`{picked.job_id}`" in page_text(at)
     submit(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="newest of all"))
     at.run()
     assert not at.exception
     frame = table(at)
-    assert frame["job_id"].iloc[2] == picked["job_id"]
+    assert frame["job_id"].iloc[2] == picked.job_id
     assert at.session_state[hv.TABLE_KEY]["selection"]["rows"] == [2]
-    assert at.session_state[hv.SELECTED_KEY] == picked["local_id"]
+    assert at.session_state[hv.SELECTED_KEY] == picked.local_id
     summary = [p for p in at.get("page_link") if p.proto.label == "Open details"]
-    assert summary and f"job={picked['job_id']}" in str(summary[0].proto.query_string)
+    assert summary and f"job={picked.job_id}" in str(summary[0].proto.query_string)
 
 
 def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
@@ -146,7 +146,7 @@ def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
     intent = current.store.add_intent(
         request, api_mode="sandbox", api_base_url=current.settings.base_url, estimated_points=480
     )
-    current.store.record_unknown(intent["local_id"], "The connection dropped after the request was sent.")
+    current.store.record_unknown(intent.local_id, "The connection dropped after the request was sent.")
     at.run()
     frame = table(at)
     assert [s[0] for s in frame["status"]] == ["unknown"]
@@ -154,7 +154,7 @@ def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
     at.run()
     text = page_text(at)
     assert "outcome is unknown" in text and "track it by its id" in text and "Resubmit" in text
-    assert f"job={intent['local_id']}" in text
+    assert f"job={intent.local_id}" in text
 
 
 def test_records_this_process_cannot_follow_say_why(app_test, studio, sandbox):
@@ -165,7 +165,7 @@ def test_records_this_process_cannot_follow_say_why(app_test, studio, sandbox):
         request, api_mode="live", api_base_url="https://api.legnext.ai/api", estimated_points=480
     )
     job = current.client.submit(request)
-    current.store.record_accepted(other["local_id"], job)
+    current.store.record_accepted(other.local_id, job)
     at.run()
     at.session_state[hv.TABLE_KEY] = {"selection": {"rows": [0], "columns": []}}
     at.run()
@@ -182,7 +182,7 @@ def test_track_by_id_logs_a_job_made_elsewhere(app_test, studio, sandbox):
     assert not at.exception
     assert f"Now tracking job `{outside.job_id}`" in at.success[0].value
     record = current.store.by_job_id(outside.job_id)
-    assert record is not None and record["status"] == "pending"
+    assert record is not None and record.status == "pending"
     assert outside.job_id in list(table(at)["job_id"])
 
 
@@ -224,16 +224,16 @@ def test_export_holds_the_filtered_jobs_and_no_secret_appears_anywhere(
     assert not at.exception
     texts = [page_text(at)]
 
-    detail = app_test("job", query={"job": fox["job_id"]})
+    detail = app_test("job", query={"job": fox.job_id})
     detail.button(key="fetch-raw").click().run()
     assert not detail.exception and detail.json
     texts.append(page_text(detail))
 
     export = hv.export_csv(current, hv.HistoryFilters(statuses=("completed",)))
     exported = pd.read_csv(io.BytesIO(export))
-    assert list(exported["job_id"]) == [fox["job_id"]]
+    assert list(exported["job_id"]) == [fox.job_id]
     texts.append(export.decode())
     everything = "\n".join(texts)
-    assert fox["job_id"] in everything
+    assert fox.job_id in everything
     assert SECRET_KEY not in everything
     assert SECRET_WEBHOOK not in everything

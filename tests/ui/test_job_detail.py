@@ -29,20 +29,20 @@ def finish(current, sandbox, *records: dict[str, Any], seconds: float = 60) -> l
     sandbox.advance(seconds)
     done = []
     for record in records:
-        done.append(current.store.apply_job(current.client.get_job(record["job_id"])) or record)
-    return [current.store.get(r["local_id"]) for r in done]
+        done.append(current.store.apply_job(current.client.get_job(record.job_id)) or record)
+    return [current.store.get(r.local_id) for r in done]
 
 
 def video(current, sandbox, prompt: str = "a red fox running through snow") -> dict[str, Any]:
     (record,) = finish(current, sandbox, submit(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=prompt)))
-    assert record["status"] == "completed"
+    assert record.status == "completed"
     return record
 
 
 def extend(current, sandbox, parent: dict[str, Any], index: int = 0) -> dict[str, Any]:
-    request = JobRequest(kind=JobKind.EXTEND, parent_job_id=parent["job_id"], index=index)
+    request = JobRequest(kind=JobKind.EXTEND, parent_job_id=parent.job_id, index=index)
     (record,) = finish(current, sandbox, submit(current, request))
-    assert record["status"] == "completed"
+    assert record.status == "completed"
     return record
 
 
@@ -56,17 +56,17 @@ def test_completed_job_shows_its_four_videos_with_downloads_from_the_archive(app
     at = app_test()
     current = studio()
     record = video(current, sandbox)
-    paths = current.archiver.archive(record["job_id"], record["video_urls"])
-    current.store.update_tracking(record["local_id"], media_paths=paths)
+    paths = current.archiver.archive(record.job_id, record.video_urls)
+    current.store.update_tracking(record.local_id, media_paths=paths)
 
-    at = open_job(app_test, record["job_id"])
+    at = open_job(app_test, record.job_id)
     assert "Completed" in _texts(at)
     videos = at.get("video")
     assert len(videos) == 4
     labels = [b.label for b in at.download_button]
     assert labels == [f"Download video {n}" for n in range(1, 5)]
-    assert record["job_id"] in [c.value for c in at.code]
-    assert any(c.value.endswith(f"/job?job={record['job_id']}") for c in at.code)
+    assert record.job_id in [c.value for c in at.code]
+    assert any(c.value.endswith(f"/job?job={record.job_id}") for c in at.code)
 
 
 def test_url_only_variants_offer_a_link_instead_of_archived_bytes(app_test, studio, sandbox):
@@ -74,8 +74,8 @@ def test_url_only_variants_offer_a_link_instead_of_archived_bytes(app_test, stud
     current = studio()
     current.tracker.stop()  # the tracker would archive the outputs in the background
     record = video(current, sandbox)
-    assert not record.get("media_paths")
-    at = open_job(app_test, record["job_id"])
+    assert not record.media_paths
+    at = open_job(app_test, record.job_id)
     assert not at.download_button
     assert [b.label for b in at.link_button] == [f"Open video {n}" for n in range(1, 5)]
 
@@ -93,11 +93,11 @@ def test_variant_buttons_open_the_follow_up_page_with_job_and_variant(
     app_test()
     current = studio()
     record = video(current, sandbox)
-    at = open_job(app_test, record["job_id"])
-    at.button(key=f"job-{record['local_id']}-{page_title}-2").click()
+    at = open_job(app_test, record.job_id)
+    at.button(key=f"job-{record.local_id}-{page_title}-2").click()
     at.run()
     assert not at.exception
-    assert dict(at.query_params) == {"job": record["job_id"], **query}
+    assert dict(at.query_params) == {"job": record.job_id, **query}
     # The follow-up page is the one drawn now (its own title), not the detail view.
     assert [t.value for t in at.title] and label in at.title[0].value
 
@@ -107,13 +107,13 @@ def test_image_variants_offer_animate_with_image_job_and_index(app_test, studio,
     current = studio()
     request = JobRequest(kind=JobKind.IMAGE, prompt="a lighthouse")
     (image,) = finish(current, sandbox, submit(current, request))
-    at = open_job(app_test, image["job_id"])
+    at = open_job(app_test, image.job_id)
     assert len(at.image) == 4
-    at.button(key=f"job-{image['local_id']}-animate-1").click()
+    at.button(key=f"job-{image.local_id}-animate-1").click()
     at.run()
     assert not at.exception
     assert at.query_params["mode"] == "animate"
-    assert at.query_params["image_job"] == image["job_id"]
+    assert at.query_params["image_job"] == image.job_id
     assert at.query_params["image"] == "1"
 
 
@@ -123,7 +123,7 @@ def test_extend_is_disabled_with_the_reason_when_the_chain_is_full(app_test, stu
     last = video(current, sandbox)
     for _ in range(4):
         last = extend(current, sandbox, last)
-    at = open_job(app_test, last["job_id"])
+    at = open_job(app_test, last.job_id)
     extend_buttons = [b for b in at.button if b.label == "Extend"]
     assert extend_buttons and all(b.disabled for b in extend_buttons)
     assert "This chain is full: 4 extensions, 20 s" in _texts(at)
@@ -136,9 +136,9 @@ def test_lineage_lists_parent_and_children_as_links(app_test, studio, sandbox):
     current = studio()
     parent = video(current, sandbox)
     child = extend(current, sandbox, parent, index=1)
-    upscale_request = JobRequest(kind=JobKind.UPSCALE, parent_job_id=child["job_id"], index=0)
+    upscale_request = JobRequest(kind=JobKind.UPSCALE, parent_job_id=child.job_id, index=0)
     submit(current, upscale_request)
-    at = open_job(app_test, child["job_id"])
+    at = open_job(app_test, child.job_id)
     texts = _texts(at)
     assert "Extension of #2 · completed** (this job)" in texts
     labels = [str(p.proto.label) for p in at.get("page_link")]
@@ -151,7 +151,7 @@ def test_active_job_shows_progress_and_moves_on_after_the_clock(app_test, studio
     app_test()
     current = studio()
     record = submit(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="waves at dusk"))
-    at = open_job(app_test, record["job_id"])
+    at = open_job(app_test, record.job_id)
     assert "Pending" in _texts(at)
     assert at.get("progress")
     finish(current, sandbox, record)
@@ -168,30 +168,30 @@ def test_unknown_outcome_explains_and_resubmits_only_when_confirmed(app_test, st
     intent = current.store.add_intent(
         request, api_mode="sandbox", api_base_url=current.settings.base_url, estimated_points=480
     )
-    current.store.record_unknown(intent["local_id"], "The connection dropped after the request was sent.")
-    at = open_job(app_test, intent["local_id"])
+    current.store.record_unknown(intent.local_id, "The connection dropped after the request was sent.")
+    at = open_job(app_test, intent.local_id)
     texts = _texts(at)
     assert "outcome is unknown" in texts and "Check your Legnext dashboard" in texts
-    resubmit = at.button(key=f"resubmit-{intent['local_id']}")
+    resubmit = at.button(key=f"resubmit-{intent.local_id}")
     assert resubmit.disabled
-    at.checkbox(key=f"resubmit-sure-{intent['local_id']}").check().run()
-    at.button(key=f"resubmit-{intent['local_id']}").click().run()
+    at.checkbox(key=f"resubmit-sure-{intent.local_id}").check().run()
+    at.button(key=f"resubmit-{intent.local_id}").click().run()
     assert not at.exception
     assert "Submitted: job" in _texts(at)
-    resubmitted = [r for r in current.store.recent(None) if r.get("resubmit_of") == intent["local_id"]]
-    assert len(resubmitted) == 1 and resubmitted[0]["job_id"]
+    resubmitted = [r for r in current.store.recent(None) if r.resubmit_of == intent.local_id]
+    assert len(resubmitted) == 1 and resubmitted[0].job_id
 
 
 def test_raw_json_is_fetched_on_demand_and_never_shows_a_secret(app_test, studio, sandbox):
     app_test()
     current = studio()
     record = video(current, sandbox)
-    at = open_job(app_test, record["job_id"])
+    at = open_job(app_test, record.job_id)
     assert not at.json
     at.button(key="fetch-raw").click().run()
     assert not at.exception
     (raw,) = at.json
-    assert record["job_id"] in raw.value
+    assert record.job_id in raw.value
     assert current.settings.api_key not in raw.value
 
 

@@ -43,8 +43,8 @@ def test_upscales_the_chosen_variant_once(app_test, studio, sandbox):
     assert not at.exception
     assert sandbox.request_count("POST", UPSCALE_POSTS) == 1
     (upscale,) = studio().store.recent(kinds=["upscale"])
-    assert (upscale["parent_job_id"], upscale["parent_index"]) == (video, 3)
-    assert upscale["job_id"] in at.success[0].value
+    assert (upscale.parent_job_id, upscale.parent_index) == (video, 3)
+    assert upscale.job_id in at.success[0].value
 
 
 def test_finished_upscales_are_not_offered_for_upscaling(app_test, studio, sandbox):
@@ -75,5 +75,5 @@ def test_deep_link_to_a_video_made_elsewhere_fetches_and_logs_it(app_test, studi
     del first
     at = app_test("upscale", query={"job": elsewhere.job_id, "variant": "0"})
     assert not at.exception
-    assert studio().store.by_job_id(elsewhere.job_id)["status"] == "completed"
+    assert studio().store.by_job_id(elsewhere.job_id).status == "completed"
     assert at.selectbox(key="upscale:job").value == elsewhere.job_id
