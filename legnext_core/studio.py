@@ -9,6 +9,7 @@ hands out that single instance; ``app.py``'s lifespan starts it with the server 
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from legnext_core.client import LegnextClient
 from legnext_core.errors import LegnextError
+from legnext_core.history import HistoryTable
 from legnext_core.media import MediaArchiver
 from legnext_core.models import Balance
 from legnext_core.records import JobRecord
@@ -48,6 +50,8 @@ class Studio:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = JobStore(settings.job_log_path)
+        #: The History table, shared by every open tab and kept current from the records that change.
+        self.history = HistoryTable(self.store)
         self.client = LegnextClient(
             settings.api_key, base_url=settings.base_url, timeout=settings.request_timeout
         )
@@ -77,6 +81,10 @@ class Studio:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
         if not self._started:
+            self.history.sync()
+            # The log and the table are long-lived: move them out of the garbage collector's sight, so
+            # the full collection Streamlit runs after every script run does not walk 100,000 records.
+            gc.freeze()
             self.tracker.start()
             self._stopping.clear()
             self._dispatcher = threading.Thread(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import streamlit as st
 
+from legnext_core.records import JobRecord
 from legnext_core.submit import request_from_record, submit_job
 from ui import history_view as hv
 from ui import lineage
@@ -170,13 +170,13 @@ with times:
     st.markdown("**Times**")
     st.markdown(
         "\n".join(
-            f"- {label}: {_when(record.get(field))}"
-            for label, field in (
-                ("Submitted", "submitted_at"),
-                ("Created at Legnext", "created_at"),
-                ("Started", "started_at"),
-                ("Ended", "ended_at"),
-                ("Last checked", "last_poll_at"),
+            f"- {label}: {_when(when)}"
+            for label, when in (
+                ("Submitted", record.submitted_at),
+                ("Created at Legnext", record.created_at),
+                ("Started", record.started_at),
+                ("Ended", record.ended_at),
+                ("Last checked", record.last_poll_at),
             )
         )
     )
@@ -197,8 +197,9 @@ with st.expander("Raw job JSON from Legnext", icon=":material/data_object:"):
         st.caption("The job log keeps a lean record; this asks Legnext for the job's full current answer.")
 
 
-def _record_json(rec: dict[str, Any]) -> str:
-    return json.dumps(rec, indent=2, sort_keys=True, default=str)
+def _record_json(rec: JobRecord) -> str:
+    # The record as the job log holds it on disk.
+    return json.dumps(rec.to_dict(), indent=2, sort_keys=True, default=str)
 
 
 with st.expander("Job log record", icon=":material/receipt_long:"):

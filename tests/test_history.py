@@ -17,10 +17,11 @@ from legnext_core.history import (
     status_counts,
     to_csv,
 )
+from legnext_core.records import JobRecord
 
 T0 = 1_790_000_000.0
 
-RECORDS = [
+RAW = [
     {
         "local_id": "a" * 32,
         "job_id": "11111111-aaaa-bbbb-cccc-000000000001",
@@ -53,6 +54,7 @@ RECORDS = [
     },
     {"local_id": "c" * 32, "kind": "image", "prompt": "an owl", "status": "queued", "submitted_at": T0 + 50},
 ]
+RECORDS = [JobRecord.from_dict(raw) for raw in RAW]
 
 
 def test_frame_is_newest_first_with_labels_and_durations():
@@ -110,7 +112,7 @@ def test_long_prompt_is_shortened_to_eighty_characters():
 
 
 def test_status_counts_follow_a_jobs_progress():
-    records = RECORDS + [{"status": "completed"}, {"status": "failed"}]
+    records = RECORDS + [JobRecord("x", status="completed"), JobRecord("y", status="failed")]
     assert list(status_counts(records).items()) == [
         ("queued", 1),
         ("processing", 1),
@@ -120,12 +122,12 @@ def test_status_counts_follow_a_jobs_progress():
 
 
 def test_filter_records_matches_text_in_prompt_or_job_id():
-    assert [r["local_id"] for r in filter_records(RECORDS, text="LIGHTHOUSE")] == ["a" * 32]
-    assert [r["local_id"] for r in filter_records(RECORDS, text="22222222")] == ["b" * 32]
-    assert [r["local_id"] for r in filter_records(RECORDS, statuses=["queued"], kinds=["image"])] == [
+    assert [r.local_id for r in filter_records(RECORDS, text="LIGHTHOUSE")] == ["a" * 32]
+    assert [r.local_id for r in filter_records(RECORDS, text="22222222")] == ["b" * 32]
+    assert [r.local_id for r in filter_records(RECORDS, statuses=["queued"], kinds=["image"])] == [
         "c" * 32
     ]
-    assert [r["local_id"] for r in filter_records(RECORDS, since=T0 + 50)] == ["b" * 32, "c" * 32]
+    assert [r.local_id for r in filter_records(RECORDS, since=T0 + 50)] == ["b" * 32, "c" * 32]
 
 
 def test_csv_holds_exactly_the_export_columns():

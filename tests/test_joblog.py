@@ -135,7 +135,7 @@ def test_another_store_catches_up_by_reading_only_the_new_lines_even_across_a_co
     put(writer, "c", n=4)
     assert reader.tables()["jobs"] == {"a": {"n": 3}, "b": {"n": 2}, "c": {"n": 4}}
     assert reader.reloads == 1  # the first read only: no file was read again from scratch
-    assert reader.changes_since(version).ids == {("jobs", "a"), ("jobs", "b"), ("jobs", "c")}
+    assert reader.changes_since(version).ids == (("jobs", "b"), ("jobs", "a"), ("jobs", "c"))
 
 
 def _other_process(log: Path, script: str) -> None:

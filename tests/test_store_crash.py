@@ -143,7 +143,7 @@ def test_death_between_the_new_snapshot_and_the_new_journal_loses_nothing(tmp_pa
     expected[next(iter(expected))]["poll_count"] = 7
     assert read_log(log) == expected
     with JobStore(log) as store:
-        assert {r.local_id: r for r in store.recent(None)} == expected
+        assert {r.local_id: r.to_dict() for r in store.recent(None)} == expected
         store.update_tracking(next(iter(expected)), poll_count=8)
     with JobStore(log) as store:
         assert store.get(next(iter(expected))).poll_count == 8

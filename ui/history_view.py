@@ -7,7 +7,6 @@ prompts belong to the detail view), which keeps a 10,000-job log quick.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -131,32 +130,28 @@ class HistoryView:
 
 
 def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
-    """Read the log, filter, count, and build the frame of the current page (the table's data path)."""
-    matching = studio.store.recent(None, **filters.query())
-    counts = Counter(r.status for r in matching)
-    totals = studio.store.credit_totals(matching)
-    pages = max(1, -(-len(matching) // filters.page_size))
-    page = min(max(0, filters.page), pages - 1)
-    rows = matching[page * filters.page_size : (page + 1) * filters.page_size]
+    """One refresh's data: the server's shared, incrementally kept table answers filters and counts."""
+    page = studio.history.page(**filters.query(), page=filters.page, page_size=filters.page_size)
+    rows = [record for record in map(studio.store.get, page.local_ids) if record is not None]
     return HistoryView(
-        matching=len(matching),
+        matching=page.matching,
         rows=rows,
-        frame=table_frame(rows),
-        counts=dict(counts),
-        frozen=totals.frozen,
-        consumed=totals.consumed,
-        page=page,
-        pages=pages,
+        frame=table_frame(page.frame),
+        counts=page.counts,
+        frozen=page.frozen,
+        consumed=page.consumed,
+        page=page.page,
+        pages=page.pages,
     )
 
 
-def table_frame(rows: list[JobRecord]) -> pd.DataFrame:
+def table_frame(page_frame: pd.DataFrame) -> pd.DataFrame:
     """The frame given to st.dataframe: the history module's short columns, status as a coloured pill.
 
     Only what the table shows is sent: the row's local id stays on the server (the selection is mapped
     back to it by position) and the emoji status label gives way to a coloured pill.
     """
-    frame = history.records_to_frame(rows).drop(columns=["status_label", "local_id"])
+    frame = page_frame.drop(columns=["status_label", "local_id"])
     # A one-item list renders as a coloured pill in a MultiselectColumn: a marker visible at a glance.
     frame["status"] = [[s] for s in frame["status"]]
     return frame
@@ -299,7 +294,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
     """Every job matching the filters (not just the page on screen) as CSV."""
-    return history.to_csv(history.records_to_frame(studio.store.recent(None, **filters.query())))
+    return history.to_csv(studio.history.frame(**filters.query()))
 
 
 # -- tracking a job made elsewhere --------------------------------------------------------------------

@@ -91,7 +91,8 @@ class Changes(NamedTuple):
     """What changed since a version: ``ids`` is None when everything must be read again."""
 
     version: int
-    ids: frozenset[tuple[str, str]] | None
+    #: (table, doc id) pairs, each once, in the order they first changed.
+    ids: tuple[tuple[str, str], ...] | None
 
 
 def _signature(path: Path) -> _Signature | None:
@@ -274,12 +275,14 @@ class JournalStorage(Storage):
             self._refresh()
             current = self._version
             if version == current:
-                return Changes(current, frozenset())
+                return Changes(current, ())
             # Complete only if the changelog reaches back to the version right after ``version``.
             oldest = self._changelog[0][0] if self._changelog else current + 1
             if version < self._reset_version or oldest > version + 1:
                 return Changes(current, None)
-            return Changes(current, frozenset((t, d) for v, t, d in self._changelog if v > version))
+            # In the order they first changed, so records logged together keep their order.
+            changed = dict.fromkeys((t, d) for v, t, d in self._changelog if v > version)
+            return Changes(current, tuple(changed))
 
     @property
     def recovered_from(self) -> Path | None:

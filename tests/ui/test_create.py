@@ -242,7 +242,7 @@ def test_batch_from_csv_reads_prompt_and_resolution_columns(app_test, studio, sa
     assert not at.exception
     assert sandbox.request_count("POST", VIDEO_POSTS) == 2
     by_prompt = {record.prompt: record for record in studio().store.recent()}
-    assert by_prompt["A fox"]["video_type"] == 1 and by_prompt["A heron"]["video_type"] == 0
+    assert by_prompt["A fox"].video_type == 1 and by_prompt["A heron"].video_type == 0
 
 
 def test_batch_csv_without_a_prompt_column_says_so(app_test, sandbox):
