@@ -340,10 +340,6 @@ def _error_text(error: Any) -> str:
     return getattr(error, "user_message", None) or getattr(error, "message", None) or str(error)
 
 
-def _same(a: JobRecord, b: JobRecord) -> bool:
-    return a.to_dict() == b.to_dict()
-
-
 def _answered(record: JobRecord, **changes: Any) -> JobRecord:
     """The record with the submitter's marks removed (the POST has its answer)."""
     return record.replace(submitter_pid=None, submitting_since=None, **changes)
@@ -503,6 +499,7 @@ def merge_snapshot(
     current = record.status
     incoming = RecordStatus.parse(_enum_value(job.status))
     applies = incoming == current if record.is_terminal else status_rank(incoming) >= record.rank
+    before = record.to_dict()
     merged = record
     if applies:
         changes: dict[str, Any] = {"status": incoming}
@@ -534,11 +531,13 @@ def merge_snapshot(
             # Legnext empties the logs when a job moves on; "Processing 85%" no longer describes it.
             changes["last_log"] = None
         merged = record.replace(**changes)
-        if not _same(merged, record):
+        if merged.to_dict() != before:
             merged = merged.replace(updated_at=now)
     if polled_at is not None:
         merged = merged.replace(last_poll_at=polled_at)
-    return None if _same(merged, record) else merged
+    if merged is record or merged.to_dict() == before:
+        return None
+    return merged
 
 
 def external(job: Any, *, local_id: str, api_mode: str, api_base_url: str, now: float) -> JobRecord:

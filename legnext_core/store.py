@@ -237,26 +237,30 @@ class JobStore:
         data = self.stored().get(local_id) if local_id else None
         return None if data is None else JobRecord.from_dict(data)
 
-    def _save(self, record: JobRecord, *, new: bool = False) -> JobRecord:
-        """Write one record (under the storage's locks)."""
+    def _save(self, record: JobRecord, *, new: bool = False, data: dict[str, Any] | None = None) -> JobRecord:
+        """Write one record (under the storage's locks); ``data`` is its ``to_dict()`` if known."""
         if new and record.local_id in self.stored():
             raise StoreError(f"record {record.local_id} already exists")
-        self._storage.commit({_TABLE: {record.local_id: record.to_dict()}})
+        self._storage.commit({_TABLE: {record.local_id: data if data is not None else record.to_dict()}})
         return record
 
     def _change(self, local_id: str, transition: Callable[[JobRecord], JobRecord | None]) -> JobRecord:
         """Read the latest record, apply the transition, write the result if it changed."""
         with self._lock, self._storage.writing():
-            current = self._record(local_id)
-            if current is None:
+            stored = self.stored().get(local_id)
+            if stored is None:
                 raise UnknownRecordError(local_id)
+            current = JobRecord.from_dict(stored)
             try:
                 updated = transition(current)
             except TransitionError as exc:
                 raise StoreError(str(exc)) from None
-            if updated is None or updated.to_dict() == current.to_dict():
+            if updated is None:
                 return current
-            return self._save(updated)
+            data = updated.to_dict()
+            if data == stored:
+                return current
+            return self._save(updated, data=data)
 
     # -- intents -----------------------------------------------------------------------------------------
     def add_intent(
