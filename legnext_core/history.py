@@ -1,4 +1,4 @@
-"""Job log records -> the history table: a pandas DataFrame, counts and a CSV export.
+"""Job log records -> the history table (a pandas DataFrame), counts, and the CSV export.
 
 Pure functions over the plain dict records :class:`legnext_core.store.JobStore` returns, so the
 history page stays thin and the table can be tested without a browser. Columns are built as whole
@@ -7,16 +7,19 @@ lists and handed to pandas once: 10,000 records take a few tens of milliseconds.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
+from legnext_core.models import JobKind
 from legnext_core.store import STATUS_RANK, record_filter, submitted_at
 
-#: A marker and a word for each status, for the table's status column.
+#: The word for each record status, everywhere one is shown (table, filter, counts, tree, export).
 STATUS_LABELS: dict[str, str] = {
     "queued": "Queued",
     "submitting": "Submitting",
@@ -30,14 +33,8 @@ STATUS_LABELS: dict[str, str] = {
     "lost": "Lost",
 }
 
-KIND_LABELS: dict[str, str] = {
-    "text_video": "Text → video",
-    "image_url_video": "Image URL → video",
-    "animate": "Animate image",
-    "extend": "Extend",
-    "upscale": "Upscale",
-    "image": "Image",
-}
+#: Kind labels by record value (the wording lives on :class:`JobKind`).
+KIND_LABELS: dict[str, str] = {kind.value: kind.label for kind in JobKind}
 
 RESOLUTION_LABELS: dict[int, str] = {0: "480p", 1: "720p"}
 
@@ -66,11 +63,6 @@ COLUMNS: tuple[str, ...] = (
     "job_id",
     "local_id",
 )
-
-#: What a CSV export holds: the table's named columns, so a field added to records later is never
-#: exported by accident. Records hold no secrets; the callback URL is left out all the same.
-CSV_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column != "status_label")
-
 
 def shorten(text: str | None, limit: int = PROMPT_CHARS) -> str:
     """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
@@ -173,7 +165,106 @@ def filter_records(
     return [record for record in records if keep(record)]
 
 
-def to_csv(frame: pd.DataFrame) -> bytes:
-    """The table as UTF-8 CSV with exactly the columns of :data:`CSV_COLUMNS` (times in ISO 8601 UTC)."""
-    exported = frame.loc[:, list(CSV_COLUMNS)]
-    return exported.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
+#: Cells a spreadsheet would read as a formula start with one of these (OWASP, "CSV Injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Outputs per job: each gets a URL and an archived-file column in the export.
+_EXPORT_OUTPUTS = 4
+
+#: What the CSV export holds, in order: every field a person set, every outcome, full values. The
+#: callback URL is left out on purpose: a webhook URL may carry a token. ``prompt`` and ``resolution``
+#: are named as the batch form's CSV expects, so an export can be sent again as a batch.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "local_id", "job_id", "kind", "kind_label", "status", "status_label", "progress",
+    "prompt", "image_url", "resolution", "motion", "raw", "speed", "batch_size", "end_url", "loop",
+    "parent_job_id", "parent_variant", "batch_id", "resubmit_of", "submitted_by",
+    "submitted", "created", "started", "finished", "queue_wait_s", "run_time_s",
+    "estimated_points", "credits_frozen", "credits_consumed", "seed",
+    "error_code", "error_message", "note",
+    *(f"output_{n}_url" for n in range(1, _EXPORT_OUTPUTS + 1)),
+    *(f"output_{n}_file" for n in range(1, _EXPORT_OUTPUTS + 1)),
+)
+
+
+def _iso(epoch: Any) -> str | None:
+    if not isinstance(epoch, int | float):
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(start: Any, end: Any) -> float | None:
+    if not isinstance(start, int | float) or not isinstance(end, int | float) or end < start:
+        return None
+    return round(end - start, 3)
+
+
+def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One record as a row of :data:`EXPORT_COLUMNS`, values whole (never shortened)."""
+    kind = record.get("kind") or ""
+    status = record.get("status") or ""
+    video_type = record.get("video_type")
+    index = record.get("parent_index")
+    outputs = list(record.get("video_urls") or record.get("image_urls") or [])
+    files = list(record.get("media_paths") or [])
+    row: dict[str, Any] = {
+        "local_id": record.get("local_id"),
+        "job_id": record.get("job_id"),
+        "kind": kind,
+        "kind_label": KIND_LABELS.get(kind, kind),
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
+        "progress": 100 if status == "completed" else record.get("progress"),
+        "prompt": record.get("prompt"),
+        "image_url": record.get("image_url") if kind == "image_url_video" else None,
+        "resolution": RESOLUTION_LABELS.get(video_type) if kind in _KINDS_WITH_OWN_RESOLUTION else None,
+        "motion": record.get("motion"),
+        "raw": bool(record.get("raw")) if kind != "image" else None,
+        "speed": record.get("speed"),
+        "batch_size": record.get("batch_size"),
+        "end_url": record.get("end_url"),
+        "loop": record.get("loop"),
+        "parent_job_id": record.get("parent_job_id"),
+        "parent_variant": index + 1 if isinstance(index, int) else None,
+        "batch_id": record.get("batch_id"),
+        "resubmit_of": record.get("resubmit_of"),
+        "submitted_by": record.get("submitted_by"),
+        "submitted": _iso(record.get("submitted_at") or record.get("created_at")),
+        "created": _iso(record.get("created_at")),
+        "started": _iso(record.get("started_at")),
+        "finished": _iso(record.get("ended_at")),
+        "queue_wait_s": _span(record.get("created_at"), record.get("started_at")),
+        "run_time_s": _span(record.get("started_at"), record.get("ended_at")),
+        "estimated_points": record.get("estimated_points"),
+        "credits_frozen": record.get("credits_frozen"),
+        "credits_consumed": record.get("credits_consumed"),
+        "seed": record.get("seed"),
+        "error_code": record.get("error_code"),
+        "error_message": record.get("error_message"),
+        "note": record.get("note"),
+    }
+    for n in range(_EXPORT_OUTPUTS):
+        row[f"output_{n + 1}_url"] = outputs[n] if n < len(outputs) else None
+        row[f"output_{n + 1}_file"] = files[n] if n < len(files) else None
+    return row
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, made inert with a leading apostrophe.
+
+    OWASP's advice for CSV injection: prefix cells starting with ``= + - @``, tab or carriage return
+    with ``'``; the csv writer quotes the rest. Numbers are left alone (they are ours, not typed).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def to_csv(records: Iterable[Mapping[str, Any]]) -> bytes:
+    """The export of ``records`` (newest first): :data:`EXPORT_COLUMNS`, full values, formulas made inert,
+    times in ISO 8601 UTC, UTF-8 with a byte-order mark so spreadsheets read accents and arrows right."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\r\n")
+    writer.writeheader()
+    for record in sorted(records, key=submitted_at, reverse=True):
+        writer.writerow({name: neutralise_formula(value) for name, value in export_row(record).items()})
+    return buffer.getvalue().encode("utf-8-sig")

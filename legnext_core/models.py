@@ -70,6 +70,21 @@ class JobKind(StrEnum):
     def makes_video(self) -> bool:
         return self is not JobKind.IMAGE
 
+    @property
+    def label(self) -> str:
+        """What a person calls jobs of this kind: the one wording of filters, tables, trees and pickers."""
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    JobKind.TEXT_VIDEO: "Text to video",
+    JobKind.IMAGE_URL_VIDEO: "Image URL to video",
+    JobKind.ANIMATE: "Animated image",
+    JobKind.EXTEND: "Extension",
+    JobKind.UPSCALE: "Upscale",
+    JobKind.IMAGE: "Image",
+}
+
 
 _TASK_TYPES = {
     JobKind.TEXT_VIDEO: "video_diffusion",

@@ -9,6 +9,7 @@ from legnext_core.models import JobKind, JobRequest, estimate_points, validate_h
 from legnext_core.submit import free_slots, request_from_record, submit_job
 from ui import feedback, forms, pickers
 from ui.context import studio
+from ui.format import code_span
 
 MODES = {
     "text": ":material/notes: Text to video",
@@ -66,7 +67,9 @@ def _apply_deep_link() -> int | None:
     if rerun_id:
         record = current.store.get(rerun_id) or current.store.by_job_id(rerun_id)
         if record is None:
-            st.warning(f"There is no job `{rerun_id}` in the log to run again.", icon=":material/warning:")
+            st.warning(
+                f"There is no job {code_span(rerun_id)} in the log to run again.", icon=":material/warning:"
+            )
             return linked_image
         request = request_from_record(record)
         if request.kind in (JobKind.EXTEND, JobKind.UPSCALE):
@@ -183,7 +186,7 @@ def _image_job_progress(job_id: str) -> None:
     progress = record.get("progress")
     st.progress(
         (progress or 0) / 100,
-        text=f":material/hourglass_top: Image job `{job_id}` is {status}"
+        text=f":material/hourglass_top: Image job {code_span(job_id)} is {status}"
         + (f" ({progress}%)" if progress is not None else "")
         + ". Its four images appear here when it is done.",
     )
@@ -262,8 +265,8 @@ def animate_mode(linked_image: int | None) -> None:
         if record.get("kind") != JobKind.IMAGE.value:
             kind = pickers.KIND_LABELS.get(record.get("kind") or "", "job").lower()
             st.error(
-                f"Job `{job_id}` is a {kind} job, not an image job. Animate needs the four images of an "
-                "image job; to lengthen a video, use Extend.",
+                f"Job {code_span(job_id)} is a {kind} job, not an image job. Animate needs the four "
+                "images of an image job; to lengthen a video, use Extend.",
                 icon=":material/block:",
             )
             record = None
@@ -272,8 +275,9 @@ def animate_mode(linked_image: int | None) -> None:
             feedback.field_error(result, "index")
         elif record.get("status") in ("failed", "lost", "rejected"):
             st.error(
-                f"Image job `{job_id}` {record.get('status')}: "
-                f"{record.get('error_message') or 'it has no images'}. Choose another image job.",
+                f"Image job {code_span(job_id)} {record.get('status')}: "
+                + (code_span(record["error_message"]) if record.get("error_message") else "it has no images")
+                + ". Choose another image job.",
                 icon=":material/error:",
             )
             record = None

@@ -14,7 +14,7 @@ from legnext_core.submit import request_from_record, submit_job
 from ui import history_view as hv
 from ui import lineage
 from ui.context import studio
-from ui.format import duration, points, relative_time
+from ui.format import code_span, duration, points, relative_time
 from ui.variants import show_variants
 
 current = studio()
@@ -24,7 +24,7 @@ record = hv.find_record(current, ref)
 if record is None:
     st.title("Job")
     if ref:
-        st.warning(f"No job `{ref}` in your history.", icon=":material/search_off:")
+        st.warning(f"No job {code_span(ref)} in your history.", icon=":material/search_off:")
         st.caption("If it was made elsewhere with this account, track it by its id from the History page.")
     else:
         st.info("Open a job from the History page.", icon=":material/info:")
@@ -55,7 +55,7 @@ def live_status(local_id: str, shown_status: str) -> None:
         # Outputs, lineage buttons and the refresh rate depend on the status: redraw the whole page.
         st.rerun(scope="app")
     top = st.columns([1.2, 1, 1, 1])
-    top[0].markdown(f"### {hv.STATUS_ICONS.get(status, '')} {status.capitalize()}")
+    top[0].markdown(f"### {hv.STATUS_ICONS.get(status, '')} {hv.status_label(status)}")
     top[1].metric("Credits consumed", f"{rec.get('credits_consumed') or 0:,}",
                   help=f"Frozen at submission: {points(rec.get('credits_frozen'))}")
     queue = _span(rec.get("created_at"), rec.get("started_at"))
@@ -67,23 +67,24 @@ def live_status(local_id: str, shown_status: str) -> None:
         progress = rec.get("progress")
         st.progress(
             min(100, max(0, int(progress or 0))),
-            text=f"{progress or 0}%" + (f" · {rec['last_log']}" if rec.get("last_log") else ""),
+            text=f"{progress or 0}%" + (f" · {code_span(rec['last_log'])}" if rec.get("last_log") else ""),
         )
     elif rec.get("last_log"):
-        st.caption(f":material/notes: Last log: {rec['last_log']}")
+        st.caption(f":material/notes: Last log: {code_span(rec['last_log'])}")
     guidance = hv.status_guidance(current, rec)
     if guidance:
         st.warning(guidance)
     if rec.get("error_code") or rec.get("error_message"):
         st.error(
-            f"**{rec.get('error_message') or 'Failed'}**"
-            + (f" (code {rec['error_code']})" if rec.get("error_code") else "")
-            + (f"\n\nLegnext's raw message: `{rec['error_raw_message']}`" if rec.get("error_raw_message")
-               else ""),
+            "**Failed**"
+            + (f": {code_span(rec['error_message'])}" if rec.get("error_message") else "")
+            + (f" (code {code_span(rec['error_code'])})" if rec.get("error_code") else "")
+            + (f"\n\nLegnext's raw message: {code_span(rec['error_raw_message'])}"
+               if rec.get("error_raw_message") else ""),
             icon=":material/error:",
         )
     elif rec.get("note") and status not in ("unknown", "lost"):
-        st.caption(f":material/info: {rec['note']}")
+        st.caption(f":material/info: {code_span(rec['note'])}")
 
 
 def _span(start: float | None, end: float | None) -> float | None:
@@ -166,6 +167,10 @@ with ids:
 with params:
     st.markdown("**Parameters**")
     st.markdown(hv.parameter_lines(record))
+    if record.get("prompt"):
+        # The prompt exactly as typed, with a copy button: never rendered as Markdown.
+        st.caption("Prompt")
+        st.code(record["prompt"], language=None, wrap_lines=True)
 with times:
     st.markdown("**Times**")
     st.markdown(

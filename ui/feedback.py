@@ -30,7 +30,7 @@ from legnext_core.errors import (
 )
 from legnext_core.studio import Studio
 from legnext_core.submit import SubmitResult, request_from_record, submit_job
-from ui.format import points
+from ui.format import code_span, points
 
 Level = Literal["success", "info", "warning", "error"]
 
@@ -92,15 +92,15 @@ def describe(error: LegnextError, *, balance_points: int | None = None) -> Feedb
     if isinstance(error, PermissionDeniedError):
         return Feedback(
             "error",
-            f"Legnext refused this request (HTTP 403): {error.message}",
+            f"Legnext refused this request (HTTP 403): {code_span(error.message)}",
             "This is decided by Legnext for your account or this content. Change the prompt, or ask "
             "Legnext support to enable the feature.",
         )
     if isinstance(error, BadRequestError):
-        detail = f"  \nDetails from Legnext: `{error.raw_message}`" if error.raw_message else ""
+        detail = f"  \nDetails from Legnext: {code_span(error.raw_message)}" if error.raw_message else ""
         return Feedback(
             "error",
-            f"Legnext rejected the request (HTTP {error.status}): {error.message}",
+            f"Legnext rejected the request (HTTP {error.status}): {code_span(error.message)}",
             f"Change the input and submit again. Nothing was created.{detail}",
         )
     if isinstance(error, NotFoundError):
@@ -151,7 +151,7 @@ def job_link(job_id: str, *, label: str | None = None) -> None:
     """A link to the job's page (``/job?job=<id>``)."""
     st.page_link(
         JOB_PAGE,
-        label=label or f"Open job {job_id} in History",
+        label=label or f"Open job {job_id}",
         icon=":material/open_in_new:",
         query_params={"job": job_id},
     )
@@ -179,7 +179,7 @@ def show_result(
     if result is None:
         return
     if result.outcome == "accepted":
-        st.success(f"**Submitted.** Legnext accepted job `{result.job_id}`.", icon=_ICONS["success"])
+        st.success(f"**Submitted.** Legnext accepted job {code_span(result.job_id)}.", icon=_ICONS["success"])
         job_link(result.job_id)
         return
     if result.outcome == "queued":

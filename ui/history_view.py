@@ -20,7 +20,7 @@ from legnext_core import history
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
 from legnext_core.models import validate_job_id
 from legnext_core.studio import Studio
-from ui.format import points
+from ui.format import code_span, points
 from ui.lineage import KIND_LABELS, job_link_params
 
 #: Every status a record can have, in the order a job moves through them.
@@ -71,6 +71,11 @@ class HistoryFilters:
         }
 
 
+def status_label(status: str) -> str:
+    """The one word for a record status (see ``history.STATUS_LABELS``)."""
+    return history.STATUS_LABELS.get(status, status)
+
+
 def refresh_seconds(studio: Studio) -> int:
     return SANDBOX_REFRESH_SECONDS if studio.settings.is_sandbox else LIVE_REFRESH_SECONDS
 
@@ -97,7 +102,7 @@ def filter_bar() -> HistoryFilters:
     status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
     statuses = status_col.multiselect(
         "Status", STATUSES, key="history-status", placeholder="All statuses",
-        format_func=lambda s: s.capitalize(),
+        format_func=status_label,
     )
     kinds = kind_col.multiselect(
         "Kind", list(KIND_LABELS), key="history-kind", placeholder="All kinds",
@@ -238,7 +243,7 @@ def show_table(view: HistoryView) -> dict[str, Any] | None:
 def show_counts(view: HistoryView) -> None:
     """Counts per status and the credits of everything matching the filters."""
     parts = [
-        f"{STATUS_ICONS.get(status, '')} {status} **{view.counts[status]}**"
+        f"{STATUS_ICONS.get(status, '')} {status_label(status).lower()} **{view.counts[status]}**"
         for status in STATUSES
         if view.counts.get(status)
     ]
@@ -255,9 +260,10 @@ def show_selected(studio: Studio, record: dict[str, Any]) -> None:
         title, action = st.columns([4, 1], vertical_alignment="center")
         status = record.get("status", "?")
         kind = KIND_LABELS.get(record.get("kind", ""), record.get("kind"))
+        job_id = record.get("job_id")
         title.markdown(
             f"{STATUS_ICONS.get(status, '')} **{kind}**"
-            f" · {status} · `{record.get('job_id') or 'no job id yet'}`"
+            f" · {status_label(status).lower()} · {code_span(job_id) if job_id else 'no job id yet'}"
         )
         with action:
             st.page_link(
@@ -265,14 +271,15 @@ def show_selected(studio: Studio, record: dict[str, Any]) -> None:
                 query_params=job_link_params(record),
             )
         if record.get("prompt"):
-            st.caption(_shorten(record["prompt"], 300))
+            # st.text: a prompt is shown as typed, never as Markdown.
+            st.text(_shorten(record["prompt"], 300))
         guidance = status_guidance(studio, record)
         if guidance:
             st.caption(guidance)
         if record.get("error_message"):
-            st.caption(f":material/error: {record['error_message']}")
+            st.caption(f":material/error: {code_span(record['error_message'])}")
         elif record.get("last_log") and status not in ("completed",):
-            st.caption(f":material/notes: {record['last_log']}")
+            st.caption(f":material/notes: {code_span(record['last_log'])}")
 
 
 def status_guidance(studio: Studio, record: dict[str, Any]) -> str | None:
@@ -285,7 +292,8 @@ def status_guidance(studio: Studio, record: dict[str, Any]) -> str | None:
             "only deliberately, from its detail view."
         )
     if status == "lost":
-        return f":material/link_off: {record.get('note') or 'Legnext no longer knows this job.'}"
+        note = record.get("note")
+        return f":material/link_off: {code_span(note) if note else 'Legnext no longer knows this job.'}"
     reason = studio.unreachable_reason(record)
     if reason and status not in ("completed", "failed", "rejected", "lost"):
         return f":material/sync_disabled: Not followed here. {reason}"
@@ -297,8 +305,8 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
-    """Every job matching the filters (not just the page on screen) as CSV."""
-    return history.to_csv(history.records_to_frame(studio.store.recent(None, **filters.query())))
+    """Every job matching ``filters`` (not just the page on screen) as CSV, values whole and safe."""
+    return history.to_csv(studio.store.recent(None, **filters.query()))
 
 
 # -- tracking a job made elsewhere --------------------------------------------------------------------
@@ -327,7 +335,8 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
     except NotFoundError:
         return TrackOutcome(
             False,
-            f"Legnext has no job `{job_id}` on {studio.settings.api_host}: check the id, and that it was "
+            f"Legnext has no job {code_span(job_id)} on {studio.settings.api_host}: check the id, "
+            "and that it was "
             "made with this account (results expire after 30 days).",
         )
     except LegnextError as exc:
@@ -336,7 +345,8 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
         job, api_mode=studio.settings.mode, api_base_url=studio.settings.base_url
     )
     studio.tracker.wake(job_id)
-    return TrackOutcome(True, f"Now tracking job `{job_id}` ({record.get('status')}).", record)
+    status = status_label(record.get("status") or "").lower()
+    return TrackOutcome(True, f"Now tracking job {code_span(job_id)} ({status}).", record)
 
 
 def track_form(studio: Studio) -> None:
@@ -401,27 +411,30 @@ def fetch_raw_job(studio: Studio, job_id: str) -> tuple[dict[str, Any] | None, s
 
 
 def parameter_lines(record: dict[str, Any]) -> str:
-    """What was asked for, as a markdown list (the full prompt included)."""
+    """What was asked for, as a Markdown list; every value a literal code span (the full prompt is shown
+    on its own, copyable, by the detail view)."""
     video_type = record.get("video_type")
     index = record.get("parent_index")
     wire = record.get("wire_prompt")
     estimate = record.get("estimated_points")
     api = f"{record.get('api_mode')} · {record.get('api_base_url')}" if record.get("api_mode") else None
-    lines = [
-        ("Kind", KIND_LABELS.get(record.get("kind", ""), record.get("kind"))),
-        ("Prompt", record.get("prompt")),
-        ("Image URL", record.get("image_url")),
-        ("Resolution", {0: "480p", 1: "720p"}.get(video_type) if video_type is not None else None),
+    literal = [
+        ("Image URL", record.get("image_url") if record.get("kind") == "image_url_video" else None),
         ("Motion", record.get("motion")),
-        ("Raw", "on" if record.get("raw") else None),
         ("Parent job", record.get("parent_job_id")),
-        ("Variant of parent", None if index is None else f"#{index + 1}"),
         ("Prompt sent", wire if wire != record.get("prompt") else None),
         ("Seed", record.get("seed")),
-        ("Estimated cost", points(estimate) if estimate else None),
         ("API", api),
         ("Batch", record.get("batch_id")),
         ("Resubmission of", record.get("resubmit_of")),
     ]
-    return "\n".join(f"- {label}: `{value}`" if label in ("Parent job", "Batch", "Resubmission of", "Seed")
-                     else f"- {label}: {value}" for label, value in lines if value not in (None, ""))
+    ours = [
+        ("Kind", KIND_LABELS.get(record.get("kind", ""), record.get("kind"))),
+        ("Resolution", history.RESOLUTION_LABELS.get(video_type) if video_type is not None else None),
+        ("Raw", "on" if record.get("raw") else None),
+        ("Variant of parent", None if index is None else f"#{index + 1}"),
+        ("Estimated cost", points(estimate) if estimate else None),
+    ]
+    lines = [f"- {label}: {value}" for label, value in ours if value not in (None, "")]
+    lines += [f"- {label}: {code_span(value)}" for label, value in literal if value not in (None, "")]
+    return "\n".join(lines)

@@ -12,24 +12,18 @@ from typing import Any
 
 import streamlit as st
 
+from legnext_core import history
 from legnext_core.errors import LegnextError
 from legnext_core.models import OUTPUT_INDEXES, JobKind, validate_job_id
 from legnext_core.studio import Studio
 from ui.context import studio
-from ui.format import relative_time
+from ui.format import code_span, relative_time
 from ui.variants import show_variants, variants_of
 
 #: Jobs whose four videos can be extended or upscaled (an upscale's single output cannot).
 VIDEO_PARENT_KINDS = (JobKind.TEXT_VIDEO, JobKind.IMAGE_URL_VIDEO, JobKind.ANIMATE, JobKind.EXTEND)
 
-KIND_LABELS = {
-    JobKind.TEXT_VIDEO.value: "Text to video",
-    JobKind.IMAGE_URL_VIDEO.value: "Image URL to video",
-    JobKind.ANIMATE.value: "Animated image",
-    JobKind.EXTEND.value: "Extension",
-    JobKind.UPSCALE.value: "Upscale",
-    JobKind.IMAGE.value: "Image",
-}
+KIND_LABELS = history.KIND_LABELS
 
 
 def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[dict[str, Any]]:
@@ -176,27 +170,28 @@ def with_linked_job(
     try:
         record = fetch_job(current, job_id)
     except LegnextError as exc:
-        st.caption(f"The linked job `{job_id}` could not be opened:")
+        st.caption(f"The linked job {code_span(job_id)} could not be opened:")
         show_error(exc, current)
         return records
     wanted = {kind.value for kind in kinds}
     if record.get("kind") not in wanted:
         kind = KIND_LABELS.get(record.get("kind") or "", "job")
         st.warning(
-            f"The linked job `{job_id}` is {_article(kind)} {kind.lower()}: it cannot be used here.",
+            f"The linked job {code_span(job_id)} is {_article(kind)} {kind.lower()}: it cannot be used here.",
             icon=":material/warning:",
         )
         return records
     if record.get("status") != "completed":
         st.info(
-            f"The linked job `{job_id}` is {record.get('status')}: it can be chosen here once it has "
+            f"The linked job {code_span(job_id)} is {record.get('status')}: it can be chosen here "
+            "once it has "
             "completed.",
             icon=":material/hourglass_top:",
         )
         return records
     reason = current.unreachable_reason(record)
     if reason:
-        st.warning(f"The linked job `{job_id}` cannot be used: {reason}", icon=":material/warning:")
+        st.warning(f"The linked job {code_span(job_id)} cannot be used: {reason}", icon=":material/warning:")
         return records
     return [record, *records]
 

@@ -140,9 +140,13 @@ def test_lineage_lists_parent_and_children_as_links(app_test, studio, sandbox):
     submit(current, upscale_request)
     at = open_job(app_test, child["job_id"])
     texts = _texts(at)
-    assert "Extension of #2 · completed** (this job)" in texts
-    labels = [str(p.proto.label) for p in at.get("page_link")]
-    assert any(label.startswith("Video from text · completed") for label in labels)
+    links = {str(p.proto.label): p.proto for p in at.get("page_link")}
+    labels = list(links)
+    # The current job sits at its own depth in the tree (indented under its parent), not at the root.
+    current_label = "\u2003\u2003└ Extension of #2 · completed (this job)"
+    assert current_label in links and links[current_label].disabled
+    assert labels.index(current_label) == labels.index("Text to video · completed") + 1
+    assert any(label.startswith("Text to video · completed") for label in labels)
     assert any("Upscale of #1 · pending" in label for label in labels)
     assert "Extension chain: 1 of 4 extensions, 8 s long, 12 s left" in texts
 
