@@ -28,6 +28,10 @@ KIND_MODES = {
 IMAGE_JOB_KEY = "create:animate:job_id"
 NEXT_IMAGE_JOB = "create:animate:next_job_id"
 SANDBOX_IMAGE = "create:sandbox_image"
+#: Set once a batch is sent: the next run empties the batch form (a drawn widget cannot be changed).
+BATCH_SENT = "create:batch:sent"
+#: The result rows of every batch sent in this session, newest first.
+BATCH_RESULTS = "create:batch:results"
 
 
 def result_key(mode: str) -> str:
@@ -311,7 +315,7 @@ def animate_mode(linked_image: int | None) -> None:
 
 def batch_mode() -> None:
     state = st.session_state
-    if state.pop("create:batch:sent", False):
+    if state.pop(BATCH_SENT, False):
         # The sent prompts now live in the results table; an emptied form cannot send them twice.
         state["create:batch:lines"] = ""
         state["create:batch:upload_round"] = state.get("create:batch:upload_round", 0) + 1
@@ -367,7 +371,8 @@ def batch_mode() -> None:
             )
     pending = forms.submit_button(
         "batch",
-        f"Submit {len(prepared)} prompt{'s' if len(prepared) != 1 else ''}" if prepared else "Submit",
+        # The count is what will be sent: lines that need fixing are not.
+        f"Submit {len(valid)} prompt{'s' if len(valid) != 1 else ''}" if valid else "Submit",
         disabled=not valid,
         icon=":material/playlist_add_check:",
     )
@@ -378,13 +383,13 @@ def batch_mode() -> None:
             bar.progress(done / total, text=f"Submitted {done} of {total}")
 
         if forms.take_pending("batch"):
-            state["create:batch:rows"] = forms.submit_prepared_batch(
-                current, prepared, on_progress=on_progress
-            )
+            rows = forms.submit_prepared_batch(current, prepared, on_progress=on_progress)
+            # Every batch sent stays in view, newest first; the form empties so it cannot be sent twice.
+            state[BATCH_RESULTS] = [rows, *state.get(BATCH_RESULTS, [])]
+            state[BATCH_SENT] = True
         st.rerun()
-    rows = state.get("create:batch:rows")
-    if rows:
-        forms.batch_results(current, rows)
+    for number, rows in enumerate(state.get(BATCH_RESULTS, [])):
+        forms.batch_results(current, rows, latest=number == 0)
 
 
 current = studio()

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from legnext_core.submit import request_from_record, submit_job
+from ui import forms, lineage
 from ui import history_view as hv
-from ui import lineage
 from ui.context import studio
 from ui.format import code_span, duration, points, relative_time
 from ui.variants import show_variants
@@ -140,13 +140,25 @@ if record.get("status") == "unknown" or (record.get("status") == "submitting" an
             "submitting again makes (and bills) a second one."
         )
         sure = st.checkbox("I checked: Legnext did not create this job", key=f"resubmit-sure-{local_id}")
-        if st.button("Resubmit", icon=":material/send:", disabled=not sure, key=f"resubmit-{local_id}"):
-            result = submit_job(current, request_from_record(record), resubmit_of=local_id)
-            if result.outcome == "accepted":
-                st.success(result.message, icon=":material/check_circle:")
-                st.page_link("pages/job.py", label="Open the new job", query_params={"job": result.job_id})
-            else:
-                st.error(result.message, icon=":material/error:")
+        # The same one-shot button as the making pages: a double click or a stale page sends nothing.
+        form = f"resubmit-{local_id}"
+        result_key = f"{form}:result"
+        result = st.session_state.get(result_key)
+        pending = forms.submit_button(
+            form, "Resubmit", disabled=not sure or result is not None, icon=":material/send:"
+        )
+        if pending:
+            with st.spinner("Submitting to Legnext…"):
+                if forms.take_pending(form):
+                    st.session_state[result_key] = submit_job(
+                        current, request_from_record(record), resubmit_of=local_id
+                    )
+            st.rerun()
+        if result is not None and result.outcome == "accepted":
+            st.success(result.message, icon=":material/check_circle:")
+            st.page_link("pages/job.py", label="Open the new job", query_params={"job": result.job_id})
+        elif result is not None:
+            st.error(result.message, icon=":material/error:")
 
 # -- where it sits ---------------------------------------------------------------------------------------
 st.subheader("Lineage")

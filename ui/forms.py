@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from legnext_core import history
 from legnext_core.errors import InvalidInputError
 from legnext_core.models import MOTIONS, VIDEO_TYPES, JobKind, JobRequest
 from legnext_core.studio import Studio
@@ -244,7 +245,7 @@ def _row(line: BatchLine, result: SubmitResult | None, outcome: str, message: st
 
 
 @st.fragment(run_every=2)
-def batch_results(current: Studio, rows: list[dict[str, Any]]) -> None:
+def batch_results(current: Studio, rows: list[dict[str, Any]], *, latest: bool = True) -> None:
     """The per-line result table; queued lines pick up their job id from the log once they are sent."""
     table = []
     for row in rows:
@@ -255,10 +256,11 @@ def batch_results(current: Studio, rows: list[dict[str, Any]]) -> None:
             {
                 "Line": row["line"],
                 "Prompt": row["prompt"],
-                "Job id": f"/job?job={job_id}" if job_id else None,
+                # An empty cell (drawn as "—") until Legnext gives the job an id; never "None".
+                "Job id": f"/job?job={job_id}" if job_id else "",
                 "Outcome": OUTCOME_LABELS.get(row["outcome"], row["outcome"]),
-                "Status now": status or "—",
-                "Message": row["message"],
+                "Status now": history.STATUS_LABELS.get(status, status) if status else "—",
+                "Message": row["message"] or "",
             }
         )
     counts = {
@@ -266,16 +268,21 @@ def batch_results(current: Studio, rows: list[dict[str, Any]]) -> None:
         for outcome, label in OUTCOME_LABELS.items()
     }
     st.markdown(
-        ":material/fact_check: **Batch result:** "
+        f":material/fact_check: **{'Batch result' if latest else 'Earlier batch'}:** "
         + " · ".join(f"{count} {label}" for label, count in counts.items() if count)
     )
     st.dataframe(
         pd.DataFrame(table),
         hide_index=True,
         width="stretch",
+        placeholder="—",
         column_config={
-            "Line": st.column_config.NumberColumn(width="small"),
-            "Job id": st.column_config.LinkColumn(display_text=r"/job\?job=(.*)"),
-            "Prompt": st.column_config.TextColumn(width="large"),
+            "Line": st.column_config.NumberColumn(width=50),
+            "Job id": st.column_config.LinkColumn(display_text=r"/job\?job=(.*)", width="medium"),
+            "Prompt": st.column_config.TextColumn(width="medium"),
+            "Outcome": st.column_config.TextColumn(width=110),
+            "Status now": st.column_config.TextColumn(width=100),
+            # Messages say what to do; they are long, so the column takes what is left.
+            "Message": st.column_config.TextColumn(width="large"),
         },
     )

@@ -253,3 +253,42 @@ def test_batch_csv_without_a_prompt_column_says_so(app_test, sandbox):
     assert not at.exception
     assert any("no `prompt` column" in error.value for error in at.error)
     assert at.button(key="batch:submit").disabled
+
+
+def test_a_sent_batch_empties_the_form_keeps_its_result_and_cannot_be_sent_again(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    at.text_area(key="create:batch:lines").input("A fox in snow\nWaves on black sand").run()
+    at.button(key="batch:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 2
+    assert at.text_area(key="create:batch:lines").value == ""
+    assert at.button(key="batch:submit").disabled
+    at.run()
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 2
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2
+    # A second batch is shown above the first: no result disappears.
+    at.text_area(key="create:batch:lines").input("An owl at night").run()
+    at.button(key="batch:submit").click().run()
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 3
+    assert [len(frame.value) for frame in at.dataframe] == [1, 2]
+
+
+def test_batch_button_counts_only_the_lines_it_will_send(app_test, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    lines = ["one", "two", "three", "four", "x https://example.com/a.png"]
+    at.text_area(key="create:batch:lines").input("\n".join(lines)).run()
+    assert at.button(key="batch:submit").label == "Submit 4 prompts"
+
+
+def test_queued_batch_lines_show_no_none_job_id(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    at.text_area(key="create:batch:lines").input("\n".join(f"Scene {n}" for n in range(8))).run()
+    at.button(key="batch:submit").click().run()
+    table = at.dataframe[0].value
+    queued = table[table["Outcome"] == "queued"]
+    assert len(queued) == 2
+    # A missing id is an empty cell: None is drawn as the word "None" in a link column.
+    assert not any(value is None or str(value) == "None" for value in queued["Job id"])

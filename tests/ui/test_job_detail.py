@@ -176,12 +176,16 @@ def test_unknown_outcome_explains_and_resubmits_only_when_confirmed(app_test, st
     at = open_job(app_test, intent["local_id"])
     texts = _texts(at)
     assert "outcome is unknown" in texts and "Check your Legnext dashboard" in texts
-    resubmit = at.button(key=f"resubmit-{intent['local_id']}")
-    assert resubmit.disabled
+    button_key = f"resubmit-{intent['local_id']}:submit"
+    assert at.button(key=button_key).disabled
     at.checkbox(key=f"resubmit-sure-{intent['local_id']}").check().run()
-    at.button(key=f"resubmit-{intent['local_id']}").click().run()
+    at.button(key=button_key).click().run()
     assert not at.exception
     assert "Submitted: job" in _texts(at)
+    # Sent once: the button stays disabled, and a rerun sends nothing again.
+    assert at.button(key=button_key).disabled
+    at.run()
+    assert not at.exception
     resubmitted = [r for r in current.store.recent(None) if r.get("resubmit_of") == intent["local_id"]]
     assert len(resubmitted) == 1 and resubmitted[0]["job_id"]
 
