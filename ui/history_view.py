@@ -309,6 +309,41 @@ def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
     return history.to_csv(studio.store.recent(None, **filters.query()))
 
 
+PAGE_KEY = "history-page"
+PAGE_SIZE_KEY = "history-page-size"
+
+
+def pager_values() -> tuple[int, int]:
+    """The page (0-based) and page size the pager below the table holds."""
+    page = int(st.session_state.get(PAGE_KEY) or 1) - 1
+    size = int(st.session_state.get(PAGE_SIZE_KEY) or DEFAULT_PAGE_SIZE)
+    return max(0, page), size
+
+
+def table_controls(studio: Studio, filters: HistoryFilters) -> None:
+    """Pager, page size and export, drawn once per full run (never by the refreshing table).
+
+    The export's file is built when the button is clicked, from ``filters``: the filters on screen,
+    since changing any of them redraws this button.
+    """
+    pager, size_col, export = st.columns([1, 1, 1.2], vertical_alignment="bottom")
+    pager.number_input("Page", min_value=1, step=1, key=PAGE_KEY, help="Past the last page shows the last.")
+    size_col.selectbox(
+        "Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE), key=PAGE_SIZE_KEY
+    )
+    export.download_button(
+        "Export CSV",
+        data=lambda: export_csv(studio, filters),
+        file_name="legnext-jobs.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="history-export",
+        help="Every job matching the filters, not only this page, every field in full.",
+        width="stretch",
+    )
+
+
 # -- tracking a job made elsewhere --------------------------------------------------------------------
 
 
