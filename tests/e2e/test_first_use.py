@@ -1,0 +1,100 @@
+"""Browser tests of what a new user tripped over: a batch sent twice, an export that runs formulas,
+prompts and link parameters shown as Markdown.
+
+Each test has a dashboard and data folder of its own (the ``dashboard`` fixture).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from legnext_core.store import JobStore
+
+pytestmark = pytest.mark.slow
+
+JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def job_log(dashboard) -> list[dict]:
+    store = JobStore(dashboard.data_dir / "jobs.json")
+    try:
+        return store.recent(None)
+    finally:
+        store.close()
+
+
+def create_from_text(page: Page, dashboard, prompt: str) -> str:
+    """Make a text video through the Create page; returns its job id."""
+    page.goto(dashboard.page_url("create"))
+    page.get_by_role("textbox", name="Prompt").fill(prompt)
+    page.get_by_role("button", name="Create video").click()
+    confirmation = page.get_by_text(re.compile(r"Submitted\. Legnext accepted job"))
+    expect(confirmation).to_be_visible()
+    return JOB_ID.search(confirmation.inner_text()).group(0)
+
+
+def test_a_sent_batch_empties_its_form_and_a_second_click_sends_nothing(dashboard, page: Page):
+    page.goto(dashboard.page_url("create?mode=batch"))
+    lines = page.get_by_role("textbox", name="Prompts, one per line")
+    lines.fill("A fox running through snow\nWaves breaking on black sand")
+    lines.blur()
+    submit = page.get_by_role("button", name="Submit 2 prompts")
+    expect(submit).to_be_enabled()
+    submit.dblclick()
+    expect(page.get_by_text("Batch result:")).to_be_visible()
+    expect(lines).to_have_value("")
+    button = page.get_by_test_id("stButton").filter(has_text=re.compile("Submit"))
+    expect(button.get_by_role("button")).to_be_disabled()
+    button.get_by_role("button").click(force=True)  # a click on the disabled button does nothing
+    page.wait_for_timeout(1500)
+    assert len(job_log(dashboard)) == 2
+    # The result stays in view with both lines.
+    expect(page.get_by_text("2 accepted")).to_be_visible()
+
+
+FORMULAS = ("=HYPERLINK(\"evil\")", "=cmd|' /C calc'!A0", "@SUM(1+1)*cmd")
+
+
+def test_export_csv_makes_formulas_inert_and_keeps_full_values(dashboard, page: Page):
+    long_tail = " and then the camera slowly pulls back over the harbour → café lights" * 3
+    for prompt in FORMULAS:
+        create_from_text(page, dashboard, prompt + long_tail)
+    page.goto(dashboard.page_url("history"))
+    export = page.get_by_role("button", name="Export CSV")
+    expect(export).to_be_visible()
+    with page.expect_download() as download:
+        export.click()
+    data = download.value.path().read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert sorted(row["prompt"] for row in rows) == sorted("'" + prompt + long_tail for prompt in FORMULAS)
+    assert all(len(row["job_id"]) == 36 for row in rows)
+
+
+MARKDOWN_PROMPT = "**bold** [click here](//evil.example) :red[red] $x^2$ `tick`"
+
+
+def test_prompts_and_link_parameters_are_shown_literally(dashboard, page: Page):
+    job_id = create_from_text(page, dashboard, MARKDOWN_PROMPT)
+    page.goto(dashboard.page_url(f"job?job={job_id}"))
+    expect(page.get_by_role("heading", name="Details")).to_be_visible()
+    expect(page.get_by_text(MARKDOWN_PROMPT, exact=True).first).to_be_visible()
+    assert page.locator("a[href*='evil.example']").count() == 0
+    assert page.locator("strong", has_text=re.compile(r"^bold$")).count() == 0
+
+    page.goto(dashboard.page_url("job?job=x%60%20%5Bclick%20here%5D(https%3A%2F%2Fevil.example)"))
+    expect(page.get_by_text(re.compile(r"No job .* in your history"))).to_be_visible()
+    expect(page.get_by_text("x` [click here](https://evil.example)")).to_be_visible()
+    assert page.locator("a[href*='evil.example']").count() == 0
+
+    page.goto(dashboard.page_url("history"))
+    page.get_by_role("button", name="Track a job by id").click()
+    page.get_by_role("textbox", name="Legnext job id").fill("[x](https://evil.example)")
+    page.get_by_role("button", name="Track this job").click()
+    page.wait_for_timeout(1000)
+    assert page.locator("a[href*='evil.example']").count() == 0
