@@ -98,3 +98,65 @@ def test_prompts_and_link_parameters_are_shown_literally(dashboard, page: Page):
     page.get_by_role("button", name="Track this job").click()
     page.wait_for_timeout(1000)
     assert page.locator("a[href*='evil.example']").count() == 0
+
+
+def _row_center(page: Page, row: int) -> tuple[float, float]:
+    """Where the selection marker of a table row is (the grid is a canvas; rows are 34 px)."""
+    box = page.get_by_test_id("stDataFrame").first.bounding_box()
+    assert box is not None
+    return box["x"] + 14, box["y"] + 35 + 34 * row + 17
+
+
+def _selected_job(page: Page) -> str:
+    summary = page.get_by_role("link", name="Open details")
+    expect(summary).to_be_visible(timeout=10_000)
+    href = summary.get_attribute("href") or ""
+    return href.rsplit("job=", 1)[-1]
+
+
+def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server(browser, tmp_path):
+    from tests.e2e.conftest import running_dashboard
+
+    # Demo speed: the jobs stay in flight for the whole test, so the table changes under the clicks.
+    with running_dashboard(tmp_path / "data", LEGNEXT_SANDBOX_TIME_SCALE="1") as dashboard:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        busy = context.new_page()  # a second tab refreshing History keeps the server busier
+        try:
+            page.goto(dashboard.page_url("create?mode=batch"))
+            lines = page.get_by_role("textbox", name="Prompts, one per line")
+            lines.fill("\n".join(f"Scene {n}: a harbour at night, boats rocking" for n in range(8)))
+            lines.blur()
+            page.get_by_role("button", name="Submit 8 prompts").click()
+            expect(page.get_by_text("Batch result:")).to_be_visible()
+            busy.goto(dashboard.page_url("history"))
+            page.goto(dashboard.page_url("history"))
+            export = page.get_by_role("button", name="Export CSV")
+            expect(export).to_be_visible()
+
+            for attempt in range(20):
+                with page.expect_download(timeout=10_000) as download:
+                    export.click()
+                rows = list(csv.DictReader(io.StringIO(download.value.path().read_text("utf-8-sig"))))
+                assert len(rows) == 8, f"click {attempt + 1}: {len(rows)} rows"
+                page.wait_for_timeout(150 * (attempt % 7))  # land at every point of the 2 s refresh
+
+            page.mouse.click(*_row_center(page, 0))
+            first = _selected_job(page)
+            page.mouse.click(*_row_center(page, 1))
+            expect(page.get_by_role("link", name="Open details")).not_to_have_attribute(
+                "href", re.compile(re.escape(first))
+            )
+            second = _selected_job(page)
+            assert first != second
+            for attempt in range(20):
+                row, wanted = (0, first) if attempt % 2 == 0 else (1, second)
+                page.mouse.click(*_row_center(page, row))
+                expect(page.get_by_role("link", name="Open details")).to_have_attribute(
+                    "href", re.compile(re.escape(wanted)), timeout=10_000
+                )
+                page.wait_for_timeout(150 * (attempt % 7))
+        finally:
+            context.close()
+        assert "not found" not in dashboard.log_path.read_text(errors="replace")
