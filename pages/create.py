@@ -78,6 +78,12 @@ def _apply_deep_link() -> int | None:
         request = request_from_record(record)
         if request.kind in (JobKind.EXTEND, JobKind.UPSCALE):
             target = "pages/extend.py" if request.kind is JobKind.EXTEND else "pages/upscale.py"
+            form = "extend" if request.kind is JobKind.EXTEND else "upscale"
+            own_webhook = current.settings.webhook_url
+            fields = {"callback": "" if request.callback in (None, own_webhook) else request.callback}
+            if request.kind is JobKind.EXTEND:
+                fields["prompt"] = request.prompt or ""
+            forms.hand_over(form, **fields)
             st.switch_page(target, query_params={"job": request.parent_job_id, "variant": request.index or 0})
         mode = KIND_MODES.get(request.kind.value)
         if mode is None:  # an image job: its prompt goes to the sandbox image form

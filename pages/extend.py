@@ -15,6 +15,7 @@ RESULT = "extend:result"
 MAX_EXTENSIONS = 4
 
 current = studio()
+forms.take_over(FORM)  # "run again with the same settings" fills this form
 st.title("Extend a video", anchor=False)
 st.caption(
     "Adds about 4 seconds to one of a finished video's four results. "

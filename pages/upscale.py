@@ -15,6 +15,7 @@ RESULT = "upscale:result"
 SANDBOX_UPSCALE_SECONDS = (24, 36)
 
 current = studio()
+forms.take_over(FORM)  # "run again with the same settings" fills this form
 st.title("Upscale a video", anchor=False)
 if current.settings.is_sandbox:
     scale = current.settings.sandbox_time_scale

@@ -81,6 +81,21 @@ def take_pending(form_key: str) -> bool:
     return bool(st.session_state.pop(_keys(form_key)[1], False))
 
 
+def hand_over(form_key: str, **fields: Any) -> None:
+    """Fill fields of another page's form: taken by ``take_over`` when that page draws its form.
+
+    A widget's own key cannot carry a value across a page switch (Streamlit drops the state of widgets
+    that are not on the page being drawn), so the values wait under a key of their own.
+    """
+    st.session_state[f"{form_key}:handed-over"] = fields
+
+
+def take_over(form_key: str) -> None:
+    """Put values handed over by ``hand_over`` into this page's form fields, once."""
+    for field, value in st.session_state.pop(f"{form_key}:handed-over", {}).items():
+        st.session_state[f"{form_key}:{field}"] = value
+
+
 def video_options(key_prefix: str, *, resolution: bool = True, flags: bool = True) -> VideoOptions:
     """Resolution, Midjourney's ``--motion``/``--raw`` as controls, and the callback override."""
     video_type = 0
