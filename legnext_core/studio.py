@@ -88,9 +88,12 @@ class Studio:
     def stop(self) -> None:
         if self._started:
             self._stopping.set()
-            self.tracker.stop()
+            # Wait for both threads to finish what they are doing, however long a write of a large
+            # log takes: a thread left running writes into the data folder after "stop", which
+            # then cannot be removed (benchmarks.history saw that) or is written by two processes.
+            self.tracker.stop(timeout=None)
             if self._dispatcher is not None:
-                self._dispatcher.join(timeout=10)
+                self._dispatcher.join()
             self._started = False
         self.client.close()
         self._poll_client.close()

@@ -145,7 +145,7 @@ class Tracker:
             self._thread = threading.Thread(target=self._run, name="legnext-tracker", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float | None = 30.0) -> None:
         """Stop the thread and wait for polls and downloads under way (bounded by their timeouts)."""
         self._stopping.set()
         self._wakeup.set()
