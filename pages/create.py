@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from legnext_core.errors import InvalidInputError, LegnextError
+from legnext_core.media import check_image_url
 from legnext_core.models import JobKind, JobRequest, estimate_points, validate_http_url
 from legnext_core.submit import free_slots, request_from_record, submit_job
 from ui import feedback, forms, pickers
@@ -27,6 +28,8 @@ KIND_MODES = {
 #: because a widget's value cannot be set once the widget is drawn in a run.
 IMAGE_JOB_KEY = "create:animate:job_id"
 NEXT_IMAGE_JOB = "create:animate:next_job_id"
+#: The last image URL checked and what the check found: (url, ImageCheck).
+IMAGE_CHECK_KEY = "create:image_url:check"
 SANDBOX_IMAGE = "create:sandbox_image"
 #: Set once a batch is sent: the next run empties the batch form (a drawn widget cannot be changed).
 BATCH_SENT = "create:batch:sent"
@@ -157,14 +160,17 @@ def image_url_mode() -> None:
         placeholder="https://example.com/picture.png",
         help="A picture Legnext can download (http or https). It becomes the first frame's reference.",
     ).strip()
+    has_field_error = result is not None and result.outcome == "invalid" and result.field == "image_url"
     feedback.field_error(result, "image_url")
+    usable = False
     if url:
         try:
             validate_http_url(url, "image_url", "The image URL")
         except InvalidInputError as exc:
-            st.caption(f":material/info: {exc.message}")
+            if not has_field_error:  # the same message once, not twice
+                st.error(exc.message, icon=":material/edit:")
         else:
-            st.image(url, width=320, caption="The image Legnext will start from")
+            usable = _image_url_usable(url)
     prompt = _prompt(
         "image_url",
         label="Prompt (optional)",
@@ -181,7 +187,35 @@ def image_url_mode() -> None:
         raw=options.raw,
         callback=options.callback,
     )
-    _submit_area("image_url", request, label="Create video", shown=("prompt", "image_url", "callback"))
+    _submit_area(
+        "image_url", request, label="Create video", shown=("prompt", "image_url", "callback"),
+        ready=usable or not url,
+    )
+
+
+def _image_url_usable(url: str) -> bool:
+    """Check the image URL once (as Legnext will fetch it) and say what is wrong beside the field.
+
+    True when the image is fine, or when the check could not run and the person chose to send anyway.
+    """
+    state = st.session_state
+    checked = state.get(IMAGE_CHECK_KEY)
+    if checked is None or checked[0] != url:
+        with st.spinner("Checking the image URL…"):
+            checked = (url, check_image_url(url, allow_loopback=current.settings.is_sandbox))
+        state[IMAGE_CHECK_KEY] = checked
+    check = checked[1]
+    if check.ok:
+        st.image(url, width=320, caption="The image Legnext will start from")
+        return True
+    if not check.could_not_check:
+        st.error(f"**This image URL cannot be used.** {check.problem}", icon=":material/broken_image:")
+        return False
+    st.warning(
+        f"**The image URL could not be checked.** {check.problem} It may still work for Legnext.",
+        icon=":material/help:",
+    )
+    return st.checkbox("Send it anyway", key=f"create:image_url:anyway:{url}")
 
 
 @st.fragment(run_every=1.5)

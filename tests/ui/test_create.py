@@ -106,15 +106,14 @@ def test_callback_override_is_sent_with_the_job(app_test, studio):
 def test_image_url_mode_previews_the_image_and_sends_url_first(app_test, studio, sandbox):
     at = app_test("create")
     at.segmented_control(key="create:mode").set_value("image_url").run()
-    url = f"{sandbox.root_url}/media/image_0.png"
+    url = finished_output(studio(), sandbox, JobKind.IMAGE)
     at.text_input(key="create:image_url:url").input(url).run()
     assert not at.exception
     assert at.image, "a valid URL is previewed"
     at.text_area(key="create:image_url:prompt").input("the leaves sway")
     at.button(key="image_url:submit").click().run()
     assert not at.exception
-    (record,) = studio().store.recent()
-    assert record["kind"] == "image_url_video"
+    (record,) = studio().store.recent(kinds=["image_url_video"])
     assert record["wire_prompt"] == f"{url} the leaves sway"
 
 
@@ -123,10 +122,48 @@ def test_image_url_mode_flags_a_bad_url_at_the_url_field(app_test, sandbox):
     at.segmented_control(key="create:mode").set_value("image_url").run()
     at.text_input(key="create:image_url:url").input("ftp://example.com/a.png").run()
     assert not at.image
+    assert not at.exception
+    assert at.button(key="image_url:submit").disabled
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 0
+    # Said once, beside the field (not also as a caption).
+    assert sum("must start with http:// or https://" in error.value for error in at.error) == 1
+    assert not any("must start with" in caption.value for caption in at.caption)
+
+
+def finished_output(current, sandbox, kind: JobKind) -> str:
+    """The first output URL of a finished sandbox job of ``kind`` (served by the sandbox)."""
+    result = submit_job(current, JobRequest(kind=kind, prompt="a lighthouse at dusk"))
+    finish_jobs(current, sandbox)
+    record = current.store.by_job_id(result.job_id)
+    return (record.get("image_urls") or record.get("video_urls"))[0]
+
+
+def test_image_url_that_is_not_an_image_is_refused_before_sending(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("image_url").run()
+    video_url = finished_output(studio(), sandbox, JobKind.TEXT_VIDEO)
+    at.text_input(key="create:image_url:url").input(video_url).run()
+    assert not at.exception
+    assert not at.image
+    assert any("It is not an image" in error.value for error in at.error)
+    assert at.button(key="image_url:submit").disabled
+    at.text_input(key="create:image_url:url").input(f"{sandbox.root_url}/media/nothing-here.png").run()
+    assert any("HTTP 404" in error.value for error in at.error)
+    assert at.button(key="image_url:submit").disabled
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 1  # only the job that made the video
+
+
+def test_image_url_that_could_not_be_checked_is_sent_only_when_the_person_says_so(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("image_url").run()
+    at.text_input(key="create:image_url:url").input("https://no-such-host.invalid/a.png").run()
+    assert not at.exception
+    assert any("could not be checked" in warning.value for warning in at.warning)
+    assert at.button(key="image_url:submit").disabled
+    at.checkbox(key="create:image_url:anyway:https://no-such-host.invalid/a.png").check().run()
     at.button(key="image_url:submit").click().run()
     assert not at.exception
-    assert sandbox.request_count("POST", VIDEO_POSTS) == 0
-    assert any("must start with http:// or https://" in error.value for error in at.error)
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 1
 
 
 def test_animate_mode_makes_a_sandbox_image_job_and_animates_the_chosen_image(app_test, studio, sandbox):
