@@ -145,6 +145,18 @@ def _non_negative(seconds: pd.Series) -> pd.Series:
     return seconds.where(seconds >= 0)
 
 
+#: Statuses whose frozen points are still held: the job may yet run (or is running) at Legnext.
+RESERVING_STATUSES = frozenset({"submitting", "unknown", "pending", "staged", "processing"})
+
+
+def reserved_points(records: Iterable[Mapping[str, Any]]) -> int:
+    """Points Legnext holds for jobs still under way: frozen at submission, released when a job ends
+    (charged as consumed, or given back). A finished job's frozen points are no longer reserved."""
+    return sum(
+        record.get("credits_frozen") or 0 for record in records if record.get("status") in RESERVING_STATUSES
+    )
+
+
 def status_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """How many records have each status, in the order a job moves through them (absent ones left out)."""
     counts = Counter(record.get("status") or "" for record in records)

@@ -128,7 +128,8 @@ class HistoryView:
     rows: list[dict[str, Any]]
     frame: pd.DataFrame
     counts: dict[str, int]
-    frozen: int
+    #: Points held for the matching jobs still under way (finished jobs hold none).
+    reserved: int
     consumed: int
     page: int
     pages: int
@@ -147,7 +148,7 @@ def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
         rows=rows,
         frame=table_frame(rows),
         counts=dict(counts),
-        frozen=totals.frozen,
+        reserved=history.reserved_points(matching),
         consumed=totals.consumed,
         page=page,
         pages=pages,
@@ -250,7 +251,7 @@ def show_counts(view: HistoryView) -> None:
     st.markdown(
         f"**{view.matching:,}** job{'s' if view.matching != 1 else ''}"
         + (" · " + " · ".join(parts) if parts else "")
-        + f" · consumed {points(view.consumed)} · frozen {view.frozen:,}"
+        + f" · consumed {points(view.consumed)} · reserved for jobs under way {points(view.reserved)}"
     )
 
 

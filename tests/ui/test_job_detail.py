@@ -8,6 +8,7 @@ import pytest
 
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
+from ui.variants import variants_of
 
 
 def _texts(at) -> str:
@@ -65,6 +66,9 @@ def test_completed_job_shows_its_four_videos_with_downloads_from_the_archive(app
     assert len(videos) == 4
     labels = [b.label for b in at.download_button]
     assert labels == [f"Download video {n}" for n in range(1, 5)]
+    # Each download is named by its job and variant, so files of different jobs never collide.
+    names = [variant.file_name for variant in variants_of({**record, "media_paths": paths})]
+    assert names == [f"legnext-{record['job_id']}-video-{n}.mp4" for n in range(1, 5)]
     assert record["job_id"] in [c.value for c in at.code]
     assert any(c.value.endswith(f"/job?job={record['job_id']}") for c in at.code)
 
