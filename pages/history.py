@@ -9,7 +9,7 @@ from ui.context import studio
 
 current = studio()
 
-head, track = st.columns([3, 1], vertical_alignment="bottom")
+head, track = st.columns([1.6, 1], vertical_alignment="bottom")
 head.title("History")
 with track.popover("Track a job by id", icon=":material/radar:", width="stretch"):
     hv.track_form(current)

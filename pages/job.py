@@ -56,7 +56,7 @@ def live_status(local_id: str, shown_status: str) -> None:
         st.rerun(scope="app")
     top = st.columns([1.2, 1, 1, 1])
     top[0].markdown(f"### {hv.STATUS_ICONS.get(status, '')} {hv.status_label(status)}")
-    top[1].metric("Credits consumed", f"{rec.get('credits_consumed') or 0:,}",
+    top[1].metric("Points used", f"{rec.get('credits_consumed') or 0:,}",
                   help=f"Frozen at submission: {points(rec.get('credits_frozen'))}")
     queue = _span(rec.get("created_at"), rec.get("started_at"))
     running_until = time.time() if status == "processing" else None

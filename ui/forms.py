@@ -101,7 +101,8 @@ def video_options(key_prefix: str, *, resolution: bool = True, flags: bool = Tru
     video_type = 0
     motion: str | None = None
     raw = False
-    columns = st.columns(3 if flags else 1, vertical_alignment="bottom")
+    # Motion's three choices need the most room: at 1024 px beside the sidebar equal thirds cut "High".
+    columns = st.columns([1, 1.5, 1] if flags else 1, vertical_alignment="bottom")
     if resolution:
         with columns[0]:
             chosen = st.segmented_control(

@@ -109,7 +109,7 @@ def filter_bar() -> HistoryFilters:
         format_func=lambda k: KIND_LABELS[k],
     )
     text = text_col.text_input(
-        "Search", key="history-text", placeholder="Words from the prompt, or a job id",
+        "Search", key="history-text", placeholder="Prompt words or job id",
         icon=":material/search:",
     )
     days = date_col.date_input("Submitted", value=(), key="history-days", format="YYYY-MM-DD")
@@ -174,13 +174,14 @@ def column_config() -> dict[str, Any]:
         "status": cc.MultiselectColumn(
             "Status", options=list(STATUSES), color=[STATUS_COLORS[s] for s in STATUSES], width=110
         ),
+        # What a person looks for comes first, so it shows on a narrow screen without scrolling.
+        "prompt": cc.TextColumn("Prompt", width="medium", help="Shortened: the detail view has it in full"),
+        "submitted": cc.DatetimeColumn("Submitted", format="MMM D, HH:mm:ss", timezone=zone, width=130),
         "progress": cc.ProgressColumn("Progress", min_value=0, max_value=100, format="%d%%", width=90),
         "kind": cc.TextColumn("Kind", width=120),
-        "prompt": cc.TextColumn("Prompt", width="medium", help="Shortened: the detail view has it in full"),
         "resolution": cc.TextColumn("Res.", width=55),
         "variant": cc.NumberColumn("Var.", width=45, help="Which output (1-4) of the parent job it works on"),
         "parent": cc.TextColumn("Parent", width=80, help="The job this one was made from (short id)"),
-        "submitted": cc.DatetimeColumn("Submitted", format="MMM D, HH:mm:ss", timezone=zone, width=130),
         "finished": cc.DatetimeColumn("Finished", format="MMM D, HH:mm:ss", timezone=zone, width=130),
         "queue_wait_s": cc.NumberColumn("Queue", format="%d s", width=65, help="Waiting at Legnext"),
         "run_time_s": cc.NumberColumn("Run", format="%d s", width=65, help="From start to finish"),

@@ -176,3 +176,46 @@ def test_run_again_on_an_extension_keeps_its_prompt(dashboard, page: Page):
     page.wait_for_url(re.compile(r"/extend\?"))
     expect(page.get_by_role("textbox", name="Prompt (optional)")).to_have_value("the fox leaps over a log")
     expect(page.get_by_role("radio", name="Video 2")).to_be_checked()
+
+
+#: True when the element is drawn whole: no ancestor that clips its overflow cuts it off.
+NOT_CLIPPED = """el => {
+    const box = el.getBoundingClientRect();
+    for (let up = el.parentElement; up; up = up.parentElement) {
+        const style = getComputedStyle(up);
+        if (style.overflowX === 'visible' && style.overflow === 'visible') continue;
+        const outer = up.getBoundingClientRect();
+        if (box.right > outer.right + 1 || box.left < outer.left - 1) return false;
+    }
+    return el.scrollWidth <= el.clientWidth + 1;
+}"""
+
+
+def test_pages_fit_a_1024_px_window_and_a_phone(dashboard, page: Page):
+    create_from_text(page, dashboard, "A paper boat drifting down a rainy street, cinematic, golden hour")
+    page.set_viewport_size({"width": 1024, "height": 800})
+    page.goto(dashboard.page_url("create"))
+    high = page.get_by_role("radio", name="High")
+    expect(high).to_be_visible()
+    assert high.evaluate(NOT_CLIPPED), "Motion 'High' is cut off"
+
+    page.goto(dashboard.page_url("history"))
+    track = page.get_by_role("button", name="Track a job by id")
+    expect(track).to_be_visible()
+    assert track.locator("p").first.evaluate(NOT_CLIPPED), "'Track a job by id' is cut off"
+    expect(page.get_by_role("spinbutton", name="Page")).to_be_visible()  # the pager says what it is
+    # Prompt and submission time come first, so they fit in the table's visible width.
+    from ui import history_view as hv
+
+    config = hv.column_config()
+    assert list(config)[:3] == ["status", "prompt", "submitted"]
+    box = page.get_by_test_id("stDataFrame").first.bounding_box()
+    assert box is not None and box["width"] >= 40 + 110 + 200 + 130
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("create", "history", "extend", "upscale"):
+        page.goto(dashboard.page_url(path))
+        expect(page.get_by_role("heading").first).to_be_visible()
+        page.wait_for_timeout(500)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"/{path} is {width} px wide on a 390 px phone"
