@@ -94,6 +94,10 @@ def main() -> None:
 
         page.goto(f"{base}/history")
         expect(page.get_by_role("heading", name="History")).to_be_visible()
+        # The table and its controls are drawn before the picture is taken (not their placeholders).
+        expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+        expect(page.get_by_role("button", name="Export CSV")).to_be_visible()
+        page.wait_for_timeout(2500)
         shoot(page, "history")
         page.goto(f"{base}/job?job={boat}")
         expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=WAIT_MS)
