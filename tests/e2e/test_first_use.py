@@ -133,7 +133,8 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
             busy.goto(dashboard.page_url("history"))
             page.goto(dashboard.page_url("history"))
             export = page.get_by_role("button", name="Export CSV")
-            expect(export).to_be_visible()
+            # The first draw of a page on this loaded machine (two tabs, eight jobs) can take a while.
+            expect(export).to_be_visible(timeout=60_000)
 
             for attempt in range(20):
                 with page.expect_download(timeout=10_000) as download:
