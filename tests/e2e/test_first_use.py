@@ -6,11 +6,14 @@ Each test has a dashboard and data folder of its own (the ``dashboard`` fixture)
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import threading
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
 from legnext_core.store import JobStore
@@ -100,6 +103,30 @@ def test_prompts_and_link_parameters_are_shown_literally(dashboard, page: Page):
     assert page.locator("a[href*='evil.example']").count() == 0
 
 
+@contextlib.contextmanager
+def busy_server(dashboard, workers: int = 4):
+    """Keep the dashboard's server loop busy: the embedded sandbox answers on the same event loop as the
+    page's websocket, so a stream of requests to it delays every message a page is sent."""
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                with contextlib.suppress(requests.RequestException):
+                    session.get(f"{dashboard.url}/sandbox/api/account/balance",
+                                headers={"x-api-key": "busy"}, timeout=5)
+
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+
+
 def _row_center(page: Page, row: int) -> tuple[float, float]:
     """Where the selection marker of a table row is (the grid is a canvas; rows are 34 px)."""
     box = page.get_by_test_id("stDataFrame").first.bounding_box()
@@ -135,10 +162,14 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
             export = page.get_by_role("button", name="Export CSV")
             # The first draw of a page on this loaded machine (two tabs, eight jobs) can take a while.
             expect(export).to_be_visible(timeout=60_000)
+            clicks = contextlib.ExitStack()
+            clicks.enter_context(busy_server(dashboard))
 
             for attempt in range(20):
                 with page.expect_download(timeout=10_000) as download:
                     export.click()
+                failure = download.value.failure()
+                assert failure is None, f"click {attempt + 1}: the download failed ({failure})"
                 rows = list(csv.DictReader(io.StringIO(download.value.path().read_text("utf-8-sig"))))
                 assert len(rows) == 8, f"click {attempt + 1}: {len(rows)} rows"
                 page.wait_for_timeout(150 * (attempt % 7))  # land at every point of the 2 s refresh
@@ -158,6 +189,7 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
                     "href", re.compile(re.escape(wanted)), timeout=10_000
                 )
                 page.wait_for_timeout(150 * (attempt % 7))
+            clicks.close()
         finally:
             context.close()
         assert "not found" not in dashboard.log_path.read_text(errors="replace")
