@@ -146,3 +146,19 @@ def _interval(kind: str, elapsed: float, duration_scale: float) -> float:
 
 def _kind_value(kind: object) -> str:
     return str(getattr(kind, "value", kind))
+
+
+#: An estimate never claims more than this: only Legnext can say a job is done.
+ESTIMATE_CAP = 95
+
+
+def estimated_progress(kind: str, elapsed: float, *, duration_scale: float = 1.0) -> int:
+    """Progress guessed from time alone (0-95): elapsed against the middle of the expected range.
+
+    Only for a server that reports no progress of its own; the UI labels it as an estimate.
+    """
+    expected = expected_duration(kind, duration_scale)
+    middle = (expected.low + expected.high) / 2
+    if middle <= 0:
+        return 0
+    return max(0, min(ESTIMATE_CAP, int(100 * elapsed / middle)))
