@@ -147,3 +147,53 @@ def judge(
     else:
         evidence.update(state="not_created", decided_at=now)
     return evidence
+
+
+SEARCHING_MESSAGE = (
+    "The tracker is looking for this job in Legnext's list of running jobs; if Legnext made it, it "
+    "appears here by itself. Resubmit it only deliberately, from its detail view."
+)
+
+
+def describe(record: Mapping[str, Any]) -> str | None:
+    """One sentence for the page about where the search for an unknown submission's job stands."""
+    if record.get("status") != "unknown":
+        return None
+    state = (record.get("reconciliation") or {}).get("state")
+    if state == "not_created":
+        return NOT_CREATED_MESSAGE + " You may submit it again from its detail view."
+    if state == "candidates":
+        return CANDIDATES_MESSAGE
+    if state == "unverifiable":
+        return UNVERIFIABLE_MESSAGE
+    return SEARCHING_MESSAGE
+
+
+def progress_label(record: Mapping[str, Any]) -> str:
+    """``"45%"``, or ``"about 45% (estimate)"`` when the figure was estimated from elapsed time."""
+    progress = int(record.get("progress") or 0)
+    return f"about {progress}% (estimate)" if record.get("progress_estimated") else f"{progress}%"
+
+
+def confirm_match(store: Any, client: Any, local_id: str, job_id: str) -> str | None:
+    """Link an unknown submission to the job a person confirmed was it; None, or why it was not linked.
+
+    Only a job offered as a likely match can be confirmed, and it is fetched again first: it must
+    still be unknown to the log and be of the submission's task type.
+    """
+    record = store.get(local_id)
+    evidence = (record or {}).get("reconciliation") or {}
+    offered = {c.get("job_id") for c in evidence.get("candidates") or []}
+    if record is None or record.get("status") != "unknown" or job_id not in offered:
+        return "This job is no longer offered as a match for this submission."
+    if store.by_job_id(job_id) is not None:
+        return "That job already belongs to another submission in the log."
+    try:
+        job = client.get_job(job_id)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a sentence beside the button
+        return getattr(exc, "user_message", None) or "Legnext could not be asked about that job."
+    if job.task_type != TASK_TYPE_OF_KIND.get(record.get("kind") or ""):
+        return "That job is of another kind than this submission."
+    if store.link_unknown(local_id, job, how="confirmed_by_person") is None:
+        return "The submission could not be linked (it may have been linked meanwhile)."
+    return None
