@@ -151,7 +151,8 @@ def judge(
 
 SEARCHING_MESSAGE = (
     "The tracker is looking for this job in Legnext's list of running jobs; if Legnext made it, it "
-    "appears here by itself. Resubmit it only deliberately, from its detail view."
+    "appears here by itself. Check your Legnext dashboard if in doubt; resubmit it only deliberately, "
+    "from its detail view."
 )
 
 

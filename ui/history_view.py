@@ -364,8 +364,7 @@ def track_form(studio: Studio) -> None:
 # -- the detail view's data ---------------------------------------------------------------------------
 
 #: Statuses that can still change on their own: the detail view refreshes itself while a job has one.
-#: Statuses a record may leave by itself ("unknown" too: the tracker may find its job).
-CHANGING_STATUSES = frozenset({"queued", "submitting", "unknown", "pending", "staged", "processing"})
+CHANGING_STATUSES = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 REDACTED = "[redacted]"
 
 
