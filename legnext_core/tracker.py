@@ -8,7 +8,7 @@ The schedule lives in the records (``next_poll_at``, ``last_poll_at``, ``poll_co
 restart every unfinished job is resumed from its record; an overdue one is polled soon.
 
 - **One request for every running job.** Where the server offers ``GET /account/active_tasks``, the
-  tracker reads it once per tick (:data:`ACTIVE_LIST_INTERVAL`) for the whole account: status and
+  tracker reads it once per tick (:func:`schedule.active_list_interval`) for the whole account: status and
   progress of every listed job in one request and one write. A listed job gets no GETs of its own; a
   job that leaves the list is confirmed with one GET. A job the list does not cover (confirmed still
   running while unlisted) goes back to its own schedule. Without the list (404/405/501), every job is
@@ -79,9 +79,9 @@ MIN_IDLE = 0.01
 #: scaled; never less than MIN_HINT_INTERVAL real seconds).
 HINT_INTERVAL = 10.0
 MIN_HINT_INTERVAL = 0.5
-#: The account's active list is read this often while jobs run or submissions are unresolved (live
-#: seconds, scaled; never less than MIN_ACTIVE_LIST_INTERVAL real seconds).
-ACTIVE_LIST_INTERVAL = 5.0
+#: The account's active list is read at ``schedule.active_list_interval`` (10 s while a job could be
+#: finishing or a lost submission is looked for, 30 s while all are early; live seconds, scaled),
+#: never more often than every MIN_ACTIVE_LIST_INTERVAL real seconds.
 MIN_ACTIVE_LIST_INTERVAL = 0.1
 #: A server that does not offer the list is asked again after this long (live seconds, scaled).
 ACTIVE_LIST_RECHECK = 600.0
@@ -394,8 +394,13 @@ class Tracker:
             self._list_next_at = 0.0
         self._wakeup.set()
 
-    def _list_interval(self) -> float:
-        return max(ACTIVE_LIST_INTERVAL * self.duration_scale, MIN_ACTIVE_LIST_INTERVAL)
+    def _list_interval(self, covered: list[Record], *, searching: bool, now: float) -> float:
+        interval = schedule.active_list_interval(
+            ((r.get("kind") or "", self._age(r, now)) for r in covered),
+            searching=searching,
+            duration_scale=self.duration_scale,
+        )
+        return max(interval, MIN_ACTIVE_LIST_INTERVAL)
 
     def _hint_interval(self) -> float:
         return max(HINT_INTERVAL * self.duration_scale, MIN_HINT_INTERVAL)
@@ -407,11 +412,13 @@ class Tracker:
         with self._lock:
             if self._list_busy or now < self._list_next_at:
                 return []
-            self._list_next_at = now + self._list_interval()
             offered = self._list_offered
             recheck_due = now >= self._list_recheck_at
         covered = [r for r in records if self.clients(r) is self.account_client]
         unknowns = [r for r in self.store.unresolved_unknowns() if self.clients(r) is self.account_client]
+        searching = any((r.get("reconciliation") or {}).get("state") in (None, "searching") for r in unknowns)
+        with self._lock:
+            self._list_next_at = now + self._list_interval(covered, searching=searching, now=now)
         if not covered and not unknowns:
             return []
         if offered is False and not recheck_due:
