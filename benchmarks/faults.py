@@ -10,9 +10,9 @@ Two runs per fault rate, side by side on the same seed:
 - ``client_only``: the client alone (what a script would do): how many answers are unknown, and how
   many of those had made a job nobody will ever look at;
 - ``dashboard``: the real submit path and Studio (job log, tracker thread, webhook routes) against a
-  real-time sandbox sped up 4x, with faults on the POSTs: after the tracker's reconciliation, how many
-  outcomes are still unknown, how many of those had made a job (target 0), any job linked to the wrong
-  submission (must be 0), and how long reconciliation took.
+  real-time sandbox at twice demo speed, with faults on the POSTs: after the tracker's reconciliation,
+  how many outcomes are still unknown, how many of those had made a job (target 0), any job linked
+  to the wrong submission (must be 0), and how long reconciliation took (also in live seconds).
 
     python -m benchmarks.faults                       # 300 submissions at 30 % and at 60 %
     python -m benchmarks.faults --submissions 200 --rates 0.3 --seed 1
@@ -100,7 +100,7 @@ def run_trial(
     }
 
 
-DASHBOARD_TIME_SCALE = 4.0
+DASHBOARD_TIME_SCALE = 2.0
 
 
 def _serve_routes(holder: dict[str, Any]) -> tuple[str, Any, threading.Thread]:
@@ -229,6 +229,14 @@ def run_dashboard_trial(
         "linked_completed_with_cost_and_media": costed,
         "unknown_at_end": len(still_unknown),
         "unknown_at_end_that_made_a_job": sum(1 for r in still_unknown if made[r["prompt"]]),
+        "unknown_at_end_that_made_a_job_by_verdict": dict(
+            Counter((r.get("reconciliation") or {}).get("state") for r in still_unknown if made[r["prompt"]])
+        ),
+        "unverifiable_max_gaps_s": sorted(
+            (r.get("reconciliation") or {}).get("max_gap") or -1
+            for r in still_unknown
+            if (r.get("reconciliation") or {}).get("state") == "unverifiable"
+        )[-5:],
         "reconciliation_p50_s": round(delays[len(delays) // 2], 2) if delays else None,
         "reconciliation_max_s": round(delays[-1], 2) if delays else None,
         "reconciliation_wall_s_after_last_submission": round(reconciled_in, 2),

@@ -127,6 +127,7 @@ def _send(
     With ``requeue_when_busy`` a 429 (a definite "not created") puts the line back in the queue and
     returns None, instead of recording a rejection.
     """
+    studio.tracker.submission_started(local_id)
     try:
         job = studio.client.submit(request)
     except RateLimitError as exc:
@@ -142,6 +143,8 @@ def _send(
         # A status answer, or a connection never made: Legnext created no job.
         studio.store.record_rejected(local_id, exc)
         return SubmitResult("rejected", local_id, error=exc)
+    finally:
+        studio.tracker.submission_finished(local_id)
     studio.store.record_accepted(local_id, job)
     studio.forget_balance()
     # The tracker schedules the first poll near the earliest likely finish; a GET now would be wasted.

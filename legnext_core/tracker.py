@@ -174,6 +174,8 @@ class Tracker:
         self._foreign: dict[str, tuple[ActiveTask, float]] = {}
         #: Job ids a delivery on an unknown submission's token named: (local_id, client) to check.
         self._link_checks: dict[str, tuple[str, Any]] = {}
+        #: Submissions whose POST is under way (the list is read often meanwhile).
+        self._posting: set[str] = set()
 
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
@@ -388,6 +390,20 @@ class Tracker:
         return min(max(soonest - now, MIN_IDLE), MAX_IDLE)
 
     # -- the account's active list -----------------------------------------------------------------
+    def submission_started(self, local_id: str) -> None:
+        """A paid POST is about to be sent: read the list now and at the short interval until it ends.
+
+        If its answer is lost, the job it made must have been looked for all through the POST.
+        """
+        with self._lock:
+            self._posting.add(local_id)
+            self._list_next_at = 0.0
+        self._wakeup.set()
+
+    def submission_finished(self, local_id: str) -> None:
+        with self._lock:
+            self._posting.discard(local_id)
+
     def look_for(self, local_id: str) -> None:
         """A submission's outcome is unknown: read the active list at the next tick, not an interval later."""
         with self._lock:
@@ -416,10 +432,14 @@ class Tracker:
             recheck_due = now >= self._list_recheck_at
         covered = [r for r in records if self.clients(r) is self.account_client]
         unknowns = [r for r in self.store.unresolved_unknowns() if self.clients(r) is self.account_client]
-        searching = any((r.get("reconciliation") or {}).get("state") in (None, "searching") for r in unknowns)
+        with self._lock:
+            posting = bool(self._posting)
+        searching = posting or any(
+            (r.get("reconciliation") or {}).get("state") in (None, "searching") for r in unknowns
+        )
         with self._lock:
             self._list_next_at = now + self._list_interval(covered, searching=searching, now=now)
-        if not covered and not unknowns:
+        if not covered and not unknowns and not posting:
             return []
         if offered is False and not recheck_due:
             self._estimate_progress(covered, now)
