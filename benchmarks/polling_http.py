@@ -30,6 +30,7 @@ from legnext_core.sandbox import SandboxConfig, SandboxServer
 from legnext_core.server import build_routes
 from legnext_core.settings import load_settings
 from legnext_core.store import JobStore
+from legnext_core.submit import new_callback_token
 from legnext_core.tracker import Tracker
 
 KEY = "benchmark-key"
@@ -118,9 +119,17 @@ def run(jobs: int, time_scale: float, *, webhooks: bool, seed: int = 3) -> dict:
 
 
 def _submit(store: JobStore, client: LegnextClient, sandbox: SandboxServer, kind: JobKind, callback):
-    request = JobRequest(kind=kind, prompt="a lighthouse at dusk", callback=callback)
+    # Each submission has its own callback URL, as the dashboard sends them.
+    token = new_callback_token() if callback else None
+    request = JobRequest(
+        kind=kind, prompt="a lighthouse at dusk", callback=callback and f"{callback}/{token}"
+    )
     record = store.add_intent(
-        request, api_mode="sandbox", api_base_url=sandbox.base_url, estimated_points=None
+        request,
+        api_mode="sandbox",
+        api_base_url=sandbox.base_url,
+        estimated_points=None,
+        callback_token=token,
     )
     store.record_accepted(record["local_id"], client.submit(request))
     return record["local_id"]

@@ -37,6 +37,8 @@ STATUS_LABELS: dict[str, str] = {
 KIND_LABELS: dict[str, str] = {kind.value: kind.label for kind in JobKind}
 
 RESOLUTION_LABELS: dict[int, str] = {0: "480p", 1: "720p"}
+#: Added to the status label of a job whose progress is estimated from elapsed time.
+ESTIMATE_SUFFIX = " · progress estimated"
 
 #: Kinds whose record's ``video_type`` is what was made (an extend or upscale follows its parent).
 _KINDS_WITH_OWN_RESOLUTION = frozenset({"text_video", "image_url_video", "animate"})
@@ -95,7 +97,10 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     submitted = raw["submitted_at"].fillna(raw["created_at"])
     frame = pd.DataFrame(
         {
-            "status_label": status.map(lambda s: STATUS_LABELS.get(s, s)),
+            "status_label": [
+                STATUS_LABELS.get(s, s) + (ESTIMATE_SUFFIX if r.get("progress_estimated") else "")
+                for s, r in zip(status, rows, strict=True)
+            ],
             "status": status,
             "progress": progress,
             "kind": kind.map(lambda k: KIND_LABELS.get(k, k)),

@@ -30,7 +30,8 @@ LIVE_BASE_URL = "https://api.legnext.ai/api"
 SANDBOX_MOUNT_PATH = "/sandbox"
 #: The key the dashboard sends to its own sandbox. Not a secret: the sandbox only runs on this machine.
 SANDBOX_API_KEY = "sandbox-demo-key"
-#: The route on the dashboard's server that receives Legnext callbacks.
+#: The route on the dashboard's server that receives Legnext callbacks. Each submission's callback
+#: is ``WEBHOOK_PATH + "/" + <its callback_token>``; the bare path only takes signed deliveries.
 WEBHOOK_PATH = "/webhooks/legnext"
 #: Hosts Legnext is known or expected to serve result media from (see API.md: signed URLs, 30 days).
 DEFAULT_MEDIA_HOSTS = ("legnext.ai", "*.legnext.ai", "cdn.legnext.ai")
@@ -91,6 +92,11 @@ class Settings:
         if not self.public_url:
             return None
         return self.public_url.rstrip("/") + WEBHOOK_PATH
+
+    def callback_url(self, token: str) -> str | None:
+        """The callback URL of one submission (its token is the last path segment), or None."""
+        base = self.webhook_url
+        return None if base is None else f"{base}/{token}"
 
     @property
     def sandbox_duration_scale(self) -> float:

@@ -57,6 +57,7 @@ __all__ = [
     "STATUS_RANK",
     "StoreError",
     "TERMINAL_STATUSES",
+    "ProgressUpdate",
     "TRACKING_FIELDS",
     "UnknownRecordError",
     "UnreadableLogError",
@@ -139,6 +140,18 @@ class ExtensionChain(NamedTuple):
     extensions_left: int
     #: The chain's job ids, the original video first and the asked-for job last.
     job_ids: tuple[str, ...]
+
+
+class ProgressUpdate(NamedTuple):
+    """One job's progress for :meth:`JobStore.apply_progress` (a list entry, or an estimate)."""
+
+    job_id: str
+    #: The status Legnext listed, or None to leave the status as it is.
+    status: str | None
+    #: 0-100, or None to leave the progress as it is.
+    progress: int | None
+    #: True when the figure was estimated from elapsed time, not reported by Legnext.
+    estimated: bool = False
 
 
 class CreditTotals(NamedTuple):
@@ -444,6 +457,8 @@ class JobStore:
         self._table = self._db.table(_TABLE)
         self._job_index: dict[str, str] = {}
         self._index_reloads = -1
+        self._token_index: dict[str, str] = {}
+        self._token_index_reloads = -1
         #: Where an unreadable log was moved on open, or None.
         self.recovered_from: Path | None = None
         with self._lock, self._file_lock:
@@ -507,6 +522,16 @@ class JobStore:
             self._index_reloads = self._storage.reloads
         return self._job_index
 
+    def _tokens(self) -> dict[str, str]:
+        """callback_token -> local_id, rebuilt when the file was re-parsed."""
+        records = self._records()
+        if self._token_index_reloads != self._storage.reloads:
+            self._token_index = {
+                r["callback_token"]: local_id for local_id, r in records.items() if r.get("callback_token")
+            }
+            self._token_index_reloads = self._storage.reloads
+        return self._token_index
+
     def _current(self, local_id: str) -> dict[str, Any]:
         record = self._records().get(local_id)
         if record is None:
@@ -530,6 +555,8 @@ class JobStore:
         index = self._index()
         if record.get("job_id"):
             index[record["job_id"]] = local_id
+        if record.get("callback_token"):
+            self._tokens()[record["callback_token"]] = local_id
         return dict(record)
 
     def _change(
@@ -557,8 +584,13 @@ class JobStore:
         batch_id: str | None = None,
         resubmit_of: str | None = None,
         status: str = "submitting",
+        callback_token: str | None = None,
     ) -> dict[str, Any]:
-        """Record a submission before it is sent (``submitting``), or a batch line waiting (``queued``)."""
+        """Record a submission before it is sent (``submitting``), or a batch line waiting (``queued``).
+
+        ``callback_token`` is the secret part of the submission's own callback URL (see
+        :meth:`by_callback_token`).
+        """
         if status not in ("submitting", "queued"):
             raise ValueError(f"an intent is 'submitting' or 'queued', not {status!r}")
         now = self._clock()
@@ -581,6 +613,7 @@ class JobStore:
             "parent_index": request.index,
             "batch_id": batch_id,
             "resubmit_of": resubmit_of,
+            "callback_token": callback_token,
             "status": status,
             "estimated_points": estimated_points,
             "submitted_at": now,
@@ -681,9 +714,14 @@ class JobStore:
         def unknown(record: dict[str, Any]) -> dict[str, Any] | None:
             if status_rank(record.get("status")) >= STATUS_RANK["unknown"]:
                 return None
+            now = self._clock()
+            # The window in which the POST may have created a job: what reconciliation looks for.
+            window = [record.get("submitting_since") or record.get("submitted_at") or now, now]
             record.pop("submitter_pid", None)
             record.pop("submitting_since", None)
-            record.update(status="unknown", note=message, updated_at=self._clock())
+            record.update(
+                status="unknown", note=message, updated_at=now, reconciliation=_searching(window)
+            )
             return record
 
         try:
@@ -718,9 +756,16 @@ class JobStore:
             def interrupt(record: dict[str, Any]) -> dict[str, Any] | None:
                 if record.get("status") != "submitting" or not self._interrupted(record, now):
                     return None
+                since = record.get("submitting_since") or record.get("submitted_at") or now
+                window = [since, min(now, since + self._submit_timeout)]
                 record.pop("submitter_pid", None)
                 record.pop("submitting_since", None)
-                record.update(status="unknown", note=INTERRUPTED_NOTE, updated_at=now)
+                record.update(
+                    status="unknown",
+                    note=INTERRUPTED_NOTE,
+                    updated_at=now,
+                    reconciliation=_searching(window),
+                )
                 return record
 
             resolved.append(self._change(local_id, interrupt))
@@ -814,6 +859,96 @@ class JobStore:
             return record
 
         return self._change(local_id, lose)
+
+    # -- reconciliation of "outcome unknown" and progress ------------------------------------------------
+    def link_unknown(self, local_id: str, job: Any, *, how: str) -> dict[str, Any] | None:
+        """Give an ``unknown`` record the job its POST made (found afterwards); None if it cannot be.
+
+        Refused (None) when the record is no longer ``unknown`` or already has a job, or when the job
+        already belongs to another record: one job is never linked to two submissions. ``how`` says
+        what proved the link; it is kept in ``reconciliation``.
+        """
+        now = self._clock()
+
+        def change() -> dict[str, Any] | None:
+            current = self._records().get(local_id)
+            if current is None or current.get("status") != "unknown" or current.get("job_id"):
+                return None
+            if self._index().get(job.job_id) not in (None, local_id):
+                return None
+            record = dict(current)
+            record["job_id"] = job.job_id
+            record.pop("note", None)
+            evidence = dict(record.get("reconciliation") or {})
+            evidence.update(state="linked", how=how, job_id=job.job_id, at=now)
+            evidence.pop("candidates", None)
+            record["reconciliation"] = evidence
+            merged = _merge_snapshot(record, job, now)
+            merged["updated_at"] = now
+            return self._save(merged)
+
+        return self._write(change)
+
+    def set_reconciliation(self, local_id: str, evidence: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Replace the evidence of an ``unknown`` record (what was searched, what was found)."""
+
+        def change(record: dict[str, Any]) -> dict[str, Any] | None:
+            if record.get("status") != "unknown" or record.get("reconciliation") == evidence:
+                return None
+            record["reconciliation"] = dict(evidence)
+            return record
+
+        return self._change(local_id, change)
+
+    def unresolved_unknowns(self) -> list[dict[str, Any]]:
+        """``unknown`` records with no job yet, oldest first (what reconciliation looks for)."""
+        return self._select(
+            lambda r: r.get("status") == "unknown" and not r.get("job_id"), newest_first=False
+        )
+
+    def apply_progress(self, updates: Iterable[ProgressUpdate]) -> int:
+        """Apply many jobs' progress in one write; returns how many records changed.
+
+        A status only moves forward and a terminal record is left alone. Reported progress replaces
+        an estimate and clears ``progress_estimated``; an estimate never replaces reported progress.
+        """
+        updates = list(updates)
+        if not updates:
+            return 0
+        now = self._clock()
+
+        def change() -> int:
+            index, records = self._index(), self._records()
+            changed: dict[str, dict[str, Any]] = {}
+            for update in updates:
+                local_id = index.get(update.job_id)
+                current = records.get(local_id) if local_id else None
+                if current is None or current.get("status") in TERMINAL_STATUSES:
+                    continue
+                updated = _progressed(dict(current), update, now)
+                if updated is not None and _lean(updated) != current:
+                    changed[local_id] = _lean(updated)
+            if changed:
+                self._storage.announce_changes(_TABLE, changed)
+
+                def replace(doc: dict[str, Any]) -> None:
+                    new = changed[doc["local_id"]]
+                    doc.clear()
+                    doc.update(new)
+
+                self._table.update(replace, doc_ids=list(changed))
+            return len(changed)
+
+        return self._write(change)
+
+    def by_callback_token(self, token: str) -> dict[str, Any] | None:
+        """The submission whose callback URL carries ``token``, or None."""
+
+        def find() -> dict[str, Any] | None:
+            local_id = self._tokens().get(token)
+            return None if local_id is None else _copy(self._records().get(local_id))
+
+        return self._read(find)
 
     # -- queries -----------------------------------------------------------------------------------------
     def get(self, local_id: str) -> dict[str, Any] | None:
@@ -992,6 +1127,39 @@ def _forget_in_flight(local_id: str) -> None:
         _in_flight_here.discard(local_id)
 
 
+def _searching(window: list[float]) -> dict[str, Any]:
+    """The first evidence of an ``unknown`` record: the window in which its POST was in flight."""
+    return {"state": "searching", "window": window}
+
+
+def _progressed(record: dict[str, Any], update: ProgressUpdate, now: float) -> dict[str, Any] | None:
+    """The record with ``update`` applied, or None when it does not apply (pure)."""
+    current = record.get("status")
+    incoming = update.status or current
+    if status_rank(incoming) < status_rank(current) or incoming not in ACTIVE_STATUSES:
+        return None
+    had_estimate = bool(record.get("progress_estimated"))
+    old = record.get("progress")
+    if update.progress is None:
+        if incoming == current:
+            return None
+        progress, estimated = old, had_estimate
+    elif update.estimated:
+        if old is not None and not had_estimate:
+            return None  # Legnext reported a figure; an estimate does not replace it
+        progress, estimated = (update.progress if old is None else max(old, update.progress)), True
+    elif had_estimate or old is None or incoming != current:
+        progress, estimated = update.progress, False
+    else:
+        progress, estimated = max(old, update.progress), False
+    if incoming == current and progress == old and had_estimate == estimated:
+        return None
+    record.update(status=incoming, progress=progress, progress_estimated=estimated, updated_at=now)
+    if incoming != current:
+        record.pop("last_log", None)
+    return record
+
+
 def _merge_snapshot(record: dict[str, Any], job: Any, now: float) -> dict[str, Any]:
     """The record with the job snapshot applied, forward-only; ``record`` itself if nothing applies."""
     current = record.get("status")
@@ -1006,8 +1174,10 @@ def _merge_snapshot(record: dict[str, Any], job: Any, now: float) -> dict[str, A
     merged["status"] = incoming
     if job.progress is not None:
         old = merged.get("progress")
-        # Same-stage snapshots can arrive out of order (a webhook overtaking a poll).
-        merged["progress"] = job.progress if old is None or incoming != current else max(old, job.progress)
+        # Same-stage snapshots can arrive out of order (a webhook overtaking a poll); a reported
+        # figure always replaces an estimate.
+        fresh = old is None or incoming != current or merged.pop("progress_estimated", None)
+        merged["progress"] = job.progress if fresh else max(old, job.progress)
     for field in ("video_urls", "image_url", "image_urls", "seed", "available_actions"):
         value = getattr(job, field, None)
         if not _is_blank(value):

@@ -67,6 +67,7 @@ class Studio:
             duration_scale=settings.sandbox_duration_scale,
             archiver=self.archiver,
             webhooks_expected=settings.webhook_url is not None,
+            account_client=self._poll_client,
         )
         self._balance_lock = threading.Lock()
         self._balance: BalanceReading | None = None

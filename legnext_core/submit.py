@@ -17,6 +17,7 @@ tracker's dispatcher sends the rest as running jobs finish.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -75,11 +76,26 @@ def _parent_video_type(studio: Studio, request: JobRequest) -> int | None:
     return None if parent is None else parent.get("video_type")
 
 
-def _with_callback(studio: Studio, request: JobRequest) -> JobRequest:
-    """The request as sent: the user's callback override, else the dashboard's own webhook URL."""
-    if request.callback or not studio.settings.webhook_url:
-        return request
-    return dataclasses.replace(request, callback=studio.settings.webhook_url)
+def new_callback_token() -> str:
+    """128 random bits, hex: the secret part of one submission's callback URL."""
+    return secrets.token_hex(16)
+
+
+def _with_callback(studio: Studio, request: JobRequest) -> tuple[JobRequest, str | None]:
+    """The request as sent, and its callback token.
+
+    The dashboard's callback is ``<public url>/webhooks/legnext/<token>`` with a token of its own per
+    submission: only Legnext learns it, so a delivery to it is not forgeable, and a job object that
+    names it (``config.webhook_config.endpoint``) says which submission made it. A callback the person
+    set themselves is sent as it is, without a token.
+    """
+    if request.callback:
+        return request, None
+    token = new_callback_token()
+    url = studio.settings.callback_url(token)
+    if url is None:
+        return request, None
+    return dataclasses.replace(request, callback=url), token
 
 
 def _record_intent(
@@ -89,6 +105,7 @@ def _record_intent(
     status: str,
     batch_id: str | None = None,
     resubmit_of: str | None = None,
+    callback_token: str | None = None,
 ) -> dict[str, Any]:
     return studio.store.add_intent(
         request,
@@ -98,6 +115,7 @@ def _record_intent(
         batch_id=batch_id,
         resubmit_of=resubmit_of,
         status=status,
+        callback_token=callback_token,
     )
 
 
@@ -109,6 +127,7 @@ def _send(
     With ``requeue_when_busy`` a 429 (a definite "not created") puts the line back in the queue and
     returns None, instead of recording a rejection.
     """
+    studio.tracker.submission_started(local_id)
     try:
         job = studio.client.submit(request)
     except RateLimitError as exc:
@@ -118,11 +137,14 @@ def _send(
         return SubmitResult("rejected", local_id, error=exc)
     except SubmissionOutcomeUnknownError as exc:
         studio.store.record_unknown(local_id, exc.user_message)
+        studio.tracker.look_for(local_id)
         return SubmitResult("unknown", local_id, error=exc)
     except (APIStatusError, APIConnectionError, InvalidInputError) as exc:
         # A status answer, or a connection never made: Legnext created no job.
         studio.store.record_rejected(local_id, exc)
         return SubmitResult("rejected", local_id, error=exc)
+    finally:
+        studio.tracker.submission_finished(local_id)
     studio.store.record_accepted(local_id, job)
     studio.forget_balance()
     # The tracker schedules the first poll near the earliest likely finish; a GET now would be wasted.
@@ -132,12 +154,14 @@ def _send(
 
 def submit_job(studio: Studio, request: JobRequest, *, resubmit_of: str | None = None) -> SubmitResult:
     """Validate, record the intent, POST once, record the answer."""
-    request = _with_callback(studio, request)
+    request, token = _with_callback(studio, request)
     try:
         request.validate()
     except InvalidInputError as exc:
         return SubmitResult("invalid", error=exc)
-    record = _record_intent(studio, request, status="submitting", resubmit_of=resubmit_of)
+    record = _record_intent(
+        studio, request, status="submitting", resubmit_of=resubmit_of, callback_token=token
+    )
     result = _send(studio, record["local_id"], request)
     assert result is not None  # only requeue_when_busy answers None
     return result
@@ -168,13 +192,13 @@ def submit_batch(
     results: list[SubmitResult | None] = [None] * len(requests)
     pending: list[tuple[int, str, JobRequest]] = []
     for position, raw_request in enumerate(requests):
-        request = _with_callback(studio, raw_request)
+        request, token = _with_callback(studio, raw_request)
         try:
             request.validate()
         except InvalidInputError as exc:
             results[position] = SubmitResult("invalid", error=exc)
             continue
-        record = _record_intent(studio, request, status="queued", batch_id=batch_id)
+        record = _record_intent(studio, request, status="queued", batch_id=batch_id, callback_token=token)
         pending.append((position, record["local_id"], request))
 
     done = sum(result is not None for result in results)
@@ -214,15 +238,20 @@ def dispatch_queued(studio: Studio) -> list[SubmitResult]:
             continue
         if free_slots(studio) <= 0:
             break
-        result = dispatch_one(studio, record["local_id"], request_from_record(record))
+        result = dispatch_one(studio, record["local_id"], request_from_record(record, same_submission=True))
         if result is None:
             break
         results.append(result)
     return results
 
 
-def request_from_record(record: dict[str, Any]) -> JobRequest:
-    """The request a record was made from: for queued lines, and for "run again with the same settings"."""
+def request_from_record(record: dict[str, Any], *, same_submission: bool = False) -> JobRequest:
+    """The request a record was made from: for queued lines, and for "run again with the same settings".
+
+    A queued line is the same submission and keeps its callback (``same_submission``); a new one made
+    from a record gets a callback token of its own, so the dashboard's callback is not copied.
+    """
+    own_callback = bool(record.get("callback_token")) and not same_submission
     return JobRequest(
         kind=JobKind(record["kind"]),
         prompt=record.get("prompt"),
@@ -232,7 +261,7 @@ def request_from_record(record: dict[str, Any]) -> JobRequest:
         video_type=record.get("video_type") or 0,
         motion=record.get("motion"),
         raw=bool(record.get("raw")),
-        callback=record.get("callback"),
+        callback=None if own_callback else record.get("callback"),
     )
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from legnext_core import reconcile
 from legnext_core.submit import request_from_record, submit_job
 from ui import forms, lineage
 from ui import history_view as hv
@@ -63,11 +64,11 @@ def live_status(local_id: str, shown_status: str) -> None:
     run = _span(rec.get("started_at"), rec.get("ended_at") or running_until)
     top[2].metric("Queue wait", duration(queue))
     top[3].metric("Run time", duration(run))
-    if status in hv.CHANGING_STATUSES:
+    if status in hv.CHANGING_STATUSES and status != "unknown":
         progress = rec.get("progress")
         st.progress(
             min(100, max(0, int(progress or 0))),
-            text=f"{progress or 0}%" + (f" · {code_span(rec['last_log'])}" if rec.get("last_log") else ""),
+            text=reconcile.progress_label(rec) + (f" · {code_span(rec['last_log'])}" if rec.get("last_log") else ""),
         )
     elif rec.get("last_log"):
         st.caption(f":material/notes: Last log: {code_span(rec['last_log'])}")
@@ -131,6 +132,28 @@ if record.get("kind") == "animate" and record.get("parent_job_id") and record.ge
                     "image": str(record["parent_index"]),
                 },
             )
+
+candidates = (record.get("reconciliation") or {}).get("candidates") or []
+if record.get("status") == "unknown" and candidates:
+    with st.container(border=True):
+        st.markdown("**Is one of these the job this submission made?**")
+        st.caption(
+            "Legnext has jobs of the same kind created while this submission was being sent. Nothing "
+            "proves which one is this submission's: open it in your Legnext dashboard, compare the "
+            "prompt, then confirm. Nothing is linked without you."
+        )
+        for candidate in candidates:
+            created = _when(candidate.get("created_at"))
+            left, right = st.columns([3, 1])
+            left.markdown(f"`{candidate['job_id']}` · created {created}")
+            match_id = candidate["job_id"]
+            if right.button("This is it", key=f"match-{local_id}-{match_id}", icon=":material/link:"):
+                problem = reconcile.confirm_match(current.store, current.client, local_id, match_id)
+                if problem:
+                    st.error(problem, icon=":material/error:")
+                else:
+                    current.tracker.refresh()
+                    st.rerun()
 
 if record.get("status") == "unknown" or (record.get("status") == "submitting" and record.get("note")):
     with st.container(border=True):

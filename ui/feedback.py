@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
+from legnext_core import reconcile
 from legnext_core.errors import (
     APIConnectionError,
     APIStatusError,
@@ -28,6 +29,7 @@ from legnext_core.errors import (
     ServerError,
     SubmissionOutcomeUnknownError,
 )
+from legnext_core.history import STATUS_LABELS
 from legnext_core.studio import Studio
 from legnext_core.submit import SubmitResult, request_from_record, submit_job
 from ui.format import code_span, points
@@ -181,6 +183,7 @@ def show_result(
     if result.outcome == "accepted":
         st.success(f"**Submitted.** Legnext accepted job {code_span(result.job_id)}.", icon=_ICONS["success"])
         job_link(result.job_id)
+        _live_progress(current, result.job_id)
         return
     if result.outcome == "queued":
         st.info(f"**Queued.** {result.message}", icon=_ICONS["info"])
@@ -196,6 +199,18 @@ def show_result(
     if result.outcome == "unknown":
         st.page_link(HISTORY_PAGE, label="Look for it in History", icon=":material/history:")
         _resubmit_controls(result, current, result_key=result_key)
+
+
+@st.fragment(run_every=1.5)
+def _live_progress(current: Studio, job_id: str) -> None:
+    """The submitted job's progress as the tracker records it (reads the log only)."""
+    record = current.store.by_job_id(job_id)
+    if record is None or record.get("status") not in ("pending", "staged", "processing"):
+        return
+    st.progress(
+        min(100, max(0, int(record.get("progress") or 0))),
+        text=f"{STATUS_LABELS.get(record['status'], record['status'])} · {reconcile.progress_label(record)}",
+    )
 
 
 def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str) -> None:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from legnext_core import history
+from legnext_core import history, reconcile
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
 from legnext_core.models import validate_job_id
 from legnext_core.studio import Studio
@@ -287,7 +287,9 @@ def show_selected(studio: Studio, record: dict[str, Any]) -> None:
 def status_guidance(studio: Studio, record: dict[str, Any]) -> str | None:
     """What a person should know about a record's state beyond its status word."""
     status = record.get("status")
-    if status == "unknown" or (status == "submitting" and record.get("note")):
+    if status == "unknown":
+        return f":material/help: The submission's outcome is unknown. {reconcile.describe(record)}"
+    if status == "submitting" and record.get("note"):
         return (
             ":material/help: The submission's outcome is unknown: Legnext may have created (and billed) "
             "this job. Check your Legnext dashboard; if you find it there, track it by its id. Resubmit it "

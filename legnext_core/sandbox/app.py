@@ -6,7 +6,8 @@ Routes (relative to wherever the app is mounted):
   ``/api/v1/diffusion``; ``GET /api/v1/job/{job_id}``; ``GET /api/account/balance``;
 - ``GET /media/{path}``: the sample result files (Range requests answered with 206);
 - ``/_sandbox/...`` (loopback clients only): ``GET jobs``, ``GET|POST clock``, ``GET|POST faults``,
-  ``GET|DELETE requests``, ``GET callbacks``, ``POST settle``, ``GET health``.
+  ``GET|POST active_tasks`` (``{"enabled": bool}``), ``GET|DELETE requests``, ``GET callbacks``,
+  ``POST settle``, ``GET health``.
 
 Order of checks on a submission: key (401), video permission (403, job-shaped body), body (413,
 400), fields (400), moderation (400), the parent job (404, 400), unfinished jobs (429), points (402).
@@ -134,7 +135,29 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
         raise invalid("the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise invalid("the request body must be a JSON object")
+    if _has_invalid_unicode(body):
+        # JSON's \ud800-style escapes decode to lone surrogates, which no UTF-8 answer (nor the state file,
+        # nor the inspection routes) could carry later.
+        raise invalid("the request body holds text that is not valid Unicode (a lone surrogate)")
     return body
+
+
+def _has_invalid_unicode(body: Any) -> bool:
+    """Whether any key or string in ``body`` cannot be encoded as UTF-8 (walked without recursion)."""
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _too_large() -> ApiError:
@@ -190,6 +213,13 @@ def create_app(config: SandboxConfig | None = None, *, state: SandboxState | Non
         data = await run_in_threadpool(state.balance, account)
         return _json(200, {"code": 200, "data": data, "message": "success"})
 
+    async def active_tasks(request: Request) -> Response:
+        if not state.active_tasks_enabled:
+            # Exactly what a server without the route answers.
+            raise HTTPException(404)
+        account = _account(state, request)
+        return _json(200, await run_in_threadpool(state.active_tasks, account))
+
     async def media(request: Request) -> Response:
         path = request.path_params["path"]
         file = await run_in_threadpool(state.media_file, path)
@@ -229,6 +259,15 @@ def create_app(config: SandboxConfig | None = None, *, state: SandboxState | Non
             state.faults.configure(new)
         return _json(200, {"faults": state.faults.config.to_json(), "fired": dict(state.faults.fired)})
 
+    async def control_active_tasks(request: Request) -> Response:
+        _require_loopback(request)
+        if request.method == "POST":
+            enabled = (await _read_json_object(request)).get("enabled")
+            if not isinstance(enabled, bool):
+                raise invalid("enabled must be true or false")
+            state.active_tasks_enabled = enabled
+        return _json(200, {"enabled": state.active_tasks_enabled})
+
     async def control_requests(request: Request) -> Response:
         _require_loopback(request)
         if request.method == "DELETE":
@@ -258,10 +297,12 @@ def create_app(config: SandboxConfig | None = None, *, state: SandboxState | Non
         Route("/api/v1/diffusion", submitter(validate.diffusion, video=False), methods=["POST"]),
         Route("/api/v1/job/{job_id}", get_job, methods=["GET"]),
         Route("/api/account/balance", balance, methods=["GET"]),
+        Route("/api/account/active_tasks", active_tasks, methods=["GET"]),
         Route("/media/{path:path}", media, methods=["GET", "HEAD"], name="media"),
         Route("/_sandbox/jobs", control_jobs, methods=["GET"]),
         Route("/_sandbox/clock", control_clock, methods=["GET", "POST"]),
         Route("/_sandbox/faults", control_faults, methods=["GET", "POST"]),
+        Route("/_sandbox/active_tasks", control_active_tasks, methods=["GET", "POST"]),
         Route("/_sandbox/requests", control_requests, methods=["GET", "DELETE"]),
         Route("/_sandbox/callbacks", control_callbacks, methods=["GET"]),
         Route("/_sandbox/settle", control_settle, methods=["POST"]),

@@ -41,6 +41,8 @@ class SandboxConfig:
     allow_remote_callbacks: bool = False
     #: Real seconds between background checks for jobs that just finished (their callbacks fire then).
     tick_interval: float = 0.25
+    #: Serve ``GET /api/account/active_tasks`` (off: it answers 404, as a server without it would).
+    active_tasks: bool = True
 
     def __post_init__(self) -> None:
         if self.state_path is not None:

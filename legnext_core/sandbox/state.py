@@ -36,6 +36,7 @@ from .wire import (
     TASK_TYPES,
     ApiError,
     invalid,
+    iso,
     iso_nanos,
     job_object,
     top_level_error,
@@ -105,6 +106,8 @@ class SandboxState:
         self._unfinalized: set[str] = set()
         self._adjustments: dict[str, int] = {}
         self._requests: Counter[str] = Counter()
+        #: Whether ``GET /account/active_tasks`` is served; switched at run time by the control route.
+        self.active_tasks_enabled = config.active_tasks
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         #: Where a corrupt state file was moved on start, if one was.
@@ -316,6 +319,39 @@ class SandboxState:
             self.tick()
         return wire
 
+    def active_tasks(self, account: str) -> dict[str, Any]:
+        """``GET /account/active_tasks``: every unfinished job of the account, with its progress.
+
+        Bare (no ``code``/``data`` envelope), as ``ActiveTasksResponse`` in openapi-complete.yaml.
+        Progress is the one the job's logs report (the processing phase's share of time elapsed).
+        """
+        with self._lock:
+            now = self.clock.now()
+            tasks = []
+            for job in sorted(self._jobs.values(), key=lambda j: j["created_at"]):
+                if job["account"] != account:
+                    continue
+                status = self._status(job, now)
+                if status in TERMINAL:
+                    continue
+                tasks.append(
+                    {
+                        "job_id": job["job_id"],
+                        "task_type": TASK_TYPES[job["kind"]],
+                        "status": status,
+                        "created_at": iso(job["created_at"]),
+                        "progress": _progress(job, status, now),
+                        "estimated_time": max(0, math.ceil(job["ended_at"] - now)),
+                    }
+                )
+        return {
+            "account_id": str(uuid.UUID(hex=account[:32].ljust(32, "0"))),
+            "total_active": len(tasks),
+            "concurrent_limit": self.config.max_unfinished,
+            "tasks": tasks,
+            "updated_at": iso(now),
+        }
+
     def job_status(self, job_id: str) -> str:
         """The status of any job at the clock's now (for tests)."""
         with self._lock:
@@ -388,9 +424,7 @@ class SandboxState:
         status = self._status(job, now)
         logs: list[str] = []
         if status == "processing":
-            span = job["ended_at"] - job["processing_at"]
-            progress = int(100 * (now - job["processing_at"]) / span) if span > 0 else 99
-            logs = [f"Processing {min(max(progress, 0), 99)}%"]
+            logs = [f"Processing {_progress(job, status, now)}%"]
         error = None
         if status == "failed":
             code, message, raw_message = job["failure"]
@@ -519,6 +553,17 @@ class SandboxState:
         self._jobs = jobs
         self._adjustments = adjustments
         self._unfinalized = {job_id for job_id, job in jobs.items() if not job["finalized"]}
+
+
+def _progress(job: dict[str, Any], status: str, now: float) -> int:
+    """0 until processing starts, then the share of the processing phase elapsed (at most 99)."""
+    if status in ("pending", "staged"):
+        return 0
+    if status in TERMINAL:
+        return 100
+    span = job["ended_at"] - job["processing_at"]
+    progress = int(100 * (now - job["processing_at"]) / span) if span > 0 else 99
+    return min(max(progress, 0), 99)
 
 
 _JOB_FIELDS = {

@@ -157,7 +157,7 @@ def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
     at.session_state[hv.TABLE_KEY] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     text = page_text(at)
-    assert "outcome is unknown" in text and "track it by its id" in text and "Resubmit" in text
+    assert "outcome is unknown" in text and "looking for this job" in text and "resubmit it only" in text
     assert f"job={intent['local_id']}" in text
 
 
