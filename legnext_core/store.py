@@ -557,8 +557,12 @@ class JobStore:
         batch_id: str | None = None,
         resubmit_of: str | None = None,
         status: str = "submitting",
+        submitted_by: str = "local",
     ) -> dict[str, Any]:
-        """Record a submission before it is sent (``submitting``), or a batch line waiting (``queued``)."""
+        """Record a submission before it is sent (``submitting``), or a batch line waiting (``queued``).
+
+        ``submitted_by`` is the signed-in person's e-mail ("local" when nobody signs in).
+        """
         if status not in ("submitting", "queued"):
             raise ValueError(f"an intent is 'submitting' or 'queued', not {status!r}")
         now = self._clock()
@@ -583,6 +587,7 @@ class JobStore:
             "resubmit_of": resubmit_of,
             "status": status,
             "estimated_points": estimated_points,
+            "submitted_by": submitted_by,
             "submitted_at": now,
             "updated_at": now,
         }

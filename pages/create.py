@@ -8,6 +8,7 @@ from legnext_core.errors import InvalidInputError, LegnextError
 from legnext_core.models import JobKind, JobRequest, estimate_points, validate_http_url
 from legnext_core.submit import free_slots, request_from_record, submit_job
 from ui import feedback, forms, pickers
+from ui.access import require_spending
 from ui.context import studio
 
 MODES = {
@@ -90,7 +91,7 @@ def _send(form: str, request: JobRequest) -> None:
     """Send the pending submission of ``form`` once, keep its result, and redraw the page."""
     with st.spinner("Submitting to Legnext…"):
         if forms.take_pending(form):
-            st.session_state[result_key(form)] = submit_job(current, request)
+            st.session_state[result_key(form)] = submit_job(current, request, person=who)
     st.rerun()
 
 
@@ -210,7 +211,8 @@ def _sandbox_image_maker(*, expanded: bool) -> None:
     if pending:
         with st.spinner("Submitting to the sandbox…"):
             if forms.take_pending(SANDBOX_IMAGE):
-                made = submit_job(current, JobRequest(kind=JobKind.IMAGE, prompt=prompt or None))
+                image = JobRequest(kind=JobKind.IMAGE, prompt=prompt or None)
+                made = submit_job(current, image, person=who)
                 st.session_state[result_key(SANDBOX_IMAGE)] = made
                 if made.job_id:
                     st.session_state[NEXT_IMAGE_JOB] = made.job_id
@@ -375,7 +377,7 @@ def batch_mode() -> None:
 
         if forms.take_pending("batch"):
             state["create:batch:rows"] = forms.submit_prepared_batch(
-                current, prepared, on_progress=on_progress
+                current, prepared, on_progress=on_progress, person=who
             )
         st.rerun()
     rows = state.get("create:batch:rows")
@@ -384,6 +386,8 @@ def batch_mode() -> None:
 
 
 current = studio()
+# A viewer, or a live server anyone could reach with nobody signing in, gets the reason, not the form.
+who = require_spending(current)
 st.title("Create a video", anchor=False)
 st.caption(
     "Legnext makes four ~4 s videos per job. Finished jobs appear in History and can be extended or upscaled."

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from legnext_core.submit import request_from_record, submit_job
+from ui import access, lineage
 from ui import history_view as hv
-from ui import lineage
 from ui.context import studio
 from ui.format import duration, points, relative_time
 from ui.variants import show_variants
@@ -131,7 +131,10 @@ if record.get("kind") == "animate" and record.get("parent_job_id") and record.ge
                 },
             )
 
-if record.get("status") == "unknown" or (record.get("status") == "submitting" and record.get("note")):
+may_resubmit = access.person().may_resubmit(record.get("submitted_by"))
+if may_resubmit and (
+    record.get("status") == "unknown" or (record.get("status") == "submitting" and record.get("note"))
+):
     with st.container(border=True):
         st.markdown("**Resubmit this job**")
         st.caption(
@@ -140,7 +143,9 @@ if record.get("status") == "unknown" or (record.get("status") == "submitting" an
         )
         sure = st.checkbox("I checked: Legnext did not create this job", key=f"resubmit-sure-{local_id}")
         if st.button("Resubmit", icon=":material/send:", disabled=not sure, key=f"resubmit-{local_id}"):
-            result = submit_job(current, request_from_record(record), resubmit_of=local_id)
+            result = submit_job(
+                current, request_from_record(record), resubmit_of=local_id, person=access.person()
+            )
             if result.outcome == "accepted":
                 st.success(result.message, icon=":material/check_circle:")
                 st.page_link("pages/job.py", label="Open the new job", query_params={"job": result.job_id})
