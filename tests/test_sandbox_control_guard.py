@@ -52,9 +52,8 @@ def test_a_cross_origin_post_without_fetch_metadata_is_refused(sandbox) -> None:
 def test_a_post_that_is_not_json_is_refused(sandbox, content_type: str | None) -> None:
     before = _faults(sandbox)
     headers = {"Content-Type": content_type} if content_type else {}
-    answer = requests.post(
-        sandbox.root_url + "/_sandbox/faults", data=json.dumps(FAULTS_ON).encode(), headers=headers, timeout=10
-    )
+    body = json.dumps(FAULTS_ON).encode()
+    answer = requests.post(sandbox.root_url + "/_sandbox/faults", data=body, headers=headers, timeout=10)
     assert answer.status_code == 415
     assert _faults(sandbox) == before
 
@@ -98,7 +97,9 @@ def _asgi_status(app, path: str, client: tuple[str, int], headers: list[tuple[by
 def test_a_remote_client_claiming_to_be_local_is_refused(sandbox_config_factory) -> None:
     app = create_app(sandbox_config_factory())
     try:
-        claims = [(b"x-forwarded-for", b"127.0.0.1"), (b"forwarded", b"for=127.0.0.1"), (b"x-real-ip", b"::1")]
+        claims = [
+            (b"x-forwarded-for", b"127.0.0.1"), (b"forwarded", b"for=127.0.0.1"), (b"x-real-ip", b"::1")
+        ]
         for claim in claims:
             assert _asgi_status(app, "/_sandbox/jobs", ("198.51.100.7", 40000), [claim]) == 403
             # Even where the ASGI server has already taken the peer from the header (as a trusting
