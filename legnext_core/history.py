@@ -53,6 +53,7 @@ COLUMNS: tuple[str, ...] = (
     "status",
     "progress",
     "kind",
+    "submitted_by",
     "prompt",
     "resolution",
     "variant",
@@ -107,6 +108,8 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "status": status,
             "progress": progress,
             "kind": kind.map(lambda k: KIND_LABELS.get(k, k)),
+            # Records made before people signed in were made by the one local user.
+            "submitted_by": [r.get("submitted_by") or "local" for r in rows],
             "prompt": [shorten(r.get("prompt")) for r in rows],
             "resolution": resolution,
             "variant": (raw["parent_index"] + 1).astype("Int64"),
@@ -171,6 +174,13 @@ def filter_records(
     """The records that pass the same filters as :meth:`JobStore.recent`, in their given order."""
     keep = record_filter(statuses=statuses, kinds=kinds, text=text, since=since, until=until)
     return [record for record in records if keep(record)]
+
+
+def made_by(records: Iterable[Mapping[str, Any]], email: str | None) -> list[Mapping[str, Any]]:
+    """The records ``email`` submitted ("Mine"), or all of them when ``email`` is None ("Everyone")."""
+    if email is None:
+        return list(records)
+    return [record for record in records if (record.get("submitted_by") or "local") == email]
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
