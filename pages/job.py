@@ -18,6 +18,8 @@ from ui.format import duration, points, relative_time
 from ui.variants import show_variants
 
 current = studio()
+# Behind the sign-in: nothing of the team's work is drawn for anyone not let in.
+who = access.person()
 ref = st.query_params.get("job", "")
 record = hv.find_record(current, ref)
 
@@ -131,7 +133,7 @@ if record.get("kind") == "animate" and record.get("parent_job_id") and record.ge
                 },
             )
 
-may_resubmit = access.person().may_resubmit(record.get("submitted_by"))
+may_resubmit = who.may_resubmit(record.get("submitted_by"))
 if may_resubmit and (
     record.get("status") == "unknown" or (record.get("status") == "submitting" and record.get("note"))
 ):
@@ -144,7 +146,7 @@ if may_resubmit and (
         sure = st.checkbox("I checked: Legnext did not create this job", key=f"resubmit-sure-{local_id}")
         if st.button("Resubmit", icon=":material/send:", disabled=not sure, key=f"resubmit-{local_id}"):
             result = submit_job(
-                current, request_from_record(record), resubmit_of=local_id, person=access.person()
+                current, request_from_record(record), resubmit_of=local_id, person=who
             )
             if result.outcome == "accepted":
                 st.success(result.message, icon=":material/check_circle:")

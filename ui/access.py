@@ -16,8 +16,7 @@ import streamlit as st
 from legnext_core.access import OPEN_TO_ANYONE_MESSAGE, Decision, Person, decide, open_to_anyone
 from legnext_core.studio import Studio
 from legnext_core.submit import may_not_spend
-
-PERSON_KEY = "access:person"
+from ui.context import studio
 
 
 def _auth_section() -> Mapping[str, Any]:
@@ -69,9 +68,7 @@ def gate(current: Studio) -> Person:
     """The person of this session; stops the run on the sign-in or refusal screen when not allowed in."""
     result = decision(current)
     if result.person is not None:
-        st.session_state[PERSON_KEY] = result.person
         return result.person
-    st.session_state.pop(PERSON_KEY, None)
     if result.outcome == "sign_in":
         _sign_in_screen()
     else:
@@ -81,11 +78,12 @@ def gate(current: Studio) -> Person:
 
 
 def person() -> Person:
-    """The person the shell let in for this run."""
-    who = st.session_state.get(PERSON_KEY)
-    if not isinstance(who, Person):
-        st.stop()  # a page run outside the shell's gate shows nothing
-    return who
+    """The person of this run, decided afresh from ``st.user``; stops on the sign-in or refusal screen.
+
+    Every page calls it before drawing anything, so a page is behind the sign-in even if it were ever
+    run without the shell's navigation.
+    """
+    return gate(studio())
 
 
 def sidebar_identity(current: Studio, who: Person) -> None:
