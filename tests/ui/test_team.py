@@ -142,3 +142,26 @@ def test_resubmitting_an_unknown_outcome_is_for_its_maker_or_an_admin(team_app, 
     assert not any(b.label == "Resubmit" for b in other.button)
     admin = team_app({**ANA, "email": "root@team.test"}, "job", query=query)
     assert any(b.label == "Resubmit" for b in admin.button)
+
+
+def test_the_usage_page_shows_charts_to_everyone_and_everyone_s_usage_to_admins(team_app) -> None:
+    team_app(ANA)
+    _seed("ana@team.test")
+    _seed("bo@team.test")
+    member = team_app(ANA, "usage")
+    assert not member.exception
+    assert list(member.dataframe[0].value["person"]) == ["ana@team.test"], "a member sees their own jobs"
+    assert not member.get("form"), "only admins set the limits"
+    charts = member.get("vega_lite_chart")
+    assert len(charts) >= 3, "points by person, by kind, jobs per person: pictures, not only tables"
+    admin = team_app({**ANA, "email": "root@team.test"}, "usage")
+    assert sorted(admin.dataframe[0].value["person"]) == ["ana@team.test", "bo@team.test"]
+    admin.number_input[0].set_value(700)
+    admin.number_input[1].set_value(900_000)
+    admin.button[-1].click().run()
+    assert "Saved" in page_text(admin)
+    refused = submit_job(
+        current_studio(), JobRequest(kind=JobKind.TEXT_VIDEO, prompt="one more"),
+        person=Person("ana@team.test", Role.MEMBER, signed_in=True),
+    )  # fmt: skip
+    assert refused.outcome == "refused" and refused.error.cap == 700
