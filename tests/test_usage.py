@@ -28,7 +28,7 @@ def test_points_per_day_by_person_and_by_kind() -> None:
     by_person = usage.points_per_day(RECORDS, by="person")
     assert list(by_person.columns) == ["ana@team.test", "bo@team.test", "local"]
     assert by_person.iloc[0].tolist() == [960, 0, 0]
-    assert by_person.iloc[1].tolist() == [0, 1536, 80], "a rejected job costs nothing; a running one its frozen"
+    assert by_person.iloc[1].tolist() == [0, 1536, 80], "rejected costs nothing, running its frozen"
     by_kind = usage.points_per_day(RECORDS, by="kind")
     assert by_kind.sum().to_dict() == {"Extend": 1536, "Image": 80, "Text → video": 480, "Upscale": 480}
     assert usage.points_per_day([], by="kind").empty
