@@ -62,9 +62,10 @@ def disable_nagle_on_listener(port: int) -> int:
 
 
 def secrets_files() -> list[Path]:
-    """The secrets files Streamlit reads (``secrets.files``; by default ``.streamlit/secrets.toml``)."""
-    files = [Path(f) for f in config.get_option("secrets.files") or () if str(f).endswith(".toml")]
-    return files if SECRETS_FILE in files else [SECRETS_FILE, *files]
+    """The secrets files the pages see: ``secrets.files`` when it is set, else ``.streamlit/secrets.toml``."""
+    if config.is_manually_set("secrets.files"):
+        return [Path(f) for f in config.get_option("secrets.files") or () if str(f).endswith(".toml")]
+    return [SECRETS_FILE]
 
 
 def server_settings() -> Settings:
