@@ -22,8 +22,10 @@ from legnext_core.store import JobStore
 from tests.e2e.conftest import _free_port, running_dashboard
 
 SECRET_PROMPT = "a violet heron standing in the harbour fog at dawn, team eyes only 7c1f"
-DEEP_LINKS = ("", "create", "history", "usage", "extend", "upscale", "job?job={local_id}",
-              "create?mode=animate&image_job={local_id}&image=0", "extend?job={local_id}&variant=0")  # fmt: skip
+DEEP_LINKS = (
+    "", "create", "history", "usage", "extend", "upscale", "job?job={local_id}",
+    "create?mode=animate&image_job={local_id}&image=0", "extend?job={local_id}&variant=0",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,8 @@ def test_a_visitor_who_has_not_signed_in_sees_only_the_sign_in_screen_everywhere
         body = page.locator("body").inner_text()
         assert SECRET_PROMPT not in body and team_dashboard.local_id not in body, link
         assert "Balance" not in body and "History" not in body.replace("Legnext Video Studio", ""), link
-        assert page.get_by_role("button").filter(has_text=re.compile("Create|Extend|Upscale|Export")).count() == 0
+        making = page.get_by_role("button").filter(has_text=re.compile("Create|Extend|Upscale|Export"))
+        assert making.count() == 0, link
     assert frames, "the WebSocket frames were captured"
     payload = b"".join(frames)
     assert SECRET_PROMPT.encode() not in payload and SECRET_PROMPT[:30].encode() not in payload
