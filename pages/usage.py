@@ -69,7 +69,7 @@ else:
     with chart:
         st.bar_chart(
             people.set_index("person")[["jobs", "failed"]], horizontal=True, stack=False,
-            x_label="Jobs", y_label="", color=["#5b3fd6", "#d63f5b"],
+            x_label="", y_label="Jobs", color=["#5b3fd6", "#d63f5b"],
         )  # fmt: skip
     with table:
         st.dataframe(
