@@ -165,3 +165,36 @@ def test_the_usage_page_shows_charts_to_everyone_and_everyone_s_usage_to_admins(
         person=Person("ana@team.test", Role.MEMBER, signed_in=True),
     )  # fmt: skip
     assert refused.outcome == "refused" and refused.error.cap == 700
+
+
+@pytest.fixture
+def live_on_every_interface(studio_env, sandbox, monkeypatch):
+    """Live mode (a key, the test sandbox as the API), the server told to listen on every interface."""
+    from streamlit import config
+
+    monkeypatch.setenv("LEGNEXT_API_KEY", "a-live-key")
+    monkeypatch.setenv("LEGNEXT_BASE_URL", sandbox.base_url)
+    monkeypatch.delenv("LEGNEXT_SANDBOX_URL")
+    previous = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")
+    yield
+    config.set_option("server.address", previous)
+
+
+def test_live_on_every_interface_with_no_sign_in_shows_the_setup_message(live_on_every_interface, app_test,
+                                                                          sandbox) -> None:  # fmt: skip
+    for page in ("create", "extend", "upscale"):
+        at = app_test(page)
+        assert "Making jobs is switched off" in page_text(at), page
+        assert not any(b.label == "Create video" for b in at.button)
+    assert sandbox.request_count("POST", "/api/") == 0
+
+
+def test_the_loud_override_lets_it_spend_and_the_sidebar_says_so(live_on_every_interface, app_test,
+                                                                  monkeypatch) -> None:  # fmt: skip
+    monkeypatch.setenv("LEGNEXT_UNSAFE_OPEN_TO_ANYONE", "1")
+    at = app_test()  # the shell's run: the sidebar
+    assert any("Open to anyone" in e.value for e in at.sidebar.error)
+    at.switch_page("pages/create.py").run()
+    assert "Making jobs is switched off" not in page_text(at)
+    assert any(b.label == "Create video" for b in at.button)
