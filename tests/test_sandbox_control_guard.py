@@ -119,3 +119,17 @@ def test_the_request_counter_is_bounded_on_unique_paths(sandbox, monkeypatch) ->
     assert len(counts) <= 41
     assert sum(counts.values()) == 120, "every request is still counted"
     assert counts[f"GET {sandbox_state.OTHER_PATHS}"] >= 80
+
+
+def test_an_embedded_sandbox_answers_its_own_dashboard_only(sandbox_config_factory) -> None:
+    app = create_app(sandbox_config_factory(api_loopback_only=True))
+    key = [(b"x-api-key", b"k")]
+    try:
+        assert _asgi_status(app, "/api/account/balance", ("127.0.0.1", 40000), key) == 200
+        assert _asgi_status(app, "/api/account/balance", ("198.51.100.7", 40000), key) == 403
+        proxied = [*key, (b"x-forwarded-for", b"198.51.100.7")]
+        assert _asgi_status(app, "/api/account/balance", ("127.0.0.1", 40000), proxied) == 403
+        # Media stays reachable: the browser plays sandbox results from it.
+        assert _asgi_status(app, "/media/none.mp4", ("198.51.100.7", 40000), []) == 404
+    finally:
+        app.state.sandbox.close()

@@ -112,6 +112,8 @@ def build_server() -> dict[str, Any]:
                 failure_rate=settings.sandbox_failure_rate,
                 webhook_secret=settings.webhook_secret,
                 seed=None,
+                # Only the dashboard's own client talks to its sandbox; other machines see its pages.
+                api_loopback_only=True,
             )
         )
         routes.append(Mount(SANDBOX_MOUNT_PATH, app=sandbox))

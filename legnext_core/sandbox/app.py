@@ -77,6 +77,10 @@ class SandboxMiddleware:
         method = scope["method"]
         if not path.startswith("/_sandbox/"):
             self.state.count_request(method, path)
+        if path.startswith("/api/") and self.state.config.api_loopback_only and not _direct_loopback(scope):
+            body = top_level_error(403, "Forbidden", "this sandbox answers its own dashboard only")
+            await _json(403, body)(scope, receive, send)
+            return
         fault = self.state.faults.draw(method) if path.startswith("/api/") else None
         if fault is None:
             await self.app(scope, receive, send)
@@ -164,6 +168,25 @@ def _forbidden(reason: str) -> ApiError:
     return ApiError(403, top_level_error(403, "Forbidden", reason))
 
 
+def _direct_loopback(scope: Scope) -> bool:
+    """A loopback peer with no forwarding header (see :func:`_require_local_control`)."""
+    names = {name.decode("latin-1").lower() for name, _value in scope.get("headers", ())}
+    if names.intersection(FORWARDING_HEADERS):
+        return False
+    client = scope.get("client")
+    return _is_loopback(client[0] if client else "")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
 def _require_local_control(request: Request) -> None:
     """The control routes answer only a program on this machine, never a browser page of another site.
 
@@ -176,14 +199,7 @@ def _require_local_control(request: Request) -> None:
     headers = request.headers
     if any(name in headers for name in FORWARDING_HEADERS):
         raise _forbidden("sandbox control routes accept direct loopback clients only, not proxied ones")
-    host = request.client.host if request.client else ""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address is None or not address.is_loopback:
+    if not _is_loopback(request.client.host if request.client else ""):
         raise _forbidden("sandbox control routes accept loopback only")
     if request.method in ("GET", "HEAD"):
         return
