@@ -63,3 +63,21 @@ def test_a_no_cors_post_from_another_site_changes_nothing(dashboard, other_site,
     page.wait_for_timeout(300)
     assert answers and all(status == 403 for status in answers), answers
     assert requests.get(faults, timeout=10).json() == before
+
+
+@pytest.mark.parametrize("path", ["/", "/history", "/healthz", "/sandbox/_sandbox/jobs", "/sandbox/media/x"])
+def test_a_rebound_host_name_gets_nothing_from_any_route(dashboard, path: str) -> None:
+    # A page whose own name was pointed at 127.0.0.1 (DNS rebinding) sends that name as the Host.
+    rebound = requests.get(dashboard.url + path, headers={"Host": "attacker.example"}, timeout=10)
+    assert rebound.status_code == 400
+    assert requests.get(dashboard.url + path, headers={"Host": "localhost"}, timeout=10).status_code != 400
+
+
+def test_the_websocket_refuses_a_rebound_host_name(dashboard) -> None:
+    import websockets.sync.client as ws_client
+
+    url = dashboard.url.replace("http://", "ws://") + "/_stcore/stream"
+    with pytest.raises(Exception, match="403|rejected|400"):
+        ws_client.connect(url, additional_headers={"Host": "attacker.example"}, open_timeout=10).close()
+    # The same connection under the dashboard's own name opens.
+    ws_client.connect(url, open_timeout=10).close()
