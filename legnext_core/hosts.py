@@ -59,7 +59,9 @@ class AllowedHostsMiddleware:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})
                     return
-                await PlainTextResponse("This host name is not served here.", status_code=400)(
+                await PlainTextResponse(
+                    "This host name is not served here (server.allowedHosts).", status_code=400
+                )(
                     scope, receive, send
                 )
                 return

@@ -430,6 +430,7 @@ def parameter_lines(record: dict[str, Any]) -> str:
     api = f"{record.get('api_mode')} · {record.get('api_base_url')}" if record.get("api_mode") else None
     lines = [
         ("Kind", KIND_LABELS.get(record.get("kind", ""), record.get("kind"))),
+        ("Submitted by", record.get("submitted_by") or "local"),
         ("Prompt", record.get("prompt")),
         ("Image URL", record.get("image_url")),
         ("Resolution", {0: "480p", 1: "720p"}.get(video_type) if video_type is not None else None),
