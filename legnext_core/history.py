@@ -52,6 +52,7 @@ COLUMNS: tuple[str, ...] = (
     "status",
     "progress",
     "kind",
+    "submitted_by",
     "prompt",
     "resolution",
     "variant",
@@ -104,6 +105,8 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "status": status,
             "progress": progress,
             "kind": kind.map(lambda k: KIND_LABELS.get(k, k)),
+            # Records made before people signed in were made by the one local user.
+            "submitted_by": [r.get("submitted_by") or "local" for r in rows],
             "prompt": [shorten(r.get("prompt")) for r in rows],
             "resolution": resolution,
             "variant": (raw["parent_index"] + 1).astype("Int64"),
@@ -182,6 +185,13 @@ def filter_records(
     return [record for record in records if keep(record)]
 
 
+def made_by(records: Iterable[Mapping[str, Any]], email: str | None) -> list[Mapping[str, Any]]:
+    """The records ``email`` submitted ("Mine"), or all of them when ``email`` is None ("Everyone")."""
+    if email is None:
+        return list(records)
+    return [record for record in records if (record.get("submitted_by") or "local") == email]
+
+
 #: Cells a spreadsheet would read as a formula start with one of these (OWASP, "CSV Injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -244,7 +254,7 @@ def export_row(record: Mapping[str, Any]) -> dict[str, Any]:
         "parent_variant": index + 1 if isinstance(index, int) else None,
         "batch_id": record.get("batch_id"),
         "resubmit_of": record.get("resubmit_of"),
-        "submitted_by": record.get("submitted_by"),
+        "submitted_by": record.get("submitted_by") or "local",
         "submitted": _iso(record.get("submitted_at") or record.get("created_at")),
         "created": _iso(record.get("created_at")),
         "started": _iso(record.get("started_at")),

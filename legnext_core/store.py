@@ -585,11 +585,13 @@ class JobStore:
         resubmit_of: str | None = None,
         status: str = "submitting",
         callback_token: str | None = None,
+        submitted_by: str = "local",
     ) -> dict[str, Any]:
         """Record a submission before it is sent (``submitting``), or a batch line waiting (``queued``).
 
         ``callback_token`` is the secret part of the submission's own callback URL (see
-        :meth:`by_callback_token`).
+        :meth:`by_callback_token`); ``submitted_by`` is the signed-in person's e-mail ("local" when
+        nobody signs in).
         """
         if status not in ("submitting", "queued"):
             raise ValueError(f"an intent is 'submitting' or 'queued', not {status!r}")
@@ -616,6 +618,7 @@ class JobStore:
             "callback_token": callback_token,
             "status": status,
             "estimated_points": estimated_points,
+            "submitted_by": submitted_by,
             "submitted_at": now,
             "updated_at": now,
         }

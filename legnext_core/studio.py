@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from legnext_core.balance_log import BalanceLog
 from legnext_core.client import LegnextClient
 from legnext_core.errors import LegnextError
 from legnext_core.media import MediaArchiver
@@ -69,6 +70,8 @@ class Studio:
             webhooks_expected=settings.webhook_url is not None,
             account_client=self._poll_client,
         )
+        #: The sidebar's readings over time, for the Usage page.
+        self.balance_log = BalanceLog(settings.data_dir / "balance.jsonl")
         self._balance_lock = threading.Lock()
         self._balance: BalanceReading | None = None
         self._started = False
@@ -159,10 +162,21 @@ class Studio:
                 fresh = BalanceReading(self._poll_client.get_balance(), None, time.time())
             except LegnextError as exc:
                 fresh = BalanceReading(None, exc.user_message, time.time())
+            else:
+                self._keep_balance(fresh)
             self._balance = fresh
             return fresh
         finally:
             self._balance_lock.release()
+
+    def _keep_balance(self, reading: BalanceReading) -> None:
+        balance = reading.balance
+        if balance is None:
+            return
+        try:
+            self.balance_log.record(reading.read_at, balance.available_points, balance.balance_usd)
+        except OSError:
+            log.warning("The balance reading could not be kept for the Usage page", exc_info=True)
 
     def forget_balance(self) -> None:
         """Read the balance afresh next time (after a submission has frozen points)."""

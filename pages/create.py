@@ -9,6 +9,7 @@ from legnext_core.media import check_image_url
 from legnext_core.models import JobKind, JobRequest, estimate_points, validate_http_url
 from legnext_core.submit import free_slots, request_from_record, submit_job
 from ui import feedback, forms, pickers
+from ui.access import require_spending
 from ui.context import studio
 from ui.format import code_span
 
@@ -106,7 +107,7 @@ def _send(form: str, request: JobRequest) -> None:
     """Send the pending submission of ``form`` once, keep its result, and redraw the page."""
     with st.spinner("Submitting to Legnext…"):
         if forms.take_pending(form):
-            st.session_state[result_key(form)] = submit_job(current, request)
+            st.session_state[result_key(form)] = submit_job(current, request, person=who)
     st.rerun()
 
 
@@ -257,7 +258,8 @@ def _sandbox_image_maker(*, expanded: bool) -> None:
     if pending:
         with st.spinner("Submitting to the sandbox…"):
             if forms.take_pending(SANDBOX_IMAGE):
-                made = submit_job(current, JobRequest(kind=JobKind.IMAGE, prompt=prompt or None))
+                image = JobRequest(kind=JobKind.IMAGE, prompt=prompt or None)
+                made = submit_job(current, image, person=who)
                 st.session_state[result_key(SANDBOX_IMAGE)] = made
                 if made.job_id:
                     st.session_state[NEXT_IMAGE_JOB] = made.job_id
@@ -423,7 +425,9 @@ def batch_mode() -> None:
             bar.progress(done / total, text=f"Submitted {done} of {total}")
 
         if forms.take_pending("batch"):
-            rows = forms.submit_prepared_batch(current, prepared, on_progress=on_progress)
+            rows = forms.submit_prepared_batch(
+                current, prepared, on_progress=on_progress, person=who
+            )
             # Every batch sent stays in view, newest first; the form empties so it cannot be sent twice.
             state[BATCH_RESULTS] = [rows, *state.get(BATCH_RESULTS, [])]
             state[BATCH_SENT] = True
@@ -433,6 +437,8 @@ def batch_mode() -> None:
 
 
 current = studio()
+# A viewer, or a live server anyone could reach with nobody signing in, gets the reason, not the form.
+who = require_spending(current)
 st.title("Create a video", anchor=False)
 st.caption(
     "Legnext makes four ~4 s videos per job. Finished jobs appear in History and can be extended or upscaled."

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import access
 from ui import history_view as hv
 from ui.context import studio
 
 current = studio()
+# Behind the sign-in: nothing of the team's work is drawn for anyone not let in.
+who = access.person()
 
 head, track = st.columns([1.6, 1], vertical_alignment="bottom")
 head.title("History")

@@ -12,13 +12,15 @@ import streamlit as st
 
 from legnext_core import reconcile
 from legnext_core.submit import request_from_record, submit_job
-from ui import forms, lineage
+from ui import access, forms, lineage
 from ui import history_view as hv
 from ui.context import studio
 from ui.format import code_span, duration, points, relative_time
 from ui.variants import show_variants
 
 current = studio()
+# Behind the sign-in: nothing of the team's work is drawn for anyone not let in.
+who = access.person()
 ref = st.query_params.get("job", "")
 record = hv.find_record(current, ref)
 
@@ -133,8 +135,9 @@ if record.get("kind") == "animate" and record.get("parent_job_id") and record.ge
                 },
             )
 
+may_resubmit = who.may_resubmit(record.get("submitted_by"))
 candidates = (record.get("reconciliation") or {}).get("candidates") or []
-if record.get("status") == "unknown" and candidates:
+if may_resubmit and record.get("status") == "unknown" and candidates:
     with st.container(border=True):
         st.markdown("**Is one of these the job this submission made?**")
         st.caption(
@@ -145,7 +148,7 @@ if record.get("status") == "unknown" and candidates:
         for candidate in candidates:
             created = _when(candidate.get("created_at"))
             left, right = st.columns([3, 1])
-            left.markdown(f"`{candidate['job_id']}` · created {created}")
+            left.markdown(f"{code_span(candidate['job_id'])} · created {created}")
             match_id = candidate["job_id"]
             if right.button("This is it", key=f"match-{local_id}-{match_id}", icon=":material/link:"):
                 problem = reconcile.confirm_match(current.store, current.client, local_id, match_id)
@@ -155,7 +158,9 @@ if record.get("status") == "unknown" and candidates:
                     current.tracker.refresh()
                     st.rerun()
 
-if record.get("status") == "unknown" or (record.get("status") == "submitting" and record.get("note")):
+if may_resubmit and (
+    record.get("status") == "unknown" or (record.get("status") == "submitting" and record.get("note"))
+):
     with st.container(border=True):
         st.markdown("**Resubmit this job**")
         st.caption(
@@ -174,7 +179,7 @@ if record.get("status") == "unknown" or (record.get("status") == "submitting" an
             with st.spinner("Submitting to Legnext…"):
                 if forms.take_pending(form):
                     st.session_state[result_key] = submit_job(
-                        current, request_from_record(record), resubmit_of=local_id
+                        current, request_from_record(record), resubmit_of=local_id, person=who
                     )
             st.rerun()
         if result is not None and result.outcome == "accepted":

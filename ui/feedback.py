@@ -14,6 +14,7 @@ from typing import Any, Literal
 import streamlit as st
 
 from legnext_core import reconcile
+from legnext_core.access import NotAllowedToSpendError, SpendingLockedError
 from legnext_core.errors import (
     APIConnectionError,
     APIStatusError,
@@ -30,8 +31,10 @@ from legnext_core.errors import (
     SubmissionOutcomeUnknownError,
 )
 from legnext_core.history import STATUS_LABELS
+from legnext_core.spending import SpendingCapError
 from legnext_core.studio import Studio
 from legnext_core.submit import SubmitResult, request_from_record, submit_job
+from ui import access
 from ui.format import code_span, points
 
 Level = Literal["success", "info", "warning", "error"]
@@ -68,6 +71,10 @@ def describe(error: LegnextError, *, balance_points: int | None = None) -> Feedb
     """The message for one error: what happened (Legnext's own words where it gave any) and what to do."""
     if isinstance(error, InvalidInputError):
         return Feedback("error", "Not sent: fix the highlighted input.", error.message)
+    if isinstance(error, SpendingCapError):
+        return Feedback("warning", "Not sent: over a spending limit.", error.user_message)
+    if isinstance(error, SpendingLockedError | NotAllowedToSpendError):
+        return Feedback("warning", "Not sent.", error.user_message)
     if isinstance(error, AuthenticationError):
         return Feedback(
             "error",
@@ -233,7 +240,12 @@ def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str
         record = current.store.get(local_id)
         if record is None:
             return
-        state[result_key] = submit_job(current, request_from_record(record), resubmit_of=local_id)
+        who = access.person()
+        if not who.may_resubmit(record.get("submitted_by")):
+            return
+        state[result_key] = submit_job(
+            current, request_from_record(record), resubmit_of=local_id, person=who
+        )
 
     if state.get(confirm_key) != result.local_id:
         st.button(

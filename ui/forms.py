@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from legnext_core import history
+from legnext_core.access import LOCAL, Person
 from legnext_core.errors import InvalidInputError
 from legnext_core.models import MOTIONS, VIDEO_TYPES, JobKind, JobRequest
 from legnext_core.studio import Studio
@@ -166,6 +167,7 @@ OUTCOME_LABELS = {
     "rejected": "rejected",
     "unknown": "outcome unknown",
     "invalid": "invalid",
+    "refused": "not sent (limit)",
 }
 _RESOLUTION_WORDS = {"": None, "480p": 0, "480": 0, "0": 0, "720p": 1, "720": 1, "1": 1}
 
@@ -234,10 +236,12 @@ def submit_prepared_batch(
     lines: list[BatchLine],
     *,
     on_progress: Callable[[int, int, SubmitResult], None] | None = None,
+    person: Person = LOCAL,
 ) -> list[dict[str, Any]]:
-    """Send the valid lines under the concurrency limit; one table row per line, invalid ones included."""
+    """Send the valid lines under the concurrency limit and the caps; one table row per line."""
     valid = [line for line in lines if line.error is None]
-    results = iter(submit_batch(current, [line.request for line in valid], on_progress=on_progress))
+    requests = [line.request for line in valid]
+    results = iter(submit_batch(current, requests, on_progress=on_progress, person=person))
     rows = []
     for line in lines:
         if line.error is not None:

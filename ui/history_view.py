@@ -20,6 +20,7 @@ from legnext_core import history, reconcile
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
 from legnext_core.models import validate_job_id
 from legnext_core.studio import Studio
+from ui import access
 from ui.format import code_span, points
 from ui.lineage import KIND_LABELS, job_link_params
 
@@ -40,6 +41,7 @@ STATUS_ICONS = {
     "failed": ":material/error:", "rejected": ":material/block:", "lost": ":material/link_off:",
 }
 PAGE_SIZES = (50, 100, 200, 500)
+WHOSE = ("Mine", "Everyone")
 DEFAULT_PAGE_SIZE = 100
 TABLE_KEY = "history-table"
 #: The job selected in the table, by local id: the table's own state is a row position, which moves
@@ -59,6 +61,8 @@ class HistoryFilters:
     until: float | None = None
     page_size: int = DEFAULT_PAGE_SIZE
     page: int = 0
+    #: Only this person's jobs ("Mine"), or everyone's when None.
+    submitted_by: str | None = None
 
     def query(self) -> dict[str, Any]:
         """Keyword arguments for ``store.recent``."""
@@ -114,7 +118,18 @@ def filter_bar() -> HistoryFilters:
     )
     days = date_col.date_input("Submitted", value=(), key="history-days", format="YYYY-MM-DD")
     since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
-    return HistoryFilters(tuple(statuses), tuple(kinds), text.strip(), since, until)
+    return HistoryFilters(
+        tuple(statuses), tuple(kinds), text.strip(), since, until, submitted_by=_whose_filter()
+    )
+
+
+def _whose_filter() -> str | None:
+    """ "Mine / Everyone" for signed-in people; with nobody signing in every job is "local"'s."""
+    who = access.person()
+    if not who.signed_in:
+        return None
+    whose = st.segmented_control("Made by", WHOSE, key="history-whose", default="Everyone")
+    return who.email if whose == "Mine" else None
 
 
 # -- the table --------------------------------------------------------------------------------------
@@ -135,9 +150,14 @@ class HistoryView:
     pages: int
 
 
+def matching_records(studio: Studio, filters: HistoryFilters) -> list[dict[str, Any]]:
+    """Every record that passes the filters, newest first."""
+    return list(history.made_by(studio.store.recent(None, **filters.query()), filters.submitted_by))
+
+
 def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
     """Read the log, filter, count, and build the frame of the current page (the table's data path)."""
-    matching = studio.store.recent(None, **filters.query())
+    matching = matching_records(studio, filters)
     counts = Counter(r.get("status") for r in matching)
     totals = studio.store.credit_totals(matching)
     pages = max(1, -(-len(matching) // filters.page_size))
@@ -179,6 +199,7 @@ def column_config() -> dict[str, Any]:
         "submitted": cc.DatetimeColumn("Submitted", format="MMM D, HH:mm:ss", timezone=zone, width=130),
         "progress": cc.ProgressColumn("Progress", min_value=0, max_value=100, format="%d%%", width=90),
         "kind": cc.TextColumn("Kind", width=120),
+        "submitted_by": cc.TextColumn("By", width=130, help="Who submitted it"),
         "resolution": cc.TextColumn("Res.", width=55),
         "variant": cc.NumberColumn("Var.", width=45, help="Which output (1-4) of the parent job it works on"),
         "parent": cc.TextColumn("Parent", width=80, help="The job this one was made from (short id)"),
@@ -310,7 +331,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
     """Every job matching ``filters`` (not just the page on screen) as CSV, values whole and safe."""
-    return history.to_csv(studio.store.recent(None, **filters.query()))
+    return history.to_csv(matching_records(studio, filters))
 
 
 PAGE_KEY = "history-page"
@@ -458,6 +479,7 @@ def parameter_lines(record: dict[str, Any]) -> str:
     estimate = record.get("estimated_points")
     api = f"{record.get('api_mode')} · {record.get('api_base_url')}" if record.get("api_mode") else None
     literal = [
+        ("Submitted by", record.get("submitted_by") or "local"),
         ("Image URL", record.get("image_url") if record.get("kind") == "image_url_video" else None),
         ("Motion", record.get("motion")),
         ("Parent job", record.get("parent_job_id")),

@@ -61,6 +61,9 @@ POINTS_IMAGE = 80
 POINTS_VIDEO = {0: 480, 1: 1536}
 POINTS_UPSCALE = 480
 ALERT_THRESHOLD_USD = 5
+#: Distinct "METHOD /path" request counters kept; later new paths are counted together under OTHER_PATHS.
+MAX_COUNTED_PATHS = 2000
+OTHER_PATHS = "(other paths)"
 #: The failures a failed job may carry: (code, user-facing message, underlying cause).
 FAILURES = (
     (10001, "Video generation failed. Please try again.", "render worker exited with status 137"),
@@ -498,8 +501,15 @@ class SandboxState:
             ]
 
     def count_request(self, method: str, path: str) -> None:
+        """Count one request by method and path; past MAX_COUNTED_PATHS distinct ones, under one key.
+
+        Paths carry job ids and anything a client types, so per-path keys alone would grow without bound.
+        """
+        key = f"{method} {path}"
         with self._lock:
-            self._requests[f"{method} {path}"] += 1
+            if key not in self._requests and len(self._requests) >= MAX_COUNTED_PATHS:
+                key = f"{method} {OTHER_PATHS}"
+            self._requests[key] += 1
 
     def request_counts(self) -> dict[str, int]:
         """Requests seen so far, by ``"METHOD /path"`` (path relative to the sandbox's root)."""
