@@ -70,7 +70,8 @@ def live_status(local_id: str, shown_status: str) -> None:
         progress = rec.get("progress")
         st.progress(
             min(100, max(0, int(progress or 0))),
-            text=reconcile.progress_label(rec) + (f" · {code_span(rec['last_log'])}" if rec.get("last_log") else ""),
+            text=reconcile.progress_label(rec)
+            + (f" · {code_span(rec['last_log'])}" if rec.get("last_log") else ""),
         )
     elif rec.get("last_log"):
         st.caption(f":material/notes: Last log: {code_span(rec['last_log'])}")
