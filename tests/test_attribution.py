@@ -24,7 +24,7 @@ def test_the_table_has_a_by_column() -> None:
 
 
 def test_the_csv_export_says_who_submitted_each_job() -> None:
-    rows = list(csv.DictReader(io.StringIO(history.to_csv(history.records_to_frame(RECORDS)).decode())))
+    rows = list(csv.DictReader(io.StringIO(history.to_csv(RECORDS).decode("utf-8-sig"))))
     assert [(r["job_id"], r["submitted_by"]) for r in rows] == [
         ("j-a1", "ana@team.test"), ("j-b1", "bo@team.test"), ("j-old", "local"),
     ]  # fmt: skip
