@@ -11,7 +11,6 @@ race for real, then runs one command and prints its result as one JSON line:
   applied blindly) until ``DONE_FILE`` exists, then once more over all; prints how many writes the
   database refused in that last pass and in all.
 * ``migrate``: opens the storage (which creates or upgrades the schema); prints the version.
-* ``write N NAME``: updates ``poll_count`` of records ``NAME-0`` .. ``NAME-(N-1)`` in turn, once each.
 """
 
 from __future__ import annotations
@@ -72,11 +71,6 @@ def main(argv: list[str]) -> None:
             result = _backwards(storage, Path(args[0]), args[1:])
         elif command == "migrate":
             result = {"version": storage.schema_version}
-        elif command == "write":
-            count, name = int(args[0]), args[1]
-            for number in range(count):
-                storage.change(f"{name}-{number}", lambda r: {**r, "poll_count": (r.get("poll_count") or 0) + 1})
-            result = {"written": count}
         else:
             raise SystemExit(f"unknown command {command!r}")
     finally:

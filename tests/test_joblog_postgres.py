@@ -156,7 +156,9 @@ def test_status_never_goes_backwards(storage: PostgresRecordStorage) -> None:
     assert storage.get("a1")["job_id"] == "job-1"
 
 
-def test_the_database_itself_refuses_a_backwards_write(storage: PostgresRecordStorage, postgres_url: str) -> None:
+def test_the_database_itself_refuses_a_backwards_write(
+    storage: PostgresRecordStorage, postgres_url: str
+) -> None:
     # Whoever writes the table (another release, a person with psql) meets the same rule.
     storage.insert(_record("a1", "completed", job_id="job-1"))
     with psycopg.connect(postgres_url) as conn, pytest.raises(psycopg.errors.CheckViolation):
