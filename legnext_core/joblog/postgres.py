@@ -136,22 +136,21 @@ class PostgresRecordStorage:
 
     def __init__(self, url: str, *, min_connections: int = 1, max_connections: int = 4) -> None:
         self.url = url
+        connection_options = {**CONNECTION_KEEPALIVES, "options": _SESSION_OPTIONS}
+        # One plain connection first: an unreachable server fails here at once with libpq's own
+        # reason, where a pool would keep retrying until its timeout.
+        with psycopg.connect(url, **connection_options) as conn:
+            self.schema_version = ensure_schema(conn)
         self._pool = ConnectionPool(
             url,
             min_size=min_connections,
             max_size=max_connections,
-            kwargs={**CONNECTION_KEEPALIVES, "options": _SESSION_OPTIONS},
+            kwargs=connection_options,
             configure=_configure,
             open=False,
             name="legnext-joblog",
         )
         self._pool.open(wait=True, timeout=30)
-        try:
-            with self._pool.connection() as conn:
-                self.schema_version = ensure_schema(conn)
-        except BaseException:
-            self._pool.close()
-            raise
 
     def close(self) -> None:
         self._pool.close()
