@@ -10,6 +10,7 @@ race for real, then runs one command and prints its result as one JSON line:
 * ``backwards DONE_FILE ID...``: keeps writing ``processing`` over each record (a stale snapshot
   applied blindly) until ``DONE_FILE`` exists, then once more over all; prints how many writes the
   database refused in that last pass and in all.
+* ``churn NAME N``: adds records ``NAME-0`` .. ``NAME-(N-1)``, changing each twice right after.
 * ``migrate``: opens the storage (which creates or upgrades the schema); prints the version.
 """
 
@@ -69,6 +70,14 @@ def main(argv: list[str]) -> None:
             result = _forward(storage, args)
         elif command == "backwards":
             result = _backwards(storage, Path(args[0]), args[1:])
+        elif command == "churn":
+            name, count = args[0], int(args[1])
+            for number in range(count):
+                local_id = f"{name}-{number}"
+                storage.insert({"local_id": local_id, "status": "submitting", "poll_count": 0})
+                for _ in range(2):
+                    storage.change(local_id, lambda r: {**r, "poll_count": r["poll_count"] + 1})
+            result = {"records": count}
         elif command == "migrate":
             result = {"version": storage.schema_version}
         else:

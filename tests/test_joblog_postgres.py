@@ -285,3 +285,39 @@ def test_a_stale_writer_cannot_race_a_status_backwards(
     # After the forward writer finished, every stale write was refused, and none got through before.
     assert json.loads(out)["refused_last_pass"] == len(ids)
     assert {r["status"] for r in storage.all().records} == {"completed"}
+
+
+@pytest.mark.slow
+def test_a_replica_following_changes_misses_no_write_of_concurrent_writers(
+    storage: PostgresRecordStorage, postgres_url: str
+) -> None:
+    # Writers commit in an order other than the one they drew sequence numbers in, unless the storage
+    # makes them wait; a reader that skipped a write would end with a stale or missing record.
+    start_at = str(time.time() + 1.5)
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.pg_worker", postgres_url, start_at, "churn", name, "150"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("w1", "w2", "w3")
+    ]
+    view: dict[str, dict[str, Any]] = {}
+    last = 0
+    reads = 0
+    while any(writer.poll() is None for writer in writers):
+        changes = storage.changes_since(last)
+        assert changes.last_seq >= last
+        view.update((r["local_id"], r) for r in changes.records)
+        last = changes.last_seq
+        reads += 1
+    for writer in writers:
+        assert writer.wait(timeout=60) == 0, writer.stderr.read()
+    changes = storage.changes_since(last)
+    view.update((r["local_id"], r) for r in changes.records)
+    final = {r["local_id"]: r for r in storage.all().records}
+    assert len(final) == 450
+    assert reads > 10  # the reader really followed along while they wrote
+    assert view == final

@@ -147,6 +147,8 @@ class PostgresRecordStorage:
             max_size=max_connections,
             kwargs=connection_options,
             configure=_configure,
+            # A connection the server dropped (a restart, a failover) is replaced, not handed out.
+            check=ConnectionPool.check_connection,
             open=False,
             name="legnext-joblog",
         )
