@@ -165,7 +165,7 @@ class ThrowawayCluster:
             "--locale=C",
             "--no-sync",
         )
-        # Trust, but only from loopback and the private socket folder (mode 0700, ours alone).
+        # Trust, but only from loopback and the socket inside our temporary folder (mode 0700).
         (self.folder / "data" / "pg_hba.conf").write_text(
             "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
         )

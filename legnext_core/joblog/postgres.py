@@ -57,17 +57,19 @@ __all__ = [
 
 Record = dict[str, Any]
 
-#: libpq settings for every connection: notice a dead server or network within ~15 s, and a statement
-#: stuck behind a lock is cut off rather than holding a page (or the tracker) forever.
+#: libpq settings for every connection: an idle connection to a dead server or network is noticed within
+#: ~11 s (keepalives), a request waiting for an answer within 10 s (tcp_user_timeout).
 CONNECTION_KEEPALIVES: dict[str, Any] = {
     "keepalives": 1,
     "keepalives_idle": 5,
     "keepalives_interval": 2,
     "keepalives_count": 3,
+    "tcp_user_timeout": 10000,
     "connect_timeout": 10,
 }
 _SESSION_OPTIONS = (
-    # The server notices a vanished client too (a killed replica's host), and frees its locks.
+    # The server notices a vanished client too (a killed replica's host), and frees its locks; a statement
+    # stuck behind a lock is cut off rather than holding a page (or the tracker) forever.
     "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
     " -c statement_timeout=30000 -c lock_timeout=20000 -c idle_in_transaction_session_timeout=60000"
 )
