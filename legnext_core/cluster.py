@@ -15,6 +15,9 @@ not build our own consensus: PostgreSQL's session-level advisory locks already g
   token; the tracker's replica ``LISTEN``s and wakes its tracker for that job. A notification sent while
   a listener was reconnecting is lost, so the listener calls ``on_reconnect`` after every reconnection
   for the tracker to re-read the log.
+* :class:`ReplicaPresence`: each replica holds an advisory lock named by its replica id, so any replica
+  can tell whether the one that began a submission is still alive (a process id says that only on its
+  own machine).
 
 No streamlit here: the app wires these to its tracker.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -33,6 +37,8 @@ import psycopg
 from legnext_core.joblog.postgres import CONNECTION_KEEPALIVES
 
 __all__ = [
+    "PRESENCE_LOCK_CLASS",
+    "ReplicaPresence",
     "TRACKER_LOCK_KEY",
     "WEBHOOK_CHANNEL",
     "LeaderElection",
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 
 #: The advisory lock whose holder is the cluster's tracker ("LEGN" in the high half, like the schema's).
 TRACKER_LOCK_KEY = 0x4C45474E_00000010
+#: The first half of the two-number advisory locks by which replicas show they are alive ("LEGN").
+PRESENCE_LOCK_CLASS = 0x4C45474E
 #: The notification channel webhooks are relayed on.
 WEBHOOK_CHANNEL = "legnext_webhook"
 
@@ -159,6 +167,64 @@ class LeaderElection:
         callback = {"elected": self._on_elected, "deposed": self._on_deposed}.get(changed or "")
         if callback is not None:
             callback()
+
+
+class ReplicaPresence:
+    """This process, seen as alive by every replica for as long as its connection to the database lives.
+
+    A ``submitting`` record must become "outcome unknown" when the process sending its POST is gone.
+    A process id says that only on its own machine; with replicas, a record can carry
+    :attr:`replica_id` instead, and any replica asks :meth:`is_alive` about it. Each replica holds a
+    session-level advisory lock ``(PRESENCE_LOCK_CLASS, replica_id)``; PostgreSQL frees it when the
+    process dies (or, for a vanished machine, when keepalives give up on its connection).
+    """
+
+    def __init__(self, url: str, *, replica_id: int | None = None) -> None:
+        self.url = url
+        #: A random positive 31-bit number, unique among live replicas (a clash is retried).
+        self.replica_id = replica_id or 0
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> ReplicaPresence:
+        with self._lock:
+            if self._conn is not None:
+                return self
+            conn = _connect(self.url)
+            for _ in range(100):
+                candidate = self.replica_id or secrets.randbelow(2**31 - 1) + 1
+                held = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)", [PRESENCE_LOCK_CLASS, candidate]
+                ).fetchone()[0]
+                if held:
+                    self.replica_id = candidate
+                    self._conn = conn
+                    return self
+                if self.replica_id:
+                    break
+            _close_quietly(conn)
+            raise RuntimeError("no free replica id: the one asked for is held by a live replica")
+
+    def stop(self) -> None:
+        with self._lock:
+            _close_quietly(self._conn)
+            self._conn = None
+
+    def is_alive(self, replica_id: int) -> bool:
+        """Whether the replica that took ``replica_id`` is still connected to the database."""
+        with self._lock:
+            conn = self._conn if self._conn is not None and not self._conn.closed else None
+            if conn is None:
+                raise RuntimeError("start the presence before asking about others")
+            return bool(conn.execute(_PRESENCE_QUERY, [PRESENCE_LOCK_CLASS, replica_id]).fetchone()[0])
+
+
+# A two-number advisory lock shows in pg_locks as (classid, objid, objsubid = 2), in its database.
+_PRESENCE_QUERY = (
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND objsubid = 2)"
+)
 
 
 class WebhookHint(NamedTuple):

@@ -12,7 +12,7 @@ import threading
 
 import psycopg
 
-from legnext_core.cluster import LeaderElection, notify_webhook
+from legnext_core.cluster import LeaderElection, ReplicaPresence, notify_webhook
 
 
 def main(argv: list[str]) -> None:
@@ -22,6 +22,10 @@ def main(argv: list[str]) -> None:
         LeaderElection(url, retry_interval=0.2, on_elected=elected.set).start()
         elected.wait()
         print(f"leader {os.getpid()}", flush=True)
+        threading.Event().wait()  # until killed
+    elif command == "present":
+        presence = ReplicaPresence(url).start()
+        print(f"replica {presence.replica_id}", flush=True)
         threading.Event().wait()  # until killed
     elif command == "notify":
         with psycopg.connect(url, autocommit=True) as conn:

@@ -15,7 +15,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from legnext_core.cluster import LeaderElection, WebhookHint, WebhookListener, notify_webhook
+from legnext_core.cluster import (
+    LeaderElection,
+    ReplicaPresence,
+    WebhookHint,
+    WebhookListener,
+    notify_webhook,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -165,3 +171,33 @@ def test_the_listener_reconnects_and_says_so(postgres_url: str) -> None:
         assert hints.get(timeout=10).job_id == "job-after"
     finally:
         listener.stop()
+
+
+@pytest.mark.slow
+def test_a_replica_is_seen_alive_until_its_process_dies(postgres_url: str) -> None:
+    other = subprocess.Popen(
+        [sys.executable, "-m", "tests.cluster_worker", postgres_url, "present"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    here = ReplicaPresence(postgres_url).start()
+    try:
+        word, number = other.stdout.readline().split()
+        other_id = int(number)
+        assert word == "replica"
+        assert other_id != here.replica_id
+        assert here.is_alive(other_id)
+        assert here.is_alive(here.replica_id)
+        assert not here.is_alive(other_id + 1 if other_id + 1 != here.replica_id else other_id + 2)
+        with pytest.raises(RuntimeError):  # an id a live replica holds cannot be taken
+            ReplicaPresence(postgres_url, replica_id=other_id).start()
+
+        os.kill(other.pid, signal.SIGKILL)
+        assert _eventually(lambda: not here.is_alive(other_id), 10)
+        assert here.is_alive(here.replica_id)
+    finally:
+        other.kill()
+        other.wait(timeout=10)
+        here.stop()
