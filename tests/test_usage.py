@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from legnext_core import usage
 from legnext_core.balance_log import KEEP_EVERY_SECONDS, BalanceLog
+from legnext_core.models import JobKind
 
 DAY = 86_400.0
 T0 = 1_790_000_000.0  # a fixed UTC moment
@@ -30,7 +31,12 @@ def test_points_per_day_by_person_and_by_kind() -> None:
     assert by_person.iloc[0].tolist() == [960, 0, 0]
     assert by_person.iloc[1].tolist() == [0, 1536, 80], "rejected costs nothing, running its frozen"
     by_kind = usage.points_per_day(RECORDS, by="kind")
-    assert by_kind.sum().to_dict() == {"Extend": 1536, "Image": 80, "Text → video": 480, "Upscale": 480}
+    assert by_kind.sum().to_dict() == {
+        JobKind.EXTEND.label: 1536,
+        JobKind.IMAGE.label: 80,
+        JobKind.TEXT_VIDEO.label: 480,
+        JobKind.UPSCALE.label: 480,
+    }
     assert usage.points_per_day([], by="kind").empty
 
 
