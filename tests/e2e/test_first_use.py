@@ -252,3 +252,23 @@ def test_pages_fit_a_1024_px_window_and_a_phone(dashboard, page: Page):
         page.wait_for_timeout(500)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"/{path} is {width} px wide on a 390 px phone"
+
+
+def test_a_bad_deep_link_says_what_is_wrong_and_preselects_nothing(dashboard, page: Page):
+    video = create_from_text(page, dashboard, "A fox in the snow")
+    page.goto(dashboard.page_url(f"job?job={video}"))
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=60_000)
+    for link, words in (
+        ("extend?job=x&variant=9", ["x is not a Legnext job id", "Variant 9 does not exist"]),
+        (f"extend?job={video}&variant=9", ["Variant 9 does not exist"]),
+        ("upscale?job=x", ["x is not a Legnext job id"]),
+    ):
+        page.goto(dashboard.page_url(link))
+        alert = page.get_by_role("alert").filter(has_text="This link cannot be followed.")
+        expect(alert).to_be_visible()
+        for text in words:
+            expect(alert).to_contain_text(text)
+        expect(page.get_by_text("fix the highlighted input")).to_have_count(0)
+        # Nothing is chosen in its place: no video picked, nothing to send.
+        expect(page.get_by_role("combobox").first).to_have_value("")
+        expect(page.get_by_role("button", name=re.compile("Extend video|Upscale video"))).to_have_count(0)
