@@ -1,11 +1,21 @@
-"""Submissions through LegnextClient against the sandbox with faults injected; prints JSON lines.
+"""Submissions against the sandbox with faults injected, and what became of them; prints JSON lines.
 
 Each submission has a prompt of its own, so the sandbox's list of created jobs shows whether any
 submission created a job twice. Every submission must end as one of: a job id ("accepted"), a clear
 rejection (an HTTP error or a connection never made: then no job may exist), or "outcome unknown"
 (a job may exist, at most one).
 
-    python -m benchmarks.faults --submissions 200 --rate 0.3 --seed 1
+Two runs per fault rate, side by side on the same seed:
+
+- ``client_only``: the client alone (what a script would do): how many answers are unknown, and how
+  many of those had made a job nobody will ever look at;
+- ``dashboard``: the real submit path and Studio (job log, tracker thread, webhook routes) against a
+  real-time sandbox at twice demo speed, with faults on the POSTs: after the tracker's reconciliation,
+  how many outcomes are still unknown, how many of those had made a job (target 0), any job linked
+  to the wrong submission (must be 0), and how long reconciliation took (also in live seconds).
+
+    python -m benchmarks.faults                       # 300 submissions at 30 % and at 60 %
+    python -m benchmarks.faults --submissions 200 --rates 0.3 --seed 1
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -89,17 +100,171 @@ def run_trial(
     }
 
 
+DASHBOARD_TIME_SCALE = 2.0
+
+
+def _serve_routes(holder: dict[str, Any]) -> tuple[str, Any, threading.Thread]:
+    import socket
+
+    import uvicorn
+    from starlette.applications import Starlette
+
+    from legnext_core.server import build_routes
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    app = Starlette(routes=build_routes(lambda: holder.get("studio")))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
+
+
+def run_dashboard_trial(
+    submissions: int = 300, rate: float = 0.3, *, seed: int | None = 1, settle_timeout: float = 120.0
+) -> dict[str, Any]:
+    """Submit through the dashboard's own path with faults on the POSTs; let the tracker reconcile."""
+    import tempfile
+
+    from legnext_core.models import JobKind, JobRequest
+    from legnext_core.sandbox import RealClock
+    from legnext_core.settings import load_settings
+    from legnext_core.studio import Studio
+    from legnext_core.submit import submit_job
+
+    holder: dict[str, Any] = {}
+    url, route_server, route_thread = _serve_routes(holder)
+    config = SandboxConfig(
+        clock=RealClock(),
+        time_scale=DASHBOARD_TIME_SCALE,
+        max_unfinished=submissions + 1,
+        initial_points=2_000 * submissions,
+        seed=seed,
+        # Faults on the submissions only: the tracker's reads are not what is measured here.
+        faults=FaultConfig(rate=rate, slow_seconds=1.5, retry_after=1, methods=frozenset({"POST"})),
+    )
+    with tempfile.TemporaryDirectory() as scratch, SandboxServer(config) as server:
+        env = {
+            "LEGNEXT_SANDBOX_URL": server.base_url,
+            "LEGNEXT_DATA_DIR": scratch,
+            "LEGNEXT_PUBLIC_URL": url,
+            "LEGNEXT_SANDBOX_TIME_SCALE": str(DASHBOARD_TIME_SCALE),
+            "LEGNEXT_TIMEOUT": "1",  # a "slow" answer (1.5 s) is then an outcome unknown
+        }
+        studio = Studio(load_settings(env, {}))
+        studio.start()
+        holder["studio"] = studio
+        try:
+            started = time.perf_counter()
+            results = []
+            for n in range(submissions):
+                kind = JobKind.IMAGE if n % 2 else JobKind.TEXT_VIDEO
+                results.append(
+                    submit_job(studio, JobRequest(kind=kind, prompt=f"fault trial submission {n}"))
+                )
+            submitted_in = time.perf_counter() - started
+            unknown_ids = [r.local_id for r in results if r.outcome == "unknown"]
+
+            def undecided() -> list[str]:
+                return [
+                    i
+                    for i in unknown_ids
+                    if (r := studio.store.get(i))["status"] == "unknown"
+                    and (r.reconciliation or {}).get("state") in (None, "searching")
+                ]
+
+            settle_started = time.perf_counter()
+            while undecided() and time.perf_counter() - settle_started < settle_timeout:
+                time.sleep(0.1)
+            reconciled_in = time.perf_counter() - settle_started
+            # Let linked jobs finish, so their cost and media are in the log too.
+            while studio.store.active() and time.perf_counter() - settle_started < settle_timeout:
+                time.sleep(0.1)
+            server.set_faults(FaultConfig())
+            records = {i: studio.store.get(i) for i in unknown_ids}
+            jobs = server.jobs()
+        finally:
+            holder.pop("studio", None)
+            studio.stop()
+            route_server.should_exit = True
+            route_thread.join(5)
+
+    made = Counter(job["prompt"] for job in jobs)
+    by_id = {job["job_id"]: job for job in jobs}
+    delays = []
+    verdicts: Counter[str] = Counter()
+    linked_how: Counter[str] = Counter()
+    wrong_links = []
+    costed = 0
+    for record in records.values():
+        evidence = record.reconciliation or {}
+        verdicts[evidence.get("state") or "none"] += 1
+        if evidence.get("state") == "linked":
+            linked_how[evidence.get("how")] += 1
+            job = by_id.get(record.job_id)
+            if job is None or job["prompt"] != record.prompt:
+                wrong_links.append(record.local_id)
+            elif record.credits_consumed == job["cost"] and record.media_paths:
+                costed += 1
+        decided = evidence.get("at") or evidence.get("decided_at")
+        if decided:
+            delays.append(decided - evidence["window"][1])
+    still_unknown = [r for r in records.values() if r.status == "unknown"]
+    counts = Counter(r.outcome for r in results)
+    delays.sort()
+    live_scale = 0.1 / DASHBOARD_TIME_SCALE
+    return {
+        "run": "dashboard",
+        "submissions": submissions,
+        "fault_rate": rate,
+        "seed": seed,
+        "accepted": counts["accepted"],
+        "rejected": counts["rejected"],
+        "unknown_answers": counts["unknown"],
+        "unknown_that_created_a_job": sum(1 for r in records.values() if made[r.prompt]),
+        "verdicts": dict(verdicts),
+        "linked_by": dict(linked_how),
+        "linked_completed_with_cost_and_media": costed,
+        "unknown_at_end": len(still_unknown),
+        "unknown_at_end_that_made_a_job": sum(1 for r in still_unknown if made[r.prompt]),
+        "unknown_at_end_that_made_a_job_by_verdict": dict(
+            Counter((r.reconciliation or {}).get("state") for r in still_unknown if made[r.prompt])
+        ),
+        "unverifiable_max_gaps_s": sorted(
+            (r.reconciliation or {}).get("max_gap") or -1
+            for r in still_unknown
+            if (r.reconciliation or {}).get("state") == "unverifiable"
+        )[-5:],
+        "reconciliation_p50_s": round(delays[len(delays) // 2], 2) if delays else None,
+        "reconciliation_max_s": round(delays[-1], 2) if delays else None,
+        "reconciliation_wall_s_after_last_submission": round(reconciled_in, 2),
+        # The sandbox runs at 0.1 / time scale of Legnext's durations; the tracker's timing follows.
+        "reconciliation_p50_live_s": round(delays[len(delays) // 2] / live_scale, 1) if delays else None,
+        "reconciliation_max_live_s": round(delays[-1] / live_scale, 1) if delays else None,
+        "time_scale": DASHBOARD_TIME_SCALE,
+        "submitting_s": round(submitted_in, 2),
+        # Violations: each must be 0.
+        "created_twice": sum(1 for c in made.values() if c > 1),
+        "linked_to_wrong_job": len(wrong_links),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=0.3)
+    parser.add_argument("--submissions", type=int, default=300)
+    parser.add_argument("--rates", type=float, nargs="+", default=[0.3, 0.6])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=1, help="trials, with seeds seed, seed+1, ...")
+    parser.add_argument("--client-only", action="store_true", help="skip the dashboard runs")
     args = parser.parse_args()
     # The client logs each outcome-unknown submission; here only the JSON lines matter.
     logging.basicConfig(level=logging.ERROR)
-    for i in range(args.repeat):
-        print(json.dumps(run_trial(args.submissions, args.rate, seed=args.seed + i)), flush=True)
+    for rate in args.rates:
+        line = run_trial(args.submissions, rate, seed=args.seed)
+        print(json.dumps({"run": "client_only", **line}), flush=True)
+        if not args.client_only:
+            print(json.dumps(run_dashboard_trial(args.submissions, rate, seed=args.seed)), flush=True)
 
 
 if __name__ == "__main__":

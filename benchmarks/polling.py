@@ -11,6 +11,12 @@ took 2 min 36 s against a documented 3-5 min) and 5% up to 50% slower. Policies 
 - ``tracker_webhooks``: the same with callbacks configured and trusted (each delivery arrives
   0.2-3 s after the finish and wakes one confirming GET; polls are only a safety net);
 - ``tracker_webhooks_10pct_lost``: as above with one delivery in ten never arriving.
+- ``active_list``: the tracker with ``GET /account/active_tasks``, jobs run at Legnext's concurrency
+  of 6 (the next one starts when a finish is noticed): one list read per tick for the whole account
+  (``schedule.active_list_interval``), one confirming GET when a job leaves the list; no webhooks.
+  Also at concurrency 1 (one job at a time, the list's worst case) and with webhooks.
+
+``--flood`` (on by default) adds the forged-delivery figures of ``benchmarks.webhook_flood``.
 
 Prints one JSON line per policy and a final ``targets`` line. ``--http`` also runs the real-HTTP
 check (``benchmarks.polling_http``) against a time-scaled sandbox.
@@ -24,10 +30,11 @@ import math
 import random
 import statistics
 import sys
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from legnext_core.schedule import EXPECTED_DURATIONS, next_poll_delay
+from legnext_core.schedule import EXPECTED_DURATIONS, active_list_interval, next_poll_delay
 
 JOB_COUNT = 1000
 KINDS = tuple(EXPECTED_DURATIONS)
@@ -100,6 +107,65 @@ def tracker_poller(
     return run
 
 
+def active_list_run(
+    jobs: list[SimJob], rng: random.Random, *, concurrency: int = 6, webhooks: bool = False
+) -> tuple[list[Outcome], dict]:
+    """Simulate the active-list policy over ``jobs`` run ``concurrency`` at a time.
+
+    Every read of the list is one request whatever the number of running jobs; a job is noticed
+    finished at the first read after its end (its one GET confirms it), or at its delivery when
+    webhooks arrive first. The next queued job starts when a finish is noticed.
+    """
+    queue = list(range(len(jobs)))
+    queue.reverse()
+    running: dict[int, tuple[float, float, float]] = {}  # index -> (start, end, delivery)
+    outcomes: dict[int, Outcome] = {}
+    reads_by_active: Counter[int] = Counter()
+    requests_by_active: defaultdict[int, list[int]] = defaultdict(list)
+    now, next_read, reads = 0.0, 0.0, 0
+
+    def start(at: float) -> None:
+        while queue and len(running) < concurrency:
+            index = queue.pop()
+            end = at + jobs[index].duration
+            delivery = end + rng.uniform(*WEBHOOK_DELAY) if webhooks else math.inf
+            running[index] = (at, end, delivery)
+
+    start(0.0)
+    while running:
+        delivered = min(running, key=lambda i: running[i][2])
+        if running[delivered][2] < next_read:
+            now = running[delivered][2]
+            _, end, _ = running.pop(delivered)
+            outcomes[delivered] = Outcome(gets=1, lag=now - end)
+            start(now)
+            continue
+        now = next_read
+        reads += 1
+        listed = [i for i, (_, end, _) in running.items() if end > now]
+        reads_by_active[len(listed)] += 1
+        left = [i for i in running if i not in listed]
+        requests_by_active[len(listed)].append(1 + len(left))
+        for index in left:
+            _, end, _ = running.pop(index)
+            outcomes[index] = Outcome(gets=1, lag=now - end)
+        start(now)
+        ages = [(jobs[i].kind, now - running[i][0]) for i in running]
+        next_read = now + active_list_interval(ages, searching=False)
+    stats = {
+        "concurrency": concurrency,
+        "list_reads": reads,
+        "list_reads_per_job": round(reads / len(jobs), 2),
+        "simulated_hours": round(now / 3600, 1),
+        "list_requests_per_tick": 1,
+        "reads_by_listed_jobs": dict(sorted(reads_by_active.items())),
+        "mean_requests_per_tick_by_listed_jobs": {
+            n: round(statistics.fmean(v), 3) for n, v in sorted(requests_by_active.items())
+        },
+    }
+    return [outcomes[i] for i in range(len(jobs))], stats
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))
@@ -147,6 +213,18 @@ def run_simulation(count: int = JOB_COUNT, seed: int = 20251021) -> list[dict]:
         rng = random.Random(f"{seed}-{name}")
         outcomes = [policy(job, rng) for job in jobs]
         lines.append(summarise(name, jobs, outcomes, **extras.get(name, {})))
+    for name, concurrency, webhooks in (
+        ("active_list", 6, False),
+        ("active_list_webhooks", 6, True),
+        ("active_list_one_at_a_time", 1, False),
+    ):
+        outcomes, stats = active_list_run(
+            jobs, random.Random(f"{seed}-{name}"), concurrency=concurrency, webhooks=webhooks
+        )
+        line = summarise(name, jobs, outcomes, **stats)
+        total = line["gets_per_job"] + stats["list_reads_per_job"]
+        line["requests_per_job_with_list_reads"] = round(total, 2)
+        lines.append(line)
     return lines
 
 
@@ -161,6 +239,10 @@ def targets(lines: list[dict]) -> dict:
         "tracker_lag_p95_at_most_20s": by_name["tracker"]["lag_p95_s"] <= 20.0,
         "webhook_gets_per_job": webhook_gets,
         "webhook_gets_at_most_1_2": webhook_gets <= 1.2,
+        "active_list_gets_per_job": by_name["active_list"]["gets_per_job"],
+        "active_list_gets_at_most_1_5": by_name["active_list"]["gets_per_job"] <= 1.5,
+        "active_list_lag_p95_s": by_name["active_list"]["lag_p95_s"],
+        "active_list_lag_p95_at_most_15s": by_name["active_list"]["lag_p95_s"] <= 15.0,
     }
 
 
@@ -169,10 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=JOB_COUNT)
     parser.add_argument("--seed", type=int, default=20251021)
     parser.add_argument("--http", action="store_true", help="also run the real-HTTP sandbox check")
+    parser.add_argument("--no-flood", action="store_true", help="skip the forged-delivery figures")
+    parser.add_argument("--deliveries", type=int, default=2000)
     args = parser.parse_args(argv)
     lines = run_simulation(args.jobs, args.seed)
     for line in [*lines, targets(lines)]:
         print(json.dumps(line), flush=True)
+    if not args.no_flood:
+        from benchmarks import webhook_flood
+
+        webhook_flood.main(["--deliveries", str(args.deliveries)])
     if args.http:
         from benchmarks import polling_http
 

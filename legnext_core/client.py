@@ -50,6 +50,7 @@ from legnext_core.errors import (
     error_from_response,
 )
 from legnext_core.models import (
+    ActiveTasks,
     Balance,
     Job,
     JobKind,
@@ -76,6 +77,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_CONNECT_TIMEOUT = 10.0
 #: Connections kept per host: the tracker polls a few jobs in parallel while pages submit.
 DEFAULT_POOL_MAXSIZE = 10
+#: Answers to ``GET /account/active_tasks`` that mean the server does not offer it.
+ACTIVE_TASKS_NOT_OFFERED = frozenset({404, 405, 501})
 _REDACTED = "[redacted]"
 _USER_AGENT = "legnext-video-studio"
 
@@ -390,6 +393,21 @@ class LegnextClient:
             # An error envelope delivered with a success status.
             raise error_from_response(code, json.dumps(data))
         return Balance.from_api(data)
+
+    def get_active_tasks(self) -> ActiveTasks | None:
+        """Every running job of the account in one request; None when the server does not offer it.
+
+        ``GET /account/active_tasks`` is declared in Legnext's OpenAPI file but on no docs page, so a
+        404, 405 or 501 is read as "not offered here" (the caller falls back to per-job polls), not
+        as an error.
+        """
+        try:
+            data = self._request("GET", "/account/active_tasks")
+        except APIStatusError as exc:
+            if exc.status in ACTIVE_TASKS_NOT_OFFERED:
+                return None
+            raise
+        return ActiveTasks.from_api(data)
 
     def submit(self, request: JobRequest) -> Job:
         """Validate ``request`` and send it to the endpoint its kind needs."""

@@ -10,31 +10,33 @@ what another tab just asked is answered from a small cache. No streamlit here.
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from legnext_core.records import JobRecord, RecordStatus, status_rank
+from legnext_core.models import JobKind
+from legnext_core.records import JobRecord, RecordStatus, sort_newest_first, status_rank
 
-#: The word for each status (defined once, by the status itself).
+#: The word for each record status, everywhere one is shown (defined once, by the status itself).
 STATUS_LABELS: dict[str, str] = {status.value: status.label for status in RecordStatus}
 
-KIND_LABELS: dict[str, str] = {
-    "text_video": "Text → video",
-    "image_url_video": "Image URL → video",
-    "animate": "Animate image",
-    "extend": "Extend",
-    "upscale": "Upscale",
-    "image": "Image",
-}
+#: Kind labels by record value (the wording lives on :class:`JobKind`).
+KIND_LABELS: dict[str, str] = {kind.value: kind.label for kind in JobKind}
 
 RESOLUTION_LABELS: dict[int, str] = {0: "480p", 1: "720p"}
+#: Added to the status label of a job whose progress is estimated from elapsed time.
+ESTIMATE_SUFFIX = " · progress estimated"
+
+#: Statuses whose frozen points are still held: the job may yet run (or is running) at Legnext.
+RESERVING_STATUSES = frozenset({"submitting", "unknown", "pending", "staged", "processing"})
 
 #: Kinds whose record's ``video_type`` is what was made (an extend or upscale follows its parent).
 _KINDS_WITH_OWN_RESOLUTION = frozenset({"text_video", "image_url_video", "animate"})
@@ -48,6 +50,7 @@ COLUMNS: tuple[str, ...] = (
     "status",
     "progress",
     "kind",
+    "submitted_by",
     "prompt",
     "resolution",
     "variant",
@@ -61,11 +64,6 @@ COLUMNS: tuple[str, ...] = (
     "job_id",
     "local_id",
 )
-
-#: What a CSV export holds: the table's named columns, so a field added to records later is never
-#: exported by accident. Records hold no secrets; the callback URL is left out all the same.
-CSV_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column != "status_label")
-
 
 def shorten(text: str | None, limit: int = PROMPT_CHARS) -> str:
     """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
@@ -89,8 +87,13 @@ _NUMBERS = (
     "credits_frozen",
     "credits_consumed",
 )
-#: Text columns, held as lists (None for none). ``search`` is the casefolded prompt and job id.
-_TEXTS = ("status", "kind", "prompt", "resolution", "parent", "job_id", "local_id", "search")
+#: Text columns, held as lists (None for none). ``search`` is the casefolded prompt and job id;
+#: ``label`` the status label (marked when the progress is estimated). ``status`` stays first and
+#: ``local_id`` seventh: rows are read by position.
+_TEXTS = (
+    "status", "kind", "prompt", "resolution", "parent", "job_id", "local_id", "search",
+    "submitted_by", "label",
+)  # fmt: skip
 _STATUS_CODES = {status.value: code for code, status in enumerate(RecordStatus)}
 _UNKNOWN_CODE = len(_STATUS_CODES)
 
@@ -127,6 +130,9 @@ def _row(record: JobRecord) -> tuple[tuple[float, ...], tuple[Any, ...]]:
         record.job_id,
         record.local_id,
         f"{(record.prompt or '').casefold()}\n{(record.job_id or '').casefold()}",
+        # Records made before people signed in were made by the one local user.
+        record.submitted_by or "local",
+        STATUS_LABELS.get(status, status) + (ESTIMATE_SUFFIX if record.progress_estimated else ""),
     )
     return numbers, texts
 
@@ -185,8 +191,10 @@ class _Columns:
             self.order = np.argsort(-np.nan_to_num(self.numbers["submitted"], nan=0.0), kind="stable")
         return self.order
 
-    def mask(self, *, statuses, kinds, text, since, until) -> np.ndarray:
+    def mask(self, *, statuses, kinds, text, since, until, submitted_by=None) -> np.ndarray:
         keep = np.ones(len(self), dtype=bool)
+        if submitted_by is not None:
+            keep &= np.fromiter((by == submitted_by for by in self.texts["submitted_by"]), bool, len(self))
         if statuses is not None:
             codes = [_STATUS_CODES.get(getattr(s, "value", s), -1) for s in statuses]
             keep &= np.isin(self.status_codes, codes)
@@ -209,10 +217,11 @@ class _Columns:
         texts = {name: [values[i] for i in positions] for name, values in self.texts.items()}
         return pd.DataFrame(
             {
-                "status_label": [STATUS_LABELS.get(s, s) for s in texts["status"]],
+                "status_label": pd.Series(texts["label"], dtype=object),
                 "status": pd.Series(texts["status"], dtype=object),
                 "progress": numbers["progress"],
                 "kind": [KIND_LABELS.get(k, k) for k in texts["kind"]],
+                "submitted_by": pd.Series(texts["submitted_by"], dtype=object),
                 "prompt": pd.Series(texts["prompt"], dtype=object),
                 "resolution": pd.Series(texts["resolution"], dtype=object),
                 "variant": pd.array(numbers["variant"], dtype="Float64").astype("Int64"),
@@ -256,10 +265,126 @@ def _rank_or_last(status: str) -> int:
     return rank if rank >= 0 else 99
 
 
-def to_csv(frame: pd.DataFrame) -> bytes:
-    """The table as UTF-8 CSV with exactly the columns of :data:`CSV_COLUMNS` (times in ISO 8601 UTC)."""
-    exported = frame.loc[:, list(CSV_COLUMNS)]
-    return exported.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode("utf-8")
+def reserved_points(records: Iterable[JobRecord]) -> int:
+    """Points Legnext holds for jobs still under way: frozen at submission, released when a job ends
+    (charged as consumed, or given back). A finished job's frozen points are no longer reserved."""
+    return sum(record.credits_frozen or 0 for record in records if record.status in RESERVING_STATUSES)
+
+
+def made_by(records: Iterable[JobRecord], email: str | None) -> list[JobRecord]:
+    """The records ``email`` submitted ("Mine"), or all of them when ``email`` is None ("Everyone")."""
+    if email is None:
+        return list(records)
+    return [record for record in records if (record.submitted_by or "local") == email]
+
+
+# -- the CSV export ----------------------------------------------------------------------------------------
+
+#: Cells a spreadsheet would read as a formula start with one of these (OWASP, "CSV Injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Outputs per job: each gets a URL and an archived-file column in the export.
+_EXPORT_OUTPUTS = 4
+
+#: What the CSV export holds, in order: every field a person set, every outcome, full values. The
+#: callback URL is left out on purpose: a webhook URL may carry a token. ``prompt`` and ``resolution``
+#: are named as the batch form's CSV expects, so an export can be sent again as a batch.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "local_id", "job_id", "kind", "kind_label", "status", "status_label", "progress",
+    "prompt", "image_url", "resolution", "motion", "raw", "speed", "batch_size", "end_url", "loop",
+    "parent_job_id", "parent_variant", "batch_id", "resubmit_of", "submitted_by",
+    "submitted", "created", "started", "finished", "queue_wait_s", "run_time_s",
+    "estimated_points", "credits_frozen", "credits_consumed", "seed",
+    "error_code", "error_message", "note",
+    *(f"output_{n}_url" for n in range(1, _EXPORT_OUTPUTS + 1)),
+    *(f"output_{n}_file" for n in range(1, _EXPORT_OUTPUTS + 1)),
+)  # fmt: skip
+
+
+def _iso(epoch: Any) -> str | None:
+    if not isinstance(epoch, int | float):
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(start: Any, end: Any) -> float | None:
+    if not isinstance(start, int | float) or not isinstance(end, int | float) or end < start:
+        return None
+    return round(end - start, 3)
+
+
+def export_row(record: JobRecord) -> dict[str, Any]:
+    """One record as a row of :data:`EXPORT_COLUMNS`, values whole (never shortened)."""
+    kind = str(getattr(record.kind, "value", record.kind) or "")
+    status = str(getattr(record.status, "value", record.status) or "")
+    index = record.parent_index
+    outputs = list(record.video_urls or record.image_urls or [])
+    files = list(record.media_paths or [])
+    row: dict[str, Any] = {
+        "local_id": record.local_id,
+        "job_id": record.job_id,
+        "kind": kind,
+        "kind_label": KIND_LABELS.get(kind, kind),
+        "status": status,
+        "status_label": STATUS_LABELS.get(status, status),
+        "progress": 100 if status == "completed" else record.progress,
+        "prompt": record.prompt,
+        "image_url": record.image_url if kind == "image_url_video" else None,
+        "resolution": (
+            RESOLUTION_LABELS.get(record.video_type) if kind in _KINDS_WITH_OWN_RESOLUTION else None
+        ),
+        "motion": record.motion,
+        "raw": bool(record.raw) if kind != "image" else None,
+        "speed": record.speed,
+        "batch_size": record.batch_size,
+        "end_url": record.end_url,
+        # False is how a record says "not asked for"; the export leaves that cell empty, as before.
+        "loop": record.loop or None,
+        "parent_job_id": record.parent_job_id,
+        "parent_variant": index + 1 if isinstance(index, int) else None,
+        "batch_id": record.batch_id,
+        "resubmit_of": record.resubmit_of,
+        "submitted_by": record.submitted_by or "local",
+        "submitted": _iso(record.submitted_at or record.created_at),
+        "created": _iso(record.created_at),
+        "started": _iso(record.started_at),
+        "finished": _iso(record.ended_at),
+        "queue_wait_s": _span(record.created_at, record.started_at),
+        "run_time_s": _span(record.started_at, record.ended_at),
+        "estimated_points": record.estimated_points,
+        "credits_frozen": record.credits_frozen,
+        "credits_consumed": record.credits_consumed,
+        "seed": record.seed,
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+        "note": record.note,
+    }
+    for n in range(_EXPORT_OUTPUTS):
+        row[f"output_{n + 1}_url"] = outputs[n] if n < len(outputs) else None
+        row[f"output_{n + 1}_file"] = files[n] if n < len(files) else None
+    return row
+
+
+def neutralise_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, made inert with a leading apostrophe.
+
+    OWASP's advice for CSV injection: prefix cells starting with ``= + - @``, tab or carriage return
+    with ``'``; the csv writer quotes the rest. Numbers are left alone (they are ours, not typed).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def to_csv(records: Iterable[JobRecord]) -> bytes:
+    """The export of ``records`` (newest first): :data:`EXPORT_COLUMNS`, full values, formulas made inert,
+    times in ISO 8601 UTC, UTF-8 with a byte-order mark so spreadsheets read accents and arrows right."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\r\n")
+    writer.writeheader()
+    for record in sort_newest_first(records):
+        writer.writerow({name: neutralise_formula(value) for name, value in export_row(record).items()})
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 # -- the live table ----------------------------------------------------------------------------------------
@@ -275,7 +400,8 @@ class HistoryPage:
     #: The page as :data:`COLUMNS`.
     frame: pd.DataFrame
     counts: dict[str, int]
-    frozen: int
+    #: Points held for the matching jobs still under way (finished jobs hold none).
+    reserved: int
     consumed: int
     page: int
     pages: int
@@ -286,6 +412,8 @@ class HistoryTable:
 
     One per server process; every method is safe from any thread. ``store`` is a
     :class:`~legnext_core.store.JobStore` (its storage tells which records changed).
+    Filters are keywords: ``statuses``, ``kinds``, ``text``, ``since``, ``until`` (as
+    :meth:`JobStore.recent`) and ``submitted_by`` (one person's jobs; None for everyone's).
     """
 
     #: How many distinct refreshes (filters and page) are remembered for other tabs.
@@ -332,30 +460,32 @@ class HistoryTable:
         text: str | None = None,
         since: float | datetime | None = None,
         until: float | datetime | None = None,
+        submitted_by: str | None = None,
         page: int = 0,
         page_size: int = 100,
     ) -> HistoryPage:
         """One page of the rows matching the filters, newest first, with their counts and credits."""
         statuses = tuple(statuses) if statuses is not None else None
         kinds = tuple(kinds) if kinds is not None else None
-        key = (statuses, kinds, text or None, since, until, page, page_size)
+        filters = _Filters(statuses, kinds, text or None, since, until, submitted_by)
+        key = (filters, page, page_size)
         with self._lock:
             self._sync()
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-            result = self._compute(statuses, kinds, text, since, until, page, page_size)
+            result = self._compute(filters, page, page_size)
             self._cache[key] = result
             if len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
             self.computed += 1
             return result
 
-    def _compute(self, statuses, kinds, text, since, until, page, page_size) -> HistoryPage:
+    def _compute(self, filters: _Filters, page: int, page_size: int) -> HistoryPage:
         columns = self._columns
         assert columns is not None
-        mask = columns.mask(statuses=statuses, kinds=kinds, text=text, since=since, until=until)
+        mask = columns.mask(**filters._asdict())
         order = columns.newest_first()
         matching = order[mask[order]]
         pages = max(1, -(-len(matching) // page_size))
@@ -363,34 +493,57 @@ class HistoryTable:
         shown = matching[page * page_size : (page + 1) * page_size]
         codes = np.bincount(columns.status_codes[mask], minlength=_UNKNOWN_CODE + 1)
         counts = {status: int(codes[code]) for status, code in _STATUS_CODES.items() if codes[code]}
-        frozen = np.nansum(columns.numbers["credits_frozen"][mask])
+        reserving = mask & np.isin(columns.status_codes, _RESERVING_CODES)
+        reserved = np.nansum(columns.numbers["credits_frozen"][reserving])
         consumed = np.nansum(columns.numbers["credits_consumed"][mask])
         return HistoryPage(
             matching=len(matching),
             local_ids=tuple(columns.texts["local_id"][i] for i in shown),
             frame=columns.frame(shown),
             counts=counts,
-            frozen=int(frozen),
+            reserved=int(reserved),
             consumed=int(consumed),
             page=page,
             pages=pages,
         )
 
-    def frame(self, **filters: Any) -> pd.DataFrame:
-        """Every row matching the filters as :data:`COLUMNS` (for a CSV export)."""
+    def local_ids(self, **filters: Any) -> list[str]:
+        """The local ids of every row matching the filters, newest first."""
         with self._lock:
             self._sync()
             columns = self._columns
             assert columns is not None
-            mask = columns.mask(
-                statuses=filters.get("statuses"),
-                kinds=filters.get("kinds"),
-                text=filters.get("text"),
-                since=filters.get("since"),
-                until=filters.get("until"),
-            )
+            mask = columns.mask(**_Filters(**filters)._asdict())
+            order = columns.newest_first()
+            ids = columns.texts["local_id"]
+            return [ids[i] for i in order[mask[order]]]
+
+    def records(self, **filters: Any) -> list[JobRecord]:
+        """Every record matching the filters, newest first, read from the log now (for the CSV export)."""
+        stored = self._store.stored()
+        return [JobRecord.from_dict(stored[i]) for i in self.local_ids(**filters) if i in stored]
+
+    def frame(self, **filters: Any) -> pd.DataFrame:
+        """Every row matching the filters as :data:`COLUMNS`."""
+        with self._lock:
+            self._sync()
+            columns = self._columns
+            assert columns is not None
+            mask = columns.mask(**_Filters(**filters)._asdict())
             order = columns.newest_first()
             return columns.frame(order[mask[order]])
+
+
+class _Filters(NamedTuple):
+    statuses: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    text: str | None = None
+    since: float | datetime | None = None
+    until: float | datetime | None = None
+    submitted_by: str | None = None
+
+
+_RESERVING_CODES = [_STATUS_CODES[status] for status in RESERVING_STATUSES]
 
 
 def filter_records(
@@ -401,23 +554,32 @@ def filter_records(
     text: str | None = None,
     since: float | datetime | None = None,
     until: float | datetime | None = None,
+    submitted_by: str | None = None,
 ) -> list[JobRecord]:
     """The records that pass the same filters as the table, in their given order."""
     records = list(records)
     columns = _Columns(records)
-    mask = columns.mask(statuses=statuses, kinds=kinds, text=text, since=since, until=until)
+    mask = columns.mask(
+        statuses=statuses, kinds=kinds, text=text, since=since, until=until, submitted_by=submitted_by
+    )
     return [record for record, keep in zip(records, mask, strict=True) if keep]
 
 
 __all__ = [
     "COLUMNS",
-    "CSV_COLUMNS",
+    "ESTIMATE_SUFFIX",
+    "EXPORT_COLUMNS",
     "HistoryPage",
     "HistoryTable",
     "KIND_LABELS",
+    "RESERVING_STATUSES",
     "STATUS_LABELS",
+    "export_row",
     "filter_records",
+    "made_by",
+    "neutralise_formula",
     "records_to_frame",
+    "reserved_points",
     "shorten",
     "status_counts",
     "to_csv",

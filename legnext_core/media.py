@@ -19,6 +19,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -68,6 +69,8 @@ class MediaArchiver:
         if self.allow_loopback and _is_loopback_name(host):
             return True
         for pattern in self.allowed_hosts:
+            if pattern == "*":  # any host: the address check alone decides (public addresses only)
+                return True
             if pattern.startswith("*."):
                 if host.endswith(pattern[1:]) and len(host) > len(pattern) - 1:
                     return True
@@ -173,6 +176,97 @@ class MediaArchiver:
         except BaseException:
             Path(handle.name).unlink(missing_ok=True)
             raise
+
+
+# -- checking an image URL a person typed ------------------------------------------------------------
+
+#: The largest image a person may point Legnext at (Midjourney's own upload limit is in this range).
+IMAGE_MAX_BYTES = 20 * 1024 * 1024
+IMAGE_CHECK_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """What checking an image URL found."""
+
+    #: The URL answers with an image within the size limit, from public addresses only.
+    ok: bool
+    #: What is wrong, in a sentence a person can act on (None when ok).
+    problem: str | None = None
+    #: The check itself could not run (no answer, no name resolution, time out): the URL may be fine.
+    could_not_check: bool = False
+
+
+def check_image_url(
+    url: str,
+    *,
+    allow_loopback: bool = False,
+    max_bytes: int = IMAGE_MAX_BYTES,
+    timeout: float = IMAGE_CHECK_TIMEOUT,
+) -> ImageCheck:
+    """Fetch ``url`` the way the archiver fetches results, and say whether it is a usable image.
+
+    The same rules as archiving (module docstring): no credentials in the URL, every address public
+    (loopback only when allowed, for the sandbox), each redirect checked again, size and time bounded,
+    nothing of ours sent along. Any host may serve the image.
+    """
+    fetcher = MediaArchiver(
+        Path(), ["*"], allow_loopback=allow_loopback, max_bytes=max_bytes, timeout=timeout
+    )
+    deadline = time.monotonic() + timeout
+    with requests.Session() as session:
+        session.trust_env = False
+        try:
+            response = fetcher._open(session, url, deadline)
+        except MediaRefused as exc:
+            return ImageCheck(False, _plain_reason(str(exc)))
+        except ArchiveError as exc:
+            return ImageCheck(False, _plain_reason(str(exc)), could_not_check=True)
+        with response:
+            kind = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+            if not kind.startswith("image/"):
+                return ImageCheck(False, f"It is not an image: the server sends {kind or 'no content type'}.")
+            declared = response.headers.get("Content-Length")
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                size = _megabytes(int(declared))
+                return ImageCheck(False, f"The image is {size}: over the {_megabytes(max_bytes)} limit.")
+            received = 0
+            try:
+                for chunk in response.iter_content(_CHUNK):
+                    received += len(chunk)
+                    if received > max_bytes:
+                        return ImageCheck(False, f"The image is over the {_megabytes(max_bytes)} limit.")
+                    if time.monotonic() > deadline:
+                        return ImageCheck(False, "The image took too long to download.", could_not_check=True)
+            except requests.RequestException:
+                return ImageCheck(False, "The download of the image broke off.", could_not_check=True)
+            if received == 0:
+                return ImageCheck(False, "The server sends an empty file, not an image.")
+    return ImageCheck(True)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+_PLAIN_REASONS = (
+    ("credentials", "The URL carries a user name or password: use a URL that needs none."),
+    ("non-public", "Its host is a private or local address: Legnext can only fetch public images."),
+    ("scheme", "It must start with http:// or https://."),
+    ("redirects", f"It redirects more than {MAX_REDIRECTS} times."),
+    ("could not be resolved", "Its host name could not be looked up from here."),
+)
+
+
+def _plain_reason(message: str) -> str:
+    """An archiver refusal worded for the person who typed the URL."""
+    for marker, reason in _PLAIN_REASONS:
+        if marker in message:
+            return reason
+    match = re.search(r"HTTP (\d{3})", message)
+    if match:
+        return f"The server answers HTTP {match.group(1)} instead of an image."
+    return message.replace("media ", "")
 
 
 def _is_loopback_name(host: str) -> bool:

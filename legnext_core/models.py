@@ -70,6 +70,21 @@ class JobKind(StrEnum):
     def makes_video(self) -> bool:
         return self is not JobKind.IMAGE
 
+    @property
+    def label(self) -> str:
+        """What a person calls jobs of this kind: the one wording of filters, tables, trees and pickers."""
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    JobKind.TEXT_VIDEO: "Text to video",
+    JobKind.IMAGE_URL_VIDEO: "Image URL to video",
+    JobKind.ANIMATE: "Animated image",
+    JobKind.EXTEND: "Extension",
+    JobKind.UPSCALE: "Upscale",
+    JobKind.IMAGE: "Image",
+}
+
 
 _TASK_TYPES = {
     JobKind.TEXT_VIDEO: "video_diffusion",
@@ -374,6 +389,75 @@ class Balance:
             extra={k: v for k, v in inner.items() if k not in known},
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class ActiveTask:
+    """One running job as ``GET /account/active_tasks`` lists it (no outputs, no callback)."""
+
+    job_id: str
+    #: Underscored, as :attr:`Job.task_type`.
+    task_type: str
+    status: JobStatus
+    created_at: datetime | None
+    #: 0-100 as Legnext reports it, or None when the entry has none.
+    progress: int | None
+    #: Seconds Legnext expects the job still needs, when it says.
+    estimated_time: int | None
+
+    @classmethod
+    def from_api(cls, data: Any) -> ActiveTask | None:
+        """Parse one entry; None for an entry without a job id (it cannot be followed)."""
+        data = _dict(data)
+        job_id = _str_or_none(data.get("job_id"))
+        if not job_id:
+            return None
+        status_text = str(data.get("status") or "").strip().lower()
+        try:
+            status = JobStatus(status_text) if status_text else JobStatus.PENDING
+        except ValueError:
+            status = JobStatus.PROCESSING  # listed as active: it is not finished
+        progress = _float_or_none(data.get("progress"))
+        return cls(
+            job_id=job_id,
+            task_type=(_str_or_none(data.get("task_type")) or "").strip().lower().replace("-", "_"),
+            status=status,
+            created_at=parse_timestamp(data.get("created_at")),
+            progress=None if progress is None else _clamp_progress(progress),
+            estimated_time=_int_or_none(data.get("estimated_time")),
+        )
+
+
+@dataclass(frozen=True)
+class ActiveTasks:
+    """``GET /account/active_tasks``: every running job of the account, read in one request."""
+
+    tasks: tuple[ActiveTask, ...]
+    total_active: int | None = None
+    concurrent_limit: int | None = None
+    account_id: str | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ActiveTasks:
+        """Parse the answer, bare (as openapi-complete.yaml declares it) or in a ``data`` envelope."""
+        if not isinstance(data, dict):
+            raise ValueError(f"active tasks must be a JSON object, got {type(data).__name__}")
+        inner = data.get("data") if isinstance(data.get("data"), dict) else data
+        raw_tasks = inner.get("tasks")
+        entries = raw_tasks if isinstance(raw_tasks, list) else []
+        tasks = tuple(task for task in map(ActiveTask.from_api, entries) if task is not None)
+        account = inner.get("account_id")
+        return cls(
+            tasks=tasks,
+            total_active=_int_or_none(inner.get("total_active")),
+            concurrent_limit=_int_or_none(inner.get("concurrent_limit")),
+            account_id=None if account is None else str(account),
+            updated_at=parse_timestamp(inner.get("updated_at")),
+        )
+
+    def by_job_id(self) -> dict[str, ActiveTask]:
+        return {task.job_id: task for task in self.tasks}
 
 
 # ---------------------------------------------------------------------------------------------------

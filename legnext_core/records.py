@@ -32,11 +32,15 @@ __all__ = [
     "external",
     "interrupt",
     "intent",
+    "link",
     "lose",
     "mark_unknown",
     "merge_snapshot",
+    "progress",
+    "reconcile",
     "reject",
     "requeue",
+    "searching",
     "track",
 ]
 
@@ -459,17 +463,99 @@ def reject(record: JobRecord, error: Any, *, now: float) -> JobRecord | None:
 
 
 def mark_unknown(record: JobRecord, message: str, *, now: float) -> JobRecord | None:
-    """The POST may or may not have created a job; None if the record already knows more."""
+    """The POST may or may not have created a job; None if the record already knows more.
+
+    The record's ``reconciliation`` starts as the window in which the POST may have created a job:
+    what reconciliation looks for.
+    """
     if record.rank >= RecordStatus.UNKNOWN.rank:
         return None
-    return _answered(record, status=RecordStatus.UNKNOWN, note=message, updated_at=now)
+    window = [record.submitting_since or record.submitted_at or now, now]
+    return _answered(
+        record, status=RecordStatus.UNKNOWN, note=message, updated_at=now, reconciliation=searching(window)
+    )
 
 
-def interrupt(record: JobRecord, *, now: float) -> JobRecord | None:
-    """A ``submitting`` record whose submitter is gone becomes ``unknown`` (:data:`INTERRUPTED_NOTE`)."""
+def interrupt(record: JobRecord, *, now: float, submit_timeout: float | None = None) -> JobRecord | None:
+    """A ``submitting`` record whose submitter is gone becomes ``unknown`` (:data:`INTERRUPTED_NOTE`).
+
+    Its POST can only have been under way for ``submit_timeout`` seconds after it began: that is the
+    window reconciliation searches.
+    """
     if record.status != RecordStatus.SUBMITTING:
         return None
-    return _answered(record, status=RecordStatus.UNKNOWN, note=INTERRUPTED_NOTE, updated_at=now)
+    since = record.submitting_since or record.submitted_at or now
+    window = [since, now if submit_timeout is None else min(now, since + submit_timeout)]
+    return _answered(
+        record,
+        status=RecordStatus.UNKNOWN,
+        note=INTERRUPTED_NOTE,
+        updated_at=now,
+        reconciliation=searching(window),
+    )
+
+
+def searching(window: list[float]) -> dict[str, Any]:
+    """The first evidence of an ``unknown`` record: the window in which its POST was in flight."""
+    return {"state": "searching", "window": window}
+
+
+def link(record: JobRecord, job: Any, *, how: str, now: float) -> JobRecord | None:
+    """An ``unknown`` record given the job its POST made (found afterwards); None if it cannot be.
+
+    ``how`` says what proved the link; it is kept in ``reconciliation``. (That the job belongs to no
+    other record is the store's to check: it has the index.)
+    """
+    if record.status != RecordStatus.UNKNOWN or record.job_id:
+        return None
+    evidence = dict(record.reconciliation or {})
+    evidence.update(state="linked", how=how, job_id=job.job_id, at=now)
+    evidence.pop("candidates", None)
+    linked = record.replace(job_id=job.job_id, note=None, reconciliation=evidence)
+    merged = merge_snapshot(linked, job, now=now) or linked
+    return merged.replace(updated_at=now)
+
+
+def reconcile(record: JobRecord, evidence: Mapping[str, Any]) -> JobRecord | None:
+    """An ``unknown`` record's evidence replaced (what was searched, what was found); None if unchanged."""
+    if record.status != RecordStatus.UNKNOWN or record.reconciliation == evidence:
+        return None
+    return record.replace(reconciliation=dict(evidence))
+
+
+def progress(record: JobRecord, update: Any, *, now: float) -> JobRecord | None:
+    """One job's listed (or estimated) progress applied; None when it does not apply.
+
+    ``update`` has ``status`` (None: unchanged), ``progress`` (None: unchanged) and ``estimated``. A
+    status only moves forward and only among the active ones. Reported progress replaces an estimate
+    and clears ``progress_estimated``; an estimate never replaces reported progress.
+    """
+    current = record.status
+    incoming = RecordStatus.parse(update.status) if update.status else current
+    if not isinstance(incoming, RecordStatus) or not incoming.is_active:
+        return None
+    if status_rank(incoming) < record.rank:
+        return None
+    had_estimate = record.progress_estimated
+    old = record.progress
+    if update.progress is None:
+        if incoming == current:
+            return None
+        value, estimated = old, had_estimate
+    elif update.estimated:
+        if old is not None and not had_estimate:
+            return None  # Legnext reported a figure; an estimate does not replace it
+        value, estimated = (update.progress if old is None else max(old, update.progress)), True
+    elif had_estimate or old is None or incoming != current:
+        value, estimated = update.progress, False
+    else:
+        value, estimated = max(old, update.progress), False
+    if incoming == current and value == old and had_estimate == estimated:
+        return None
+    changed = record.replace(status=incoming, progress=value, progress_estimated=estimated, updated_at=now)
+    if incoming != current:
+        changed = changed.replace(last_log=None)
+    return changed
 
 
 def lose(record: JobRecord, reason: str, *, now: float) -> JobRecord | None:
@@ -505,10 +591,11 @@ def merge_snapshot(
         changes: dict[str, Any] = {"status": incoming}
         if job.progress is not None:
             old = record.progress
-            # Same-stage snapshots can arrive out of order (a webhook overtaking a poll).
-            changes["progress"] = (
-                job.progress if old is None or incoming != current else max(old, job.progress)
-            )
+            # Same-stage snapshots can arrive out of order (a webhook overtaking a poll); a reported
+            # figure always replaces an estimate.
+            fresh = old is None or incoming != current or record.progress_estimated
+            changes["progress"] = job.progress if fresh else max(old, job.progress)
+            changes["progress_estimated"] = False
         for name in ("video_urls", "image_url", "image_urls", "seed", "available_actions"):
             value = getattr(job, name, None)
             if not _is_blank(value):

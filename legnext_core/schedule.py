@@ -17,6 +17,7 @@ demo jobs are a tenth of Legnext's and can be sped up further).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -146,3 +147,41 @@ def _interval(kind: str, elapsed: float, duration_scale: float) -> float:
 
 def _kind_value(kind: object) -> str:
     return str(getattr(kind, "value", kind))
+
+
+#: An estimate never claims more than this: only Legnext can say a job is done.
+ESTIMATE_CAP = 95
+
+
+def estimated_progress(kind: str, elapsed: float, *, duration_scale: float = 1.0) -> int:
+    """Progress guessed from time alone (0-95): elapsed against the middle of the expected range.
+
+    Only for a server that reports no progress of its own; the UI labels it as an estimate.
+    """
+    expected = expected_duration(kind, duration_scale)
+    middle = (expected.low + expected.high) / 2
+    if middle <= 0:
+        return 0
+    return max(0, min(ESTIMATE_CAP, int(100 * elapsed / middle)))
+
+
+#: The account's active list (one request for every running job) is read at Legnext's shortest
+#: advised interval while any job could be finishing or a lost submission is being looked for ...
+LIST_INTERVAL = MIN_INTERVAL
+#: ... and at its longest while every job is still early (the reads then only move progress on).
+LIST_EARLY_INTERVAL = MAX_INTERVAL
+
+
+def active_list_interval(
+    jobs: Iterable[tuple[str, float]], *, searching: bool, duration_scale: float = 1.0
+) -> float:
+    """Seconds until the next read of the active list, for running ``(kind, elapsed)`` jobs.
+
+    ``searching``: an "outcome unknown" submission is being looked for; its job would show up in the
+    list for a limited time, so the list is read at the short interval.
+    """
+    if searching or any(
+        elapsed >= FIRST_POLL_AT * expected_duration(kind, duration_scale).low for kind, elapsed in jobs
+    ):
+        return LIST_INTERVAL * duration_scale
+    return LIST_EARLY_INTERVAL * duration_scale

@@ -1,19 +1,29 @@
-"""The dashboard server's own routes: ``GET /healthz`` and ``POST /webhooks/legnext``.
+"""The dashboard server's own routes: ``GET /healthz`` and the webhook routes.
 
 ``app.py`` adds these to Streamlit's server (no streamlit import here). They run on the event loop, so
 anything that touches the job log runs in Starlette's thread pool, and a delivery is answered as soon
 as it is checked: the tracker confirms the job with its own GET afterwards (a delivery is only a hint,
 see :mod:`legnext_core.webhooks`).
 
-Webhook answers: 200 for an accepted delivery (also for a job id this dashboard does not know, which is
-ignored, so Legnext does not retry it), 400 for a body that is not a job, 401 for a missing, wrong or
-stale signature while a secret is configured, 409 for a replayed delivery, 413 for a body over
-:data:`~legnext_core.webhooks.MAX_BODY_BYTES`, 503 while the dashboard is starting.
+``POST /webhooks/legnext/<token>``: each submission's own callback URL. The 128-bit token is known only
+to Legnext and this dashboard, so it is what makes a delivery believable:
+
+- an unknown (or malformed) token: 404, no API request, no log line (counted in ``/healthz``);
+- a known token: a hint for that submission's job only (the body's job id is not trusted), at most one
+  confirming GET per job per short interval however many arrive; for an "outcome unknown" submission,
+  the job the body names is fetched once and linked only if its own callback carries the token;
+- with a webhook secret configured, the signature is checked as well (401 unsigned or wrong, 409 replay);
+- 400 for a body that is not a job (malformed or deeply nested JSON included), 413 for a body over
+  :data:`~legnext_core.webhooks.MAX_BODY_BYTES`, 503 while the dashboard is starting.
+
+``POST /webhooks/legnext`` (no token): jobs submitted before per-submission URLs still call it. Without
+a secret nothing can tell Legnext from anyone else there, so it answers 410 and sends nothing (the
+tracker's own polls find those jobs); with a secret, a correctly signed delivery is taken as a hint as
+before (401/409 otherwise).
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,17 +36,21 @@ from starlette.routing import Route
 from legnext_core.settings import WEBHOOK_PATH
 from legnext_core.webhooks import (
     MAX_BODY_BYTES,
+    DeliveryCounts,
     PayloadError,
     ReplayedDeliveryError,
     ReplayGuard,
     SignatureError,
+    is_callback_token,
     parse_delivery,
     verify,
 )
 
-log = logging.getLogger(__name__)
-
 HEALTH_PATH = "/healthz"
+UNKNOWN_CALLBACK = "No such callback."
+LEGACY_UNSIGNED = (
+    "Deliveries go to each submission's own callback URL; unsigned deliveries are not taken here."
+)
 
 
 class _BodyTooLarge(Exception):
@@ -49,52 +63,97 @@ def build_routes(
     clock: Callable[[], float] = time.time,
     replay_guard: ReplayGuard | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    counts: DeliveryCounts | None = None,
 ) -> list[Route]:
     """The routes, reading the process's Studio from ``get_studio()`` (None while it is not running).
 
     The Studio is used for ``settings`` (mode, webhook secret), ``store`` and ``tracker``. ``clock`` is
-    the wall clock the signature window is checked against.
+    the wall clock the signature window is checked against; ``counts`` tallies every answer given.
     """
     guard = replay_guard or ReplayGuard()
+    tally = counts or DeliveryCounts()
 
     async def healthz(request: Request) -> JSONResponse:
         studio = get_studio()
         if studio is None:
             return JSONResponse({"ok": False, "mode": None, "tracker": None}, status_code=503)
         health = await run_in_threadpool(studio.tracker.health)
-        body = {"ok": health.running, "mode": studio.settings.mode, "tracker": health.as_dict()}
+        body = {
+            "ok": health.running,
+            "mode": studio.settings.mode,
+            "tracker": health.as_dict(),
+            "webhooks": tally.as_dict(),
+        }
         return JSONResponse(body, status_code=200 if health.running else 503)
 
-    async def receive_webhook(request: Request) -> JSONResponse:
+    def refuse(outcome: str, status: int, message: str) -> JSONResponse:
+        tally.add(outcome)
+        return _answer(status, message)
+
+    def check_signature(studio: Any, body: bytes, request: Request) -> JSONResponse | None:
+        secret = studio.settings.webhook_secret
+        if not secret:
+            return None
         try:
-            body = await _read_limited(request, max_body_bytes)
-        except _BodyTooLarge:
-            return _answer(413, "The body is larger than a job can be.")
+            verify(body, request.headers, secret, clock(), guard)
+        except SignatureError as exc:
+            return refuse("bad_signature", 401, str(exc))
+        except ReplayedDeliveryError as exc:
+            return refuse("replayed", 409, str(exc))
+        return None
+
+    async def receive_for_token(request: Request) -> JSONResponse:
+        token = request.path_params["token"]
         studio = get_studio()
         if studio is None:
             return _answer(503, "The dashboard is starting; try again shortly.")
-        secret = studio.settings.webhook_secret
-        if secret:
-            try:
-                verify(body, request.headers, secret, clock(), guard)
-            except SignatureError as exc:
-                log.warning("Webhook refused: %s", exc)
-                return _answer(401, str(exc))
-            except ReplayedDeliveryError as exc:
-                log.warning("Webhook refused: %s", exc)
-                return _answer(409, str(exc))
+        record = (
+            await run_in_threadpool(studio.store.by_callback_token, token)
+            if is_callback_token(token)
+            else None
+        )
+        if record is None:
+            return refuse("unknown_token", 404, UNKNOWN_CALLBACK)
+        try:
+            body = await _read_limited(request, max_body_bytes)
+        except _BodyTooLarge:
+            return refuse("too_large", 413, "The body is larger than a job can be.")
+        refused = check_signature(studio, body, request)
+        if refused is not None:
+            return refused
         try:
             job = parse_delivery(body)
         except PayloadError as exc:
-            return _answer(400, str(exc))
+            return refuse("not_a_job", 400, str(exc))
+        confirming = await run_in_threadpool(studio.tracker.hint_delivery, record, job.job_id)
+        tally.add("accepted")
+        return JSONResponse({"ok": True, "confirming": confirming})
+
+    async def receive_legacy(request: Request) -> JSONResponse:
+        studio = get_studio()
+        if studio is None:
+            return _answer(503, "The dashboard is starting; try again shortly.")
+        if not studio.settings.webhook_secret:
+            return refuse("legacy_unsigned", 410, LEGACY_UNSIGNED)
+        try:
+            body = await _read_limited(request, max_body_bytes)
+        except _BodyTooLarge:
+            return refuse("too_large", 413, "The body is larger than a job can be.")
+        refused = check_signature(studio, body, request)
+        if refused is not None:
+            return refused
+        try:
+            job = parse_delivery(body)
+        except PayloadError as exc:
+            return refuse("not_a_job", 400, str(exc))
         known, confirming = await run_in_threadpool(_hint, studio, job.job_id)
-        if not known:
-            log.info("Webhook for a job this dashboard does not know: %s", job.job_id[:64])
+        tally.add("accepted" if known else "unknown_job")
         return JSONResponse({"ok": True, "known": known, "confirming": confirming})
 
     return [
         Route(HEALTH_PATH, healthz, methods=["GET"]),
-        Route(WEBHOOK_PATH, receive_webhook, methods=["POST"]),
+        Route(WEBHOOK_PATH, receive_legacy, methods=["POST"]),
+        Route(WEBHOOK_PATH + "/{token}", receive_for_token, methods=["POST"]),
     ]
 
 

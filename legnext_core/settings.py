@@ -30,10 +30,14 @@ LIVE_BASE_URL = "https://api.legnext.ai/api"
 SANDBOX_MOUNT_PATH = "/sandbox"
 #: The key the dashboard sends to its own sandbox. Not a secret: the sandbox only runs on this machine.
 SANDBOX_API_KEY = "sandbox-demo-key"
-#: The route on the dashboard's server that receives Legnext callbacks.
+#: The route on the dashboard's server that receives Legnext callbacks. Each submission's callback
+#: is ``WEBHOOK_PATH + "/" + <its callback_token>``; the bare path only takes signed deliveries.
 WEBHOOK_PATH = "/webhooks/legnext"
 #: Hosts Legnext is known or expected to serve result media from (see API.md: signed URLs, 30 days).
 DEFAULT_MEDIA_HOSTS = ("legnext.ai", "*.legnext.ai", "cdn.legnext.ai")
+
+#: The override that lets a live dashboard listening beyond loopback, with no sign-in, spend money.
+UNSAFE_OPEN_SETTING = "LEGNEXT_UNSAFE_OPEN_TO_ANYONE"
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +67,21 @@ class Settings:
     sandbox_failure_rate: float = 0.05
     #: True when the sandbox runs inside this server (mounted by app.py), not elsewhere.
     sandbox_embedded: bool = False
+    # -- who may use the dashboard (the rules are in legnext_core.access) --------------------------
+    #: The address the server listens on (Streamlit's ``server.address``); None = every interface.
+    listen_address: str | None = None
+    #: True when secrets hold an ``[auth]`` section, so everyone signs in with ``st.login``.
+    auth_configured: bool = False
+    #: People and e-mail domains who may sign in and make jobs; viewers only see, admins also manage.
+    allowed_emails: tuple[str, ...] = ()
+    allowed_domains: tuple[str, ...] = ()
+    viewers: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    #: The operator's explicit, loudly named choice to let anyone who reaches the server spend money.
+    unsafe_open_to_anyone: bool = False
+    # -- spending caps in points (None = no cap); admins may override them in the dashboard ------------
+    daily_cap_points: int | None = None
+    monthly_cap_points: int | None = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -91,6 +110,11 @@ class Settings:
         if not self.public_url:
             return None
         return self.public_url.rstrip("/") + WEBHOOK_PATH
+
+    def callback_url(self, token: str) -> str | None:
+        """The callback URL of one submission (its token is the last path segment), or None."""
+        base = self.webhook_url
+        return None if base is None else f"{base}/{token}"
 
     @property
     def sandbox_duration_scale(self) -> float:
@@ -123,6 +147,34 @@ def _float(name: str, value: str | None, default: float, *, low: float, high: fl
     return number
 
 
+def _names(value: Any) -> tuple[str, ...]:
+    """A list setting: a TOML list, or one string separated by commas or whitespace; lower case."""
+    items = value if isinstance(value, list | tuple) else str(value or "").replace(",", " ").split()
+    return tuple(dict.fromkeys(str(item).strip().lower() for item in items if str(item).strip()))
+
+
+def _list_setting(name: str, env: Mapping[str, str], secrets: Mapping[str, Any]) -> tuple[str, ...]:
+    raw = env.get(name)
+    return _names(raw if raw else secrets.get(name))
+
+
+def _cap(name: str, value: str | None) -> int | None:
+    """A cap in points: a whole number above 0, or nothing (no cap)."""
+    if value is None or value.lower() in ("none", "off"):
+        return None
+    try:
+        number = int(value.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number of points, got {value!r}.") from None
+    if number <= 0:
+        raise SettingsError(f"{name} must be above 0 (leave it unset for no cap), got {number}.")
+    return number
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _http_url(name: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -135,11 +187,13 @@ def load_settings(
     secrets: Mapping[str, Any] | None = None,
     *,
     server_port: int | None = None,
+    server_address: str | None = None,
 ) -> Settings:
     """Resolve the settings.
 
     ``server_port`` is the port of the dashboard's own server; in sandbox mode with the embedded
-    sandbox it gives the sandbox's URL and the webhook URL (both on loopback).
+    sandbox it gives the sandbox's URL and the webhook URL (both on loopback). ``server_address`` is
+    where it listens (Streamlit's ``server.address``; None means every interface).
     """
     env = os.environ if env is None else env
     secrets = secrets or {}
@@ -173,6 +227,17 @@ def load_settings(
         "sandbox_failure_rate": _float(
             "LEGNEXT_SANDBOX_FAILURE_RATE", get("LEGNEXT_SANDBOX_FAILURE_RATE"), 0.05, low=0, high=1
         ),
+        "listen_address": (server_address or "").strip() or None,
+        "auth_configured": isinstance(secrets.get("auth"), Mapping) and bool(secrets.get("auth")),
+        "allowed_emails": _list_setting("LEGNEXT_ALLOWED_EMAILS", env, secrets),
+        "allowed_domains": tuple(
+            d.lstrip("@") for d in _list_setting("LEGNEXT_ALLOWED_DOMAINS", env, secrets)
+        ),
+        "viewers": _list_setting("LEGNEXT_VIEWERS", env, secrets),
+        "admins": _list_setting("LEGNEXT_ADMINS", env, secrets),
+        "unsafe_open_to_anyone": _flag(get(UNSAFE_OPEN_SETTING)),
+        "daily_cap_points": _cap("LEGNEXT_DAILY_CAP_POINTS", get("LEGNEXT_DAILY_CAP_POINTS")),
+        "monthly_cap_points": _cap("LEGNEXT_MONTHLY_CAP_POINTS", get("LEGNEXT_MONTHLY_CAP_POINTS")),
     }
 
     if api_key:
@@ -197,6 +262,14 @@ def load_settings(
         sandbox_embedded=embedded,
         **common,
     )
+
+
+def read_secrets_files(paths: list[Path] | tuple[Path, ...]) -> dict[str, Any]:
+    """The secrets of several files, later ones winning at the top level (as Streamlit merges them)."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        merged.update(read_secrets_file(path))
+    return merged
 
 
 def read_secrets_file(path: Path) -> dict[str, Any]:

@@ -44,6 +44,7 @@ __all__ = [
     "JobRecord",
     "JobStore",
     "MAX_EXTENSIONS",
+    "ProgressUpdate",
     "RecordStatus",
     "STATUS_RANK",
     "StoreError",
@@ -94,6 +95,18 @@ class ExtensionChain(NamedTuple):
     job_ids: tuple[str, ...]
 
 
+class ProgressUpdate(NamedTuple):
+    """One job's progress for :meth:`JobStore.apply_progress` (a list entry, or an estimate)."""
+
+    job_id: str
+    #: The status Legnext listed, or None to leave the status as it is.
+    status: str | None
+    #: 0-100, or None to leave the progress as it is.
+    progress: int | None
+    #: True when the figure was estimated from elapsed time, not reported by Legnext.
+    estimated: bool = False
+
+
 class CreditTotals(NamedTuple):
     frozen: int
     consumed: int
@@ -123,7 +136,7 @@ def _forget_in_flight(local_id: str) -> None:
 
 
 class _Indexes:
-    """Lookups kept current from the changed records: job id, unfinished records, children.
+    """Lookups kept current from the changed records: job id, callback token, unfinished records, children.
 
     The collections keep the order records were first seen (dicts as ordered sets), so records with
     the same submission time keep a stable order.
@@ -132,13 +145,14 @@ class _Indexes:
     def __init__(self) -> None:
         self.version = -1
         self.by_job_id: dict[str, str] = {}
+        self.by_token: dict[str, str] = {}
         self.unfinished: dict[str, None] = {}
         self.children: dict[str, dict[str, None]] = {}
 
     def sync(self, storage: JournalStorage, stored: Mapping[str, Mapping[str, Any]]) -> None:
         changes = storage.changes_since(self.version)
         if changes.ids is None:
-            self.by_job_id, self.unfinished, self.children = {}, {}, {}
+            self.by_job_id, self.by_token, self.unfinished, self.children = {}, {}, {}, {}
             for local_id, data in stored.items():
                 self._note(local_id, data)
         else:
@@ -156,6 +170,9 @@ class _Indexes:
         job_id = data.get("job_id")
         if job_id:
             self.by_job_id[job_id] = local_id
+        token = data.get("callback_token")
+        if token:
+            self.by_token[token] = local_id
         if data.get("status") in _OPEN:
             self.unfinished.setdefault(local_id, None)
         else:
@@ -370,7 +387,7 @@ class JobStore:
             def interrupt(record: JobRecord) -> JobRecord | None:
                 if not self._interrupted(record, now):
                     return None
-                return transitions.interrupt(record, now=now)
+                return transitions.interrupt(record, now=now, submit_timeout=self._submit_timeout)
 
             resolved.append(self._change(local_id, interrupt))
         return resolved
@@ -431,6 +448,89 @@ class JobStore:
     def mark_lost(self, local_id: str, reason: str) -> JobRecord:
         """Give up on a job Legnext no longer knows; a terminal record is left as it is."""
         return self._change(local_id, lambda r: transitions.lose(r, reason, now=self._clock()))
+
+    # -- reconciliation of "outcome unknown" and progress ------------------------------------------------
+    def link_unknown(self, local_id: str, job: Any, *, how: str) -> JobRecord | None:
+        """Give an ``unknown`` record the job its POST made (found afterwards); None if it cannot be.
+
+        Refused (None) when the record is no longer ``unknown`` or already has a job, or when the job
+        already belongs to another record: one job is never linked to two submissions. ``how`` says
+        what proved the link; it is kept in ``reconciliation``.
+        """
+        now = self._clock()
+        with self._lock, self._storage.writing():
+            stored, indexes = self._synced()
+            if local_id not in stored or indexes.by_job_id.get(job.job_id) not in (None, local_id):
+                return None
+            linked: JobRecord | None = None
+
+            def change(record: JobRecord) -> JobRecord | None:
+                nonlocal linked
+                linked = transitions.link(record, job, how=how, now=now)
+                return linked
+
+            self._change(local_id, change)
+            return linked
+
+    def set_reconciliation(self, local_id: str, evidence: Mapping[str, Any]) -> JobRecord | None:
+        """Replace the evidence of an ``unknown`` record (what was searched, what was found).
+
+        Returns the changed record, or None when nothing changed (not ``unknown``, same evidence).
+        """
+        changed: JobRecord | None = None
+
+        def change(record: JobRecord) -> JobRecord | None:
+            nonlocal changed
+            changed = transitions.reconcile(record, evidence)
+            return changed
+
+        self._change(local_id, change)
+        return changed
+
+    def unresolved_unknowns(self) -> list[JobRecord]:
+        """``unknown`` records with no job yet, oldest first (what reconciliation looks for)."""
+        return [
+            r
+            for r in self._unfinished(newest_first=False)
+            if r.status == RecordStatus.UNKNOWN and not r.job_id
+        ]
+
+    def apply_progress(self, updates: Iterable[ProgressUpdate]) -> int:
+        """Apply many jobs' progress in one write; returns how many records changed.
+
+        A status only moves forward and a terminal record is left alone. Reported progress replaces
+        an estimate and clears ``progress_estimated``; an estimate never replaces reported progress.
+        """
+        updates = list(updates)
+        if not updates:
+            return 0
+        now = self._clock()
+        with self._lock, self._storage.writing():
+            stored, indexes = self._synced()
+            changed: dict[str, dict[str, Any]] = {}
+            for update in updates:
+                local_id = indexes.by_job_id.get(update.job_id)
+                data = changed.get(local_id) or stored.get(local_id) if local_id else None
+                if data is None:
+                    continue
+                current = JobRecord.from_dict(data)
+                if current.is_terminal:
+                    continue
+                updated = transitions.progress(current, update, now=now)
+                if updated is None:
+                    continue
+                new = updated.to_dict()
+                if new != data:
+                    changed[local_id] = new
+            if changed:
+                self._storage.commit({_TABLE: changed})
+            return len(changed)
+
+    def by_callback_token(self, token: str) -> JobRecord | None:
+        """The submission whose callback URL carries ``token``, or None."""
+        with self._lock:
+            _, indexes = self._synced()
+            return self._record(indexes.by_token.get(token))
 
     # -- queries -----------------------------------------------------------------------------------------
     def get(self, local_id: str) -> JobRecord | None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from legnext_core.balance_log import BalanceLog
 from legnext_core.client import LegnextClient
 from legnext_core.errors import LegnextError
 from legnext_core.history import HistoryTable
@@ -71,7 +72,10 @@ class Studio:
             duration_scale=settings.sandbox_duration_scale,
             archiver=self.archiver,
             webhooks_expected=settings.webhook_url is not None,
+            account_client=self._poll_client,
         )
+        #: The sidebar's readings over time, for the Usage page.
+        self.balance_log = BalanceLog(settings.data_dir / "balance.jsonl")
         self._balance_lock = threading.Lock()
         self._balance: BalanceReading | None = None
         self._started = False
@@ -96,9 +100,12 @@ class Studio:
     def stop(self) -> None:
         if self._started:
             self._stopping.set()
-            self.tracker.stop()
+            # Wait for both threads to finish what they are doing, however long a write of a large
+            # log takes: a thread left running writes into the data folder after "stop", which
+            # then cannot be removed (benchmarks.history saw that) or is written by two processes.
+            self.tracker.stop(timeout=None)
             if self._dispatcher is not None:
-                self._dispatcher.join(timeout=10)
+                self._dispatcher.join()
             self._started = False
         self.client.close()
         self._poll_client.close()
@@ -163,10 +170,21 @@ class Studio:
                 fresh = BalanceReading(self._poll_client.get_balance(), None, time.time())
             except LegnextError as exc:
                 fresh = BalanceReading(None, exc.user_message, time.time())
+            else:
+                self._keep_balance(fresh)
             self._balance = fresh
             return fresh
         finally:
             self._balance_lock.release()
+
+    def _keep_balance(self, reading: BalanceReading) -> None:
+        balance = reading.balance
+        if balance is None:
+            return
+        try:
+            self.balance_log.record(reading.read_at, balance.available_points, balance.balance_usd)
+        except OSError:
+            log.warning("The balance reading could not be kept for the Usage page", exc_info=True)
 
     def forget_balance(self) -> None:
         """Read the balance afresh next time (after a submission has frozen points)."""

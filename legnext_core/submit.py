@@ -17,11 +17,16 @@ tracker's dispatcher sends the rest as running jobs finish.
 from __future__ import annotations
 
 import dataclasses
+import secrets
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from legnext_core import spending
+from legnext_core.access import LOCAL, NotAllowedToSpendError, Person, SpendingLockedError, spending_lock
 from legnext_core.errors import (
     APIConnectionError,
     APIStatusError,
@@ -39,7 +44,11 @@ if TYPE_CHECKING:
 #: Legnext runs at most this many unfinished jobs per standard account; more are answered 429.
 CONCURRENCY_LIMIT = 6
 
-Outcome = Literal["accepted", "rejected", "unknown", "invalid", "queued"]
+Outcome = Literal["accepted", "rejected", "unknown", "invalid", "queued", "refused"]
+
+#: Checking the caps and recording the intent happen under one lock, so two sessions of one server
+#: cannot both fit under a cap that only one of them fits under.
+_caps_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class SubmitResult:
             return f"Submitted: job {self.job_id}."
         if self.outcome == "queued":
             return "Queued: it is sent as soon as one of the running jobs finishes."
+        # "refused": a spending cap, a viewer, or a server nobody may spend on; nothing was recorded.
         if self.error is not None:
             return self.error.user_message
         return "Not submitted."
@@ -76,11 +86,26 @@ def _parent_video_type(studio: Studio, request: JobRequest) -> int | None:
     return None if parent is None else parent.video_type
 
 
-def _with_callback(studio: Studio, request: JobRequest) -> JobRequest:
-    """The request as sent: the user's callback override, else the dashboard's own webhook URL."""
-    if request.callback or not studio.settings.webhook_url:
-        return request
-    return dataclasses.replace(request, callback=studio.settings.webhook_url)
+def new_callback_token() -> str:
+    """128 random bits, hex: the secret part of one submission's callback URL."""
+    return secrets.token_hex(16)
+
+
+def _with_callback(studio: Studio, request: JobRequest) -> tuple[JobRequest, str | None]:
+    """The request as sent, and its callback token.
+
+    The dashboard's callback is ``<public url>/webhooks/legnext/<token>`` with a token of its own per
+    submission: only Legnext learns it, so a delivery to it is not forgeable, and a job object that
+    names it (``config.webhook_config.endpoint``) says which submission made it. A callback the person
+    set themselves is sent as it is, without a token.
+    """
+    if request.callback:
+        return request, None
+    token = new_callback_token()
+    url = studio.settings.callback_url(token)
+    if url is None:
+        return request, None
+    return dataclasses.replace(request, callback=url), token
 
 
 def _record_intent(
@@ -90,16 +115,40 @@ def _record_intent(
     status: str,
     batch_id: str | None = None,
     resubmit_of: str | None = None,
+    callback_token: str | None = None,
+    submitted_by: str,
 ) -> JobRecord:
     return studio.store.add_intent(
         request,
         api_mode=studio.settings.mode,
         api_base_url=studio.settings.base_url,
-        estimated_points=estimate_points(request, _parent_video_type(studio, request)),
+        estimated_points=_estimate(studio, request),
         batch_id=batch_id,
         resubmit_of=resubmit_of,
         status=status,
+        callback_token=callback_token,
+        submitted_by=submitted_by,
     )
+
+
+def _estimate(studio: Studio, request: JobRequest) -> int:
+    return estimate_points(request, _parent_video_type(studio, request))
+
+
+def may_not_spend(studio: Studio, person: Person) -> LegnextError | None:
+    """Why ``person`` may not make jobs on this server at all, or None."""
+    reason = spending_lock(studio.settings)
+    if reason is not None:
+        return SpendingLockedError(reason)
+    if not person.may_spend:
+        return NotAllowedToSpendError(person.email)
+    return None
+
+
+def _month_records(studio: Studio, now: float) -> list[JobRecord]:
+    """This month's records on the API this process spends on: what the caps are counted over."""
+    since = spending.month_start(now).timestamp()
+    return [r for r in studio.store.recent(None, since=since) if _same_api(studio, r)]
 
 
 def _send(
@@ -110,6 +159,7 @@ def _send(
     With ``requeue_when_busy`` a 429 (a definite "not created") puts the line back in the queue and
     returns None, instead of recording a rejection.
     """
+    studio.tracker.submission_started(local_id)
     try:
         job = studio.client.submit(request)
     except RateLimitError as exc:
@@ -119,11 +169,14 @@ def _send(
         return SubmitResult("rejected", local_id, error=exc)
     except SubmissionOutcomeUnknownError as exc:
         studio.store.record_unknown(local_id, exc.user_message)
+        studio.tracker.look_for(local_id)
         return SubmitResult("unknown", local_id, error=exc)
     except (APIStatusError, APIConnectionError, InvalidInputError) as exc:
         # A status answer, or a connection never made: Legnext created no job.
         studio.store.record_rejected(local_id, exc)
         return SubmitResult("rejected", local_id, error=exc)
+    finally:
+        studio.tracker.submission_finished(local_id)
     studio.store.record_accepted(local_id, job)
     studio.forget_balance()
     # The tracker schedules the first poll near the earliest likely finish; a GET now would be wasted.
@@ -131,14 +184,34 @@ def _send(
     return SubmitResult("accepted", local_id, job.job_id)
 
 
-def submit_job(studio: Studio, request: JobRequest, *, resubmit_of: str | None = None) -> SubmitResult:
-    """Validate, record the intent, POST once, record the answer."""
-    request = _with_callback(studio, request)
+def submit_job(
+    studio: Studio, request: JobRequest, *, resubmit_of: str | None = None, person: Person = LOCAL
+) -> SubmitResult:
+    """Validate, check who spends and the caps, record the intent, POST once, record the answer."""
+    request, token = _with_callback(studio, request)
     try:
         request.validate()
     except InvalidInputError as exc:
         return SubmitResult("invalid", error=exc)
-    record = _record_intent(studio, request, status="submitting", resubmit_of=resubmit_of)
+    refusal = may_not_spend(studio, person)
+    if refusal is not None:
+        return SubmitResult("refused", error=refusal)
+    with _caps_lock:
+        now = time.time()
+        over = spending.check(
+            _month_records(studio, now),
+            person=person.email,
+            needed=_estimate(studio, request),
+            caps=spending.load_caps(studio.settings),
+            now=now,
+        )
+        if over is not None:
+            return SubmitResult("refused", error=over)
+        record = _record_intent(
+            studio, request, status="submitting", resubmit_of=resubmit_of,
+            callback_token=token,
+            submitted_by=person.email,
+        )
     result = _send(studio, record.local_id, request)
     assert result is not None  # only requeue_when_busy answers None
     return result
@@ -159,24 +232,50 @@ def submit_batch(
     requests: Sequence[JobRequest],
     *,
     on_progress: Callable[[int, int, SubmitResult], None] | None = None,
+    person: Person = LOCAL,
 ) -> list[SubmitResult]:
     """Submit many requests under Legnext's concurrency limit; one result per request, in order.
 
-    Invalid lines are reported and never recorded. Valid lines are all recorded as ``queued`` first;
+    Invalid lines are reported and never recorded. Valid lines are recorded as ``queued`` first, as
+    many as fit under the spending caps (in order; the rest are ``refused`` with the cap's message);
     as many as there are free slots are sent now, the rest stay queued for the dispatcher.
     """
     batch_id = uuid.uuid4().hex
     results: list[SubmitResult | None] = [None] * len(requests)
-    pending: list[tuple[int, str, JobRequest]] = []
+    valid: list[tuple[int, JobRequest, str | None]] = []
     for position, raw_request in enumerate(requests):
-        request = _with_callback(studio, raw_request)
+        request, token = _with_callback(studio, raw_request)
         try:
             request.validate()
         except InvalidInputError as exc:
             results[position] = SubmitResult("invalid", error=exc)
             continue
-        record = _record_intent(studio, request, status="queued", batch_id=batch_id)
-        pending.append((position, record.local_id, request))
+        valid.append((position, request, token))
+    refusal = may_not_spend(studio, person)
+    if refusal is not None:
+        for position, _request, _token in valid:
+            results[position] = SubmitResult("refused", error=refusal)
+        valid = []
+    pending: list[tuple[int, str, JobRequest]] = []
+    with _caps_lock:
+        now = time.time()
+        fitting, over = spending.fit_batch(
+            _month_records(studio, now),
+            person=person.email,
+            estimates=[_estimate(studio, request) for _position, request, _token in valid],
+            caps=spending.load_caps(studio.settings),
+            now=now,
+        )
+        for position, request, token in valid[:fitting]:
+            record = _record_intent(
+                studio, request, status="queued",
+                batch_id=batch_id,
+                callback_token=token,
+                submitted_by=person.email,
+            )
+            pending.append((position, record.local_id, request))
+    for position, _request, _token in valid[fitting:]:
+        results[position] = SubmitResult("refused", error=over)
 
     done = sum(result is not None for result in results)
     slots = free_slots(studio)
@@ -215,15 +314,20 @@ def dispatch_queued(studio: Studio) -> list[SubmitResult]:
             continue
         if free_slots(studio) <= 0:
             break
-        result = dispatch_one(studio, record.local_id, request_from_record(record))
+        result = dispatch_one(studio, record.local_id, request_from_record(record, same_submission=True))
         if result is None:
             break
         results.append(result)
     return results
 
 
-def request_from_record(record: JobRecord) -> JobRequest:
-    """The request a record was made from: for queued lines, and for "run again with the same settings"."""
+def request_from_record(record: JobRecord, *, same_submission: bool = False) -> JobRequest:
+    """The request a record was made from: for queued lines, and for "run again with the same settings".
+
+    A queued line is the same submission and keeps its callback (``same_submission``); a new one made
+    from a record gets a callback token of its own, so the dashboard's callback is not copied.
+    """
+    own_callback = bool(record.callback_token) and not same_submission
     return JobRequest(
         kind=JobKind(record.kind),
         prompt=record.prompt,
@@ -233,7 +337,7 @@ def request_from_record(record: JobRecord) -> JobRequest:
         video_type=record.video_type or 0,
         motion=record.motion,
         raw=bool(record.raw),
-        callback=record.callback,
+        callback=None if own_callback else record.callback,
     )
 
 

@@ -7,10 +7,21 @@ that polls Legnext. It reads the active jobs from the store and polls each on it
 The schedule lives in the records (``next_poll_at``, ``last_poll_at``, ``poll_count``), so after a
 restart every unfinished job is resumed from its record; an overdue one is polled soon.
 
+- **One request for every running job.** Where the server offers ``GET /account/active_tasks``, the
+  tracker reads it once per tick (:func:`schedule.active_list_interval`) for the whole account: status and
+  progress of every listed job in one request and one write. A listed job gets no GETs of its own; a
+  job that leaves the list is confirmed with one GET. A job the list does not cover (confirmed still
+  running while unlisted) goes back to its own schedule. Without the list (404/405/501), every job is
+  polled on its schedule and its progress is estimated from elapsed time (``progress_estimated``).
+- **Outcome unknown.** A listed job id the log does not know is fetched once; if its callback carries
+  the token of an "outcome unknown" submission, the job is linked to it exactly (see
+  :mod:`legnext_core.reconcile`, which also judges "most likely not created" and likely matches).
 - A webhook delivery is a hint: :meth:`Tracker.wake` makes the tracker confirm that job with a GET at
-  once. Once woken GETs have confirmed finished jobs, webhooks are trusted and jobs submitted with a
-  callback are only polled as a safety net; a finish found by a poll long after the fact, with no
-  delivery for it, withdraws that trust and brings every job back to the normal schedule.
+  once, at most once per job per :data:`HINT_INTERVAL` whatever arrives. Once woken GETs have
+  confirmed finished jobs, webhooks are trusted and jobs submitted with a callback are only polled
+  as a safety net; a finish found by a poll long after the fact, with no delivery for it, withdraws
+  that trust and brings every job back to the normal schedule. Deliveries reach the tracker only
+  through a submission's own callback token (or a valid signature), so a forged one cannot.
 - A 429 pauses every poll (``Retry-After`` when the answer carries one, else a growing backoff) and
   stretches every interval for a while.
 - A 404 is only believed when a separate, later poll confirms it; then the record is marked lost.
@@ -31,11 +42,13 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from legnext_core import schedule
-from legnext_core.errors import LegnextError, NotFoundError, RateLimitError
+from legnext_core import reconcile, schedule
+from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError, RateLimitError
 from legnext_core.media import ArchiveError, MediaArchiver, MediaRefused
-from legnext_core.models import Job
+from legnext_core.models import ActiveTask, ActiveTasks, Job
 from legnext_core.records import JobRecord
+from legnext_core.store import ProgressUpdate
+from legnext_core.webhooks import token_of_callback
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +76,19 @@ MEDIA_RETENTION = 30 * 24 * 3600.0
 #: clock changes are noticed without anyone calling ``wake``.
 MAX_IDLE = 1.0
 MIN_IDLE = 0.01
+#: At most one confirming GET per job per this long, whatever deliveries arrive (live seconds,
+#: scaled; never less than MIN_HINT_INTERVAL real seconds).
+HINT_INTERVAL = 10.0
+MIN_HINT_INTERVAL = 0.5
+#: The account's active list is read at ``schedule.active_list_interval`` (10 s while a job could be
+#: finishing or a lost submission is looked for, 30 s while all are early; live seconds, scaled),
+#: never more often than every MIN_ACTIVE_LIST_INTERVAL real seconds.
+MIN_ACTIVE_LIST_INTERVAL = 0.1
+#: A server that does not offer the list is asked again after this long (live seconds, scaled).
+ACTIVE_LIST_RECHECK = 600.0
+#: List reads and jobs seen in it are remembered this long (live seconds, scaled): the evidence of
+#: reconciliation for a submission can only reach back this far.
+LIST_MEMORY = 3600.0
 
 NOT_POLLED_NOTE = (
     "Not followed here: this job was made on another Legnext API or with another key, and the "
@@ -81,6 +107,9 @@ class TrackerHealth:
     running: bool = False
     paused_until: float | None = None
     webhooks_trusted: bool = False
+    #: True when the server offers ``GET /account/active_tasks``, False when not, None before asking.
+    active_list_offered: bool | None = None
+    active_list_reads: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +129,7 @@ class Tracker:
         max_in_flight: int = 3,
         webhooks_expected: bool = True,
         rng: random.Random | None = None,
+        account_client: Any = None,
     ) -> None:
         self.store = store
         self.clients = clients
@@ -110,6 +140,8 @@ class Tracker:
         #: False when no callback URL is configured: webhooks are then never trusted.
         self.webhooks_expected = webhooks_expected
         self._rng = rng or random.Random()
+        #: The client whose account's active list is read; records polled with it are covered by it.
+        self.account_client = account_client
 
         self._lock = threading.Lock()
         self._woken: set[str] = set()
@@ -127,6 +159,24 @@ class Tracker:
         self._last_sweep_at: float | None = None
         self._active_jobs = 0
         self._last_error: str | None = None
+        self._last_woken: dict[str, float] = {}
+        self._next_due_at: float | None = None
+        # The active list: whether offered, when read next, what it held, and what it taught.
+        self._list_offered: bool | None = None
+        self._list_busy = False
+        self._list_next_at = 0.0
+        self._list_recheck_at = 0.0
+        self._list_reads: list[float] = []
+        self._list_read_count = 0
+        self._listed: set[str] = set()
+        self._departed: set[str] = set()
+        self._unlisted: set[str] = set()
+        #: Listed jobs not in the log whose callback carries no token of ours, for likely matches.
+        self._foreign: dict[str, tuple[ActiveTask, float]] = {}
+        #: Job ids a delivery on an unknown submission's token named: (local_id, client) to check.
+        self._link_checks: dict[str, tuple[str, Any]] = {}
+        #: Submissions whose POST is under way (the list is read often meanwhile).
+        self._posting: set[str] = set()
 
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
@@ -146,7 +196,7 @@ class Tracker:
             self._thread = threading.Thread(target=self._run, name="legnext-tracker", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float | None = 30.0) -> None:
         """Stop the thread and wait for polls and downloads under way (bounded by their timeouts)."""
         self._stopping.set()
         self._wakeup.set()
@@ -178,9 +228,36 @@ class Tracker:
                 with self._lock:
                     self._webhooks_trusted = self.webhooks_expected
             return False
+        now = self.clock()
         with self._lock:
-            self._woken.add(job_id)
             self._hinted.add(job_id)
+            last = self._last_woken.get(job_id)
+            if last is not None and now - last < self._hint_interval():
+                return False  # one confirming GET per job per interval, however many deliveries
+            self._last_woken[job_id] = now
+            self._woken.add(job_id)
+        self._wakeup.set()
+        return True
+
+    def hint_delivery(self, record: Record, delivered_job_id: str | None) -> bool:
+        """A delivery arrived on ``record``'s own callback token; True if a GET will follow.
+
+        For a record with a job, it is a hint for that job only (the body's job id is not trusted). For
+        an "outcome unknown" record, the body names the job its POST may have made: that job is fetched
+        once and linked only if its own callback carries the record's token.
+        """
+        if record.job_id:
+            return self.wake(record.job_id)
+        if record.status != "unknown" or not delivered_job_id or self.clients(record) is None:
+            return False
+        now = self.clock()
+        with self._lock:
+            key = f"local:{record.local_id}"
+            last = self._last_woken.get(key)
+            if last is not None and now - last < self._hint_interval():
+                return False
+            self._last_woken[key] = now
+            self._link_checks[delivered_job_id] = (record.local_id, self.clients(record))
         self._wakeup.set()
         return True
 
@@ -199,6 +276,8 @@ class Tracker:
                 running=self.running,
                 paused_until=self._paused_until if self._paused_until > now else None,
                 webhooks_trusted=self._webhooks_trusted,
+                active_list_offered=self._list_offered,
+                active_list_reads=self._list_read_count,
             )
 
     # -- sweeps ----------------------------------------------------------------------------------
@@ -247,7 +326,10 @@ class Tracker:
             paused = now < self._paused_until
             woken = set(self._woken)
             busy = set(self._in_flight)
+            listed = self._listed - self._unlisted if self._list_offered else set()
+            departed = set(self._departed)
         due: list[tuple[bool, float, Record, Any]] = []
+        soonest: float | None = None
         for record in records:
             if record.local_id in busy:
                 continue
@@ -265,6 +347,9 @@ class Tracker:
                     next_at = fresh
                     self.store.update_tracking(record.local_id, next_poll_at=next_at)
             is_woken = record.job_id in woken
+            if not is_woken and record.job_id in listed and client is self.account_client:
+                continue  # the active list reports this job: no GET of its own
+            soonest = next_at if soonest is None else min(soonest, next_at)
             if not paused and (is_woken or next_at <= now):
                 due.append((not is_woken, next_at, record, client))
         due.sort(key=lambda item: (item[0], item[1]))
@@ -279,24 +364,256 @@ class Tracker:
                 self._in_flight.add(record.local_id)
                 self._woken.discard(record.job_id)
             assert self._polls is not None
-            futures.append(self._polls.submit(self._poll, record, client, not not_woken, now))
+            # A GET that confirms a job's leaving the list was not asked for by a delivery.
+            hinted = not not_woken and record.job_id not in departed
+            futures.append(self._polls.submit(self._poll, record, client, hinted, now))
             polled.append(record.job_id)
+        if not paused:
+            futures += self._dispatch_link_checks(now)
+            futures += self._dispatch_active_list(records, now)
         with self._lock:
             self._last_sweep_at = now
+            self._next_due_at = soonest
         return futures, polled
 
     def _idle_time(self, now: float) -> float:
         with self._lock:
-            if self._woken and now >= self._paused_until:
+            if (self._woken or self._link_checks) and now >= self._paused_until:
                 return MIN_IDLE
-            soonest = self._paused_until if now < self._paused_until else None
-        for record in self.store.active():
-            next_at = record.next_poll_at
-            if next_at is not None and (soonest is None or next_at < soonest):
-                soonest = next_at
+            if now < self._paused_until:
+                return min(max(self._paused_until - now, MIN_IDLE), MAX_IDLE)
+            moments = [self._next_due_at]
+            if self.account_client is not None:
+                moments.append(self._list_next_at)
+        soonest = min((m for m in moments if m is not None), default=None)
         if soonest is None:
             return MAX_IDLE
         return min(max(soonest - now, MIN_IDLE), MAX_IDLE)
+
+    # -- the account's active list -----------------------------------------------------------------
+    def submission_started(self, local_id: str) -> None:
+        """A paid POST is about to be sent: read the list now and at the short interval until it ends.
+
+        If its answer is lost, the job it made must have been looked for all through the POST.
+        """
+        with self._lock:
+            self._posting.add(local_id)
+            self._list_next_at = 0.0
+        self._wakeup.set()
+
+    def submission_finished(self, local_id: str) -> None:
+        with self._lock:
+            self._posting.discard(local_id)
+
+    def look_for(self, local_id: str) -> None:
+        """A submission's outcome is unknown: read the active list at the next tick, not an interval later."""
+        with self._lock:
+            self._list_next_at = 0.0
+        self._wakeup.set()
+
+    def _list_interval(self, covered: list[Record], *, searching: bool, now: float) -> float:
+        interval = schedule.active_list_interval(
+            ((r.kind or "", self._age(r, now)) for r in covered),
+            searching=searching,
+            duration_scale=self.duration_scale,
+        )
+        return max(interval, MIN_ACTIVE_LIST_INTERVAL)
+
+    def _hint_interval(self) -> float:
+        return max(HINT_INTERVAL * self.duration_scale, MIN_HINT_INTERVAL)
+
+    def _dispatch_active_list(self, records: list[Record], now: float) -> list[Future]:
+        """Read the account's active list once per interval while there is something to learn from it."""
+        if self.account_client is None:
+            return []
+        with self._lock:
+            if self._list_busy or now < self._list_next_at:
+                return []
+            offered = self._list_offered
+            recheck_due = now >= self._list_recheck_at
+        covered = [r for r in records if self.clients(r) is self.account_client]
+        unknowns = [r for r in self.store.unresolved_unknowns() if self.clients(r) is self.account_client]
+        with self._lock:
+            posting = bool(self._posting)
+        searching = posting or any(
+            (r.reconciliation or {}).get("state") in (None, "searching") for r in unknowns
+        )
+        with self._lock:
+            self._list_next_at = now + self._list_interval(covered, searching=searching, now=now)
+        if not covered and not unknowns and not posting:
+            return []
+        if offered is False and not recheck_due:
+            self._estimate_progress(covered, now)
+            self._judge_unknowns(unknowns, now)
+            return []
+        with self._lock:
+            self._list_busy = True
+        assert self._polls is not None
+        return [self._polls.submit(self._read_active_list, covered, unknowns, now)]
+
+    def _read_active_list(self, covered: list[Record], unknowns: list[Record], now: float) -> None:
+        try:
+            with self._lock:
+                self._requests_in_flight += 1
+            try:
+                listing = self.account_client.get_active_tasks()
+            finally:
+                with self._lock:
+                    self._requests_in_flight -= 1
+            if listing is None:
+                with self._lock:
+                    self._list_offered = False
+                    self._list_recheck_at = now + ACTIVE_LIST_RECHECK * self.duration_scale
+                    self._listed = set()
+                self._estimate_progress(covered, now)
+                self._judge_unknowns(unknowns, now)
+                return
+            self._take_listing(listing, covered, unknowns, now)
+        except RateLimitError as exc:
+            self._pause(exc, now)
+            self._note_error(exc.user_message)
+        except LegnextError as exc:
+            self._note_error(f"Reading the running jobs: {exc.user_message}")
+        except Exception as exc:  # noqa: BLE001 - a bad answer must not stop the tracker
+            log.exception("Reading the active list failed")
+            self._note_error(f"Reading the running jobs failed ({type(exc).__name__}).")
+        finally:
+            with self._lock:
+                self._list_busy = False
+            self._wakeup.set()
+
+    def _take_listing(
+        self, listing: ActiveTasks, covered: list[Record], unknowns: list[Record], now: float
+    ) -> None:
+        running = {task.job_id: task for task in listing.tasks if not task.status.is_terminal}
+        with self._lock:
+            self._list_offered = True
+            self._list_reads.append(now)
+            self._list_read_count += 1
+            self._forget_old_listings(now)
+            self._listed = set(running)
+        known = {record.job_id for record in covered}
+        self.store.apply_progress(
+            ProgressUpdate(task.job_id, task.status.value, task.progress)
+            for job_id, task in running.items()
+            if job_id in known
+        )
+        for record in covered:
+            job_id = record.job_id
+            with self._lock:
+                if job_id in running:
+                    self._unlisted.discard(job_id)
+                    self._departed.discard(job_id)
+                elif job_id not in self._unlisted and job_id not in self._departed:
+                    # Left the list (finished, or never listed): one GET says which.
+                    self._departed.add(job_id)
+                    self._woken.add(job_id)
+        if unknowns:
+            for job_id, task in running.items():
+                if job_id in known or job_id in self._foreign or self.store.by_job_id(job_id) is not None:
+                    continue
+                self._check_listed_job(task, now)
+            self._judge_unknowns(self.store.unresolved_unknowns(), now, listed=running)
+
+    def _check_listed_job(self, task: ActiveTask, now: float) -> None:
+        """Fetch a listed job the log does not know, once; link it if its callback names a submission."""
+        try:
+            job = self.account_client.get_job(task.job_id)
+        except InvalidInputError:
+            with self._lock:
+                self._foreign[task.job_id] = (None, now)  # not a job id we could ever fetch
+            return
+        except LegnextError as exc:
+            self._note_error(f"Checking job {task.job_id}: {exc.user_message}")
+            return  # looked at again on the next read
+        self._link_or_remember(job, task, now, how="token_in_active_list")
+
+    def _link_or_remember(self, job: Job, task: ActiveTask | None, now: float, *, how: str) -> bool:
+        token = token_of_callback(job.callback)
+        record = self.store.by_callback_token(token) if token else None
+        if record is not None and record.status == "unknown" and not record.job_id:
+            linked = self.store.link_unknown(record.local_id, job, how=how)
+            if linked is not None:
+                log.info("Job %s linked to its submission %s (%s)", job.job_id, record.local_id, how)
+                if linked.status == "completed":
+                    self._queue_media_for(linked, now, attempts=0, due_at=now)
+                self._wakeup.set()
+                return True
+        with self._lock:
+            # A job with a token of ours belongs to another submission: never a likely match.
+            self._foreign[job.job_id] = (task if token is None else None, now)
+        return False
+
+    def _dispatch_link_checks(self, now: float) -> list[Future]:
+        with self._lock:
+            checks, self._link_checks = self._link_checks, {}
+        assert self._polls is not None
+        return [
+            self._polls.submit(self._check_delivered_job, job_id, client, now)
+            for job_id, (_local_id, client) in checks.items()
+        ]
+
+    def _check_delivered_job(self, job_id: str, client: Any, now: float) -> None:
+        try:
+            job = client.get_job(job_id)
+        except LegnextError as exc:
+            self._note_error(f"Checking job {job_id[:64]}: {exc.user_message}")
+            return
+        except Exception:  # noqa: BLE001 - one bad delivery must not stop the tracker
+            log.exception("Checking a delivered job failed")
+            return
+        self._link_or_remember(job, None, now, how="token_delivery")
+
+    def _judge_unknowns(
+        self, unknowns: list[Record], now: float, *, listed: dict[str, ActiveTask] | None = None
+    ) -> None:
+        """Update each unknown submission's evidence (see :func:`reconcile.judge`)."""
+        with self._lock:
+            reads = list(self._list_reads) if self._list_offered else []
+            foreign = dict(self._foreign)
+        seen = [task for task, _ in foreign.values() if task is not None]
+        seen = [task for task in seen if self.store.by_job_id(task.job_id) is None]
+        unresolved = sum(
+            1
+            for job_id in (listed or {})
+            if job_id not in foreign and self.store.by_job_id(job_id) is None
+        )
+        for record in unknowns:
+            if self.clients(record) is not self.account_client:
+                continue
+            evidence = reconcile.judge(
+                record,
+                reads=reads,
+                seen=seen,
+                unresolved_jobs=unresolved,
+                now=now,
+                duration_scale=self.duration_scale,
+            )
+            if evidence is not None and evidence != record.reconciliation:
+                self.store.set_reconciliation(record.local_id, evidence)
+
+    def _forget_old_listings(self, now: float) -> None:
+        """Drop list reads and foreign jobs older than LIST_MEMORY (called under the lock)."""
+        horizon = now - LIST_MEMORY * self.duration_scale
+        if self._list_reads and self._list_reads[0] < horizon:
+            self._list_reads = [t for t in self._list_reads if t >= horizon]
+        if len(self._foreign) > 1000:
+            self._foreign = {k: v for k, v in self._foreign.items() if v[1] >= horizon}
+
+    def _estimate_progress(self, records: list[Record], now: float) -> None:
+        """Without the active list: progress from elapsed time, for jobs with no reported figure."""
+        self.store.apply_progress(
+            ProgressUpdate(
+                record.job_id,
+                None,
+                schedule.estimated_progress(
+                    record.kind or "", self._age(record, now), duration_scale=self.duration_scale
+                ),
+                estimated=True,
+            )
+            for record in records
+            if record.progress is None or record.progress_estimated
+        )
 
     # -- one poll --------------------------------------------------------------------------------
     def _poll(self, record: Record, client: Any, woken: bool, now: float) -> None:
@@ -348,6 +665,13 @@ class Tracker:
             if finished:
                 self._learn_about_webhooks(updated, job, woken, now)
                 self._hinted.discard(job_id)
+                self._last_woken.pop(job_id, None)
+                self._unlisted.discard(job_id)
+                self._departed.discard(job_id)
+            elif job_id in self._departed:
+                # Running, yet not listed: the list does not cover it; it keeps its own schedule.
+                self._departed.discard(job_id)
+                self._unlisted.add(job_id)
         fields: dict[str, Any] = {"last_poll_at": now, "poll_count": polls, "not_found_count": None}
         if finished:
             fields.update(next_poll_at=None, stuck=None)
@@ -400,7 +724,8 @@ class Tracker:
             next_poll_at=now + self._confirmation_delay(),
         )
 
-    def _rate_limited(self, record: Record, exc: RateLimitError, woken: bool, now: float) -> None:
+    def _pause(self, exc: RateLimitError, now: float) -> float:
+        """Pause every request after a 429; returns when they resume."""
         with self._lock:
             self._rate_limits_in_a_row += 1
             if exc.retry_after is not None and exc.retry_after > 0:
@@ -411,8 +736,12 @@ class Tracker:
             self._paused_until = max(self._paused_until, now + pause)
             self._slowdown = min(self._slowdown * 2, MAX_SLOWDOWN)
             self._slowdown_until = self._paused_until + SLOWDOWN_HOLD * self.duration_scale
-            resume_at = self._paused_until
-            if woken:
+            return self._paused_until
+
+    def _rate_limited(self, record: Record, exc: RateLimitError, woken: bool, now: float) -> None:
+        resume_at = self._pause(exc, now)
+        if woken:
+            with self._lock:
                 self._woken.add(record.job_id)
         self._note_error(exc.user_message)
         self.store.update_tracking(

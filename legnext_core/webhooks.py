@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 
 from legnext_core.models import Job
@@ -114,7 +115,8 @@ def parse_delivery(body: bytes) -> Job:
     """The job a delivery carries, from the wrapped ``{"timestamp", "data"}`` or the bare form."""
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: deeply nested arrays or objects (a few KiB of "[" is enough).
         raise PayloadError("The body is not JSON.") from None
     if not isinstance(payload, dict):
         raise PayloadError("The body is not a job object.")
@@ -127,6 +129,42 @@ def parse_delivery(body: bytes) -> Job:
         return Job.from_api(payload)
     except Exception as exc:  # noqa: BLE001 - any parse failure of a foreign body is a bad request
         raise PayloadError(f"The body is not a job ({type(exc).__name__}).") from None
+
+
+#: A callback token: 32 lowercase hex characters (128 bits), see ``submit.new_callback_token``.
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_callback_token(text: str) -> bool:
+    """Whether ``text`` has the shape of a callback token (nothing is looked up)."""
+    return bool(_TOKEN.match(text))
+
+
+def token_of_callback(url: str | None) -> str | None:
+    """The token a callback URL of ours ends in (``.../webhooks/legnext/<token>``), or None."""
+    if not url:
+        return None
+    tail = url.rstrip("/").rsplit("/", 1)[-1]
+    return tail if is_callback_token(tail) else None
+
+
+class DeliveryCounts:
+    """How many deliveries were answered how: counted, never logged one by one. Thread-safe.
+
+    A flood of forged deliveries must not flood the log either; ``/healthz`` shows these counts.
+    """
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, outcome: str) -> None:
+        with self._lock:
+            self._counts[outcome] += 1
+
+    def as_dict(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from legnext_core.errors import InvalidInputError, LegnextError
+from legnext_core.media import check_image_url
 from legnext_core.models import JobKind, JobRequest, estimate_points, validate_http_url
 from legnext_core.submit import free_slots, request_from_record, submit_job
 from ui import feedback, forms, pickers
+from ui.access import require_spending
 from ui.context import studio
+from ui.format import code_span
 
 MODES = {
     "text": ":material/notes: Text to video",
@@ -26,7 +29,13 @@ KIND_MODES = {
 #: because a widget's value cannot be set once the widget is drawn in a run.
 IMAGE_JOB_KEY = "create:animate:job_id"
 NEXT_IMAGE_JOB = "create:animate:next_job_id"
+#: The last image URL checked and what the check found: (url, ImageCheck).
+IMAGE_CHECK_KEY = "create:image_url:check"
 SANDBOX_IMAGE = "create:sandbox_image"
+#: Set once a batch is sent: the next run empties the batch form (a drawn widget cannot be changed).
+BATCH_SENT = "create:batch:sent"
+#: The result rows of every batch sent in this session, newest first.
+BATCH_RESULTS = "create:batch:results"
 
 
 def result_key(mode: str) -> str:
@@ -66,11 +75,19 @@ def _apply_deep_link() -> int | None:
     if rerun_id:
         record = current.store.get(rerun_id) or current.store.by_job_id(rerun_id)
         if record is None:
-            st.warning(f"There is no job `{rerun_id}` in the log to run again.", icon=":material/warning:")
+            st.warning(
+                f"There is no job {code_span(rerun_id)} in the log to run again.", icon=":material/warning:"
+            )
             return linked_image
         request = request_from_record(record)
         if request.kind in (JobKind.EXTEND, JobKind.UPSCALE):
             target = "pages/extend.py" if request.kind is JobKind.EXTEND else "pages/upscale.py"
+            form = "extend" if request.kind is JobKind.EXTEND else "upscale"
+            own_webhook = current.settings.webhook_url
+            fields = {"callback": "" if request.callback in (None, own_webhook) else request.callback}
+            if request.kind is JobKind.EXTEND:
+                fields["prompt"] = request.prompt or ""
+            forms.hand_over(form, **fields)
             st.switch_page(target, query_params={"job": request.parent_job_id, "variant": request.index or 0})
         mode = KIND_MODES.get(request.kind.value)
         if mode is None:  # an image job: its prompt goes to the sandbox image form
@@ -90,7 +107,7 @@ def _send(form: str, request: JobRequest) -> None:
     """Send the pending submission of ``form`` once, keep its result, and redraw the page."""
     with st.spinner("Submitting to Legnext…"):
         if forms.take_pending(form):
-            st.session_state[result_key(form)] = submit_job(current, request)
+            st.session_state[result_key(form)] = submit_job(current, request, person=who)
     st.rerun()
 
 
@@ -144,14 +161,17 @@ def image_url_mode() -> None:
         placeholder="https://example.com/picture.png",
         help="A picture Legnext can download (http or https). It becomes the first frame's reference.",
     ).strip()
+    has_field_error = result is not None and result.outcome == "invalid" and result.field == "image_url"
     feedback.field_error(result, "image_url")
+    usable = False
     if url:
         try:
             validate_http_url(url, "image_url", "The image URL")
         except InvalidInputError as exc:
-            st.caption(f":material/info: {exc.message}")
+            if not has_field_error:  # the same message once, not twice
+                st.error(exc.message, icon=":material/edit:")
         else:
-            st.image(url, width=320, caption="The image Legnext will start from")
+            usable = _image_url_usable(url)
     prompt = _prompt(
         "image_url",
         label="Prompt (optional)",
@@ -168,7 +188,35 @@ def image_url_mode() -> None:
         raw=options.raw,
         callback=options.callback,
     )
-    _submit_area("image_url", request, label="Create video", shown=("prompt", "image_url", "callback"))
+    _submit_area(
+        "image_url", request, label="Create video", shown=("prompt", "image_url", "callback"),
+        ready=usable or not url,
+    )
+
+
+def _image_url_usable(url: str) -> bool:
+    """Check the image URL once (as Legnext will fetch it) and say what is wrong beside the field.
+
+    True when the image is fine, or when the check could not run and the person chose to send anyway.
+    """
+    state = st.session_state
+    checked = state.get(IMAGE_CHECK_KEY)
+    if checked is None or checked[0] != url:
+        with st.spinner("Checking the image URL…"):
+            checked = (url, check_image_url(url, allow_loopback=current.settings.is_sandbox))
+        state[IMAGE_CHECK_KEY] = checked
+    check = checked[1]
+    if check.ok:
+        st.image(url, width=320, caption="The image Legnext will start from")
+        return True
+    if not check.could_not_check:
+        st.error(f"**This image URL cannot be used.** {check.problem}", icon=":material/broken_image:")
+        return False
+    st.warning(
+        f"**The image URL could not be checked.** {check.problem} It may still work for Legnext.",
+        icon=":material/help:",
+    )
+    return st.checkbox("Send it anyway", key=f"create:image_url:anyway:{url}")
 
 
 @st.fragment(run_every=1.5)
@@ -183,7 +231,7 @@ def _image_job_progress(job_id: str) -> None:
     progress = record.progress
     st.progress(
         (progress or 0) / 100,
-        text=f":material/hourglass_top: Image job `{job_id}` is {status}"
+        text=f":material/hourglass_top: Image job {code_span(job_id)} is {status}"
         + (f" ({progress}%)" if progress is not None else "")
         + ". Its four images appear here when it is done.",
     )
@@ -210,7 +258,8 @@ def _sandbox_image_maker(*, expanded: bool) -> None:
     if pending:
         with st.spinner("Submitting to the sandbox…"):
             if forms.take_pending(SANDBOX_IMAGE):
-                made = submit_job(current, JobRequest(kind=JobKind.IMAGE, prompt=prompt or None))
+                image = JobRequest(kind=JobKind.IMAGE, prompt=prompt or None)
+                made = submit_job(current, image, person=who)
                 st.session_state[result_key(SANDBOX_IMAGE)] = made
                 if made.job_id:
                     st.session_state[NEXT_IMAGE_JOB] = made.job_id
@@ -262,8 +311,8 @@ def animate_mode(linked_image: int | None) -> None:
         if record.kind != JobKind.IMAGE.value:
             kind = pickers.KIND_LABELS.get(record.kind or "", "job").lower()
             st.error(
-                f"Job `{job_id}` is a {kind} job, not an image job. Animate needs the four images of an "
-                "image job; to lengthen a video, use Extend.",
+                f"Job {code_span(job_id)} is a {kind} job, not an image job. Animate needs the four "
+                "images of an image job; to lengthen a video, use Extend.",
                 icon=":material/block:",
             )
             record = None
@@ -272,8 +321,9 @@ def animate_mode(linked_image: int | None) -> None:
             feedback.field_error(result, "index")
         elif record.status in ("failed", "lost", "rejected"):
             st.error(
-                f"Image job `{job_id}` {record.status}: "
-                f"{record.error_message or 'it has no images'}. Choose another image job.",
+                f"Image job {code_span(job_id)} {record.status}: "
+                + (code_span(record.error_message) if record.error_message else "it has no images")
+                + ". Choose another image job.",
                 icon=":material/error:",
             )
             record = None
@@ -307,7 +357,7 @@ def animate_mode(linked_image: int | None) -> None:
 
 def batch_mode() -> None:
     state = st.session_state
-    if state.pop("create:batch:sent", False):
+    if state.pop(BATCH_SENT, False):
         # The sent prompts now live in the results table; an emptied form cannot send them twice.
         state["create:batch:lines"] = ""
         state["create:batch:upload_round"] = state.get("create:batch:upload_round", 0) + 1
@@ -363,7 +413,8 @@ def batch_mode() -> None:
             )
     pending = forms.submit_button(
         "batch",
-        f"Submit {len(prepared)} prompt{'s' if len(prepared) != 1 else ''}" if prepared else "Submit",
+        # The count is what will be sent: lines that need fixing are not.
+        f"Submit {len(valid)} prompt{'s' if len(valid) != 1 else ''}" if valid else "Submit",
         disabled=not valid,
         icon=":material/playlist_add_check:",
     )
@@ -374,16 +425,20 @@ def batch_mode() -> None:
             bar.progress(done / total, text=f"Submitted {done} of {total}")
 
         if forms.take_pending("batch"):
-            state["create:batch:rows"] = forms.submit_prepared_batch(
-                current, prepared, on_progress=on_progress
+            rows = forms.submit_prepared_batch(
+                current, prepared, on_progress=on_progress, person=who
             )
+            # Every batch sent stays in view, newest first; the form empties so it cannot be sent twice.
+            state[BATCH_RESULTS] = [rows, *state.get(BATCH_RESULTS, [])]
+            state[BATCH_SENT] = True
         st.rerun()
-    rows = state.get("create:batch:rows")
-    if rows:
-        forms.batch_results(current, rows)
+    for number, rows in enumerate(state.get(BATCH_RESULTS, [])):
+        forms.batch_results(current, rows, latest=number == 0)
 
 
 current = studio()
+# A viewer, or a live server anyone could reach with nobody signing in, gets the reason, not the form.
+who = require_spending(current)
 st.title("Create a video", anchor=False)
 st.caption(
     "Legnext makes four ~4 s videos per job. Finished jobs appear in History and can be extended or upscaled."

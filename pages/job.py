@@ -9,22 +9,25 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
+from legnext_core import reconcile
 from legnext_core.records import JobRecord
 from legnext_core.submit import request_from_record, submit_job
+from ui import access, forms, lineage
 from ui import history_view as hv
-from ui import lineage
 from ui.context import studio
-from ui.format import duration, points, relative_time
+from ui.format import code_span, duration, points, relative_time
 from ui.variants import show_variants
 
 current = studio()
+# Behind the sign-in: nothing of the team's work is drawn for anyone not let in.
+who = access.person()
 ref = st.query_params.get("job", "")
 record = hv.find_record(current, ref)
 
 if record is None:
     st.title("Job")
     if ref:
-        st.warning(f"No job `{ref}` in your history.", icon=":material/search_off:")
+        st.warning(f"No job {code_span(ref)} in your history.", icon=":material/search_off:")
         st.caption("If it was made elsewhere with this account, track it by its id from the History page.")
     else:
         st.info("Open a job from the History page.", icon=":material/info:")
@@ -55,35 +58,37 @@ def live_status(local_id: str, shown_status: str) -> None:
         # Outputs, lineage buttons and the refresh rate depend on the status: redraw the whole page.
         st.rerun(scope="app")
     top = st.columns([1.2, 1, 1, 1])
-    top[0].markdown(f"### {hv.STATUS_ICONS.get(status, '')} {status.capitalize()}")
-    top[1].metric("Credits consumed", f"{rec.credits_consumed or 0:,}",
+    top[0].markdown(f"### {hv.STATUS_ICONS.get(status, '')} {hv.status_label(status)}")
+    top[1].metric("Points used", f"{rec.credits_consumed or 0:,}",
                   help=f"Frozen at submission: {points(rec.credits_frozen)}")
     queue = _span(rec.created_at, rec.started_at)
     running_until = time.time() if status == "processing" else None
     run = _span(rec.started_at, rec.ended_at or running_until)
     top[2].metric("Queue wait", duration(queue))
     top[3].metric("Run time", duration(run))
-    if status in hv.CHANGING_STATUSES:
+    if status in hv.CHANGING_STATUSES and status != "unknown":
         progress = rec.progress
         st.progress(
             min(100, max(0, int(progress or 0))),
-            text=f"{progress or 0}%" + (f" · {rec.last_log}" if rec.last_log else ""),
+            text=reconcile.progress_label(rec)
+            + (f" · {code_span(rec.last_log)}" if rec.last_log else ""),
         )
     elif rec.last_log:
-        st.caption(f":material/notes: Last log: {rec.last_log}")
+        st.caption(f":material/notes: Last log: {code_span(rec.last_log)}")
     guidance = hv.status_guidance(current, rec)
     if guidance:
         st.warning(guidance)
     if rec.error_code or rec.error_message:
         st.error(
-            f"**{rec.error_message or 'Failed'}**"
-            + (f" (code {rec.error_code})" if rec.error_code else "")
-            + (f"\n\nLegnext's raw message: `{rec.error_raw_message}`" if rec.error_raw_message
-               else ""),
+            "**Failed**"
+            + (f": {code_span(rec.error_message)}" if rec.error_message else "")
+            + (f" (code {code_span(rec.error_code)})" if rec.error_code else "")
+            + (f"\n\nLegnext's raw message: {code_span(rec.error_raw_message)}"
+               if rec.error_raw_message else ""),
             icon=":material/error:",
         )
     elif rec.note and status not in ("unknown", "lost"):
-        st.caption(f":material/info: {rec.note}")
+        st.caption(f":material/info: {code_span(rec.note)}")
 
 
 def _span(start: float | None, end: float | None) -> float | None:
@@ -131,7 +136,32 @@ if record.kind == "animate" and record.parent_job_id and record.parent_index is 
                 },
             )
 
-if record.status == "unknown" or (record.status == "submitting" and record.note):
+may_resubmit = who.may_resubmit(record.submitted_by)
+candidates = (record.reconciliation or {}).get("candidates") or []
+if may_resubmit and record.status == "unknown" and candidates:
+    with st.container(border=True):
+        st.markdown("**Is one of these the job this submission made?**")
+        st.caption(
+            "Legnext has jobs of the same kind created while this submission was being sent. Nothing "
+            "proves which one is this submission's: open it in your Legnext dashboard, compare the "
+            "prompt, then confirm. Nothing is linked without you."
+        )
+        for candidate in candidates:
+            created = _when(candidate.get("created_at"))
+            left, right = st.columns([3, 1])
+            left.markdown(f"{code_span(candidate['job_id'])} · created {created}")
+            match_id = candidate["job_id"]
+            if right.button("This is it", key=f"match-{local_id}-{match_id}", icon=":material/link:"):
+                problem = reconcile.confirm_match(current.store, current.client, local_id, match_id)
+                if problem:
+                    st.error(problem, icon=":material/error:")
+                else:
+                    current.tracker.refresh()
+                    st.rerun()
+
+if may_resubmit and (
+    record.status == "unknown" or (record.status == "submitting" and record.note)
+):
     with st.container(border=True):
         st.markdown("**Resubmit this job**")
         st.caption(
@@ -139,13 +169,25 @@ if record.status == "unknown" or (record.status == "submitting" and record.note)
             "submitting again makes (and bills) a second one."
         )
         sure = st.checkbox("I checked: Legnext did not create this job", key=f"resubmit-sure-{local_id}")
-        if st.button("Resubmit", icon=":material/send:", disabled=not sure, key=f"resubmit-{local_id}"):
-            result = submit_job(current, request_from_record(record), resubmit_of=local_id)
-            if result.outcome == "accepted":
-                st.success(result.message, icon=":material/check_circle:")
-                st.page_link("pages/job.py", label="Open the new job", query_params={"job": result.job_id})
-            else:
-                st.error(result.message, icon=":material/error:")
+        # The same one-shot button as the making pages: a double click or a stale page sends nothing.
+        form = f"resubmit-{local_id}"
+        result_key = f"{form}:result"
+        result = st.session_state.get(result_key)
+        pending = forms.submit_button(
+            form, "Resubmit", disabled=not sure or result is not None, icon=":material/send:"
+        )
+        if pending:
+            with st.spinner("Submitting to Legnext…"):
+                if forms.take_pending(form):
+                    st.session_state[result_key] = submit_job(
+                        current, request_from_record(record), resubmit_of=local_id, person=who
+                    )
+            st.rerun()
+        if result is not None and result.outcome == "accepted":
+            st.success(result.message, icon=":material/check_circle:")
+            st.page_link("pages/job.py", label="Open the new job", query_params={"job": result.job_id})
+        elif result is not None:
+            st.error(result.message, icon=":material/error:")
 
 # -- where it sits ---------------------------------------------------------------------------------------
 st.subheader("Lineage")
@@ -166,6 +208,10 @@ with ids:
 with params:
     st.markdown("**Parameters**")
     st.markdown(hv.parameter_lines(record))
+    if record.prompt:
+        # The prompt exactly as typed, with a copy button: never rendered as Markdown.
+        st.caption("Prompt")
+        st.code(record.prompt, language=None, wrap_lines=True)
 with times:
     st.markdown("**Times**")
     st.markdown(

@@ -7,6 +7,7 @@ import streamlit as st
 from legnext_core.models import JobKind, JobRequest, estimate_points
 from legnext_core.submit import submit_job
 from ui import feedback, forms, pickers
+from ui.access import require_spending
 from ui.context import studio
 
 FORM = "upscale"
@@ -15,6 +16,9 @@ RESULT = "upscale:result"
 SANDBOX_UPSCALE_SECONDS = (24, 36)
 
 current = studio()
+# A viewer, or a live server anyone could reach with nobody signing in, gets the reason, not the form.
+who = require_spending(current)
+forms.take_over(FORM)  # "run again with the same settings" fills this form
 st.title("Upscale a video", anchor=False)
 if current.settings.is_sandbox:
     scale = current.settings.sandbox_time_scale
@@ -46,5 +50,5 @@ feedback.show_result(result, current, result_key=RESULT, shown_fields=("callback
 if pending:
     with st.spinner("Submitting to Legnext…"):
         if forms.take_pending(FORM):
-            st.session_state[RESULT] = submit_job(current, request)
+            st.session_state[RESULT] = submit_job(current, request, person=who)
     st.rerun()

@@ -1,6 +1,7 @@
 """Make the README's screenshots: the real dashboard in sandbox mode, driven through its UI in Chromium.
 
     python -m scripts.take_screenshots            # writes docs/screenshots/*.png
+    python -m scripts.take_screenshots usage      # only the Usage page, over a seeded month of a team
 
 Starts `streamlit run app.py` with no key on a fresh data folder (sandbox at time scale 10), makes a few
 jobs by clicking through the pages like a user, and photographs each page.
@@ -8,12 +9,19 @@ jobs by clicking through the pages like a user, and photographs each page.
 
 from __future__ import annotations
 
+import random
 import re
+import sys
 import tempfile
+import time
+import uuid
 from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
+from legnext_core.balance_log import BalanceLog
+from legnext_core.models import Job, JobKind, JobRequest
+from legnext_core.store import JobStore
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, running_dashboard
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -94,6 +102,10 @@ def main() -> None:
 
         page.goto(f"{base}/history")
         expect(page.get_by_role("heading", name="History")).to_be_visible()
+        # The table and its controls are drawn before the picture is taken (not their placeholders).
+        expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+        expect(page.get_by_role("button", name="Export CSV")).to_be_visible()
+        page.wait_for_timeout(2500)
         shoot(page, "history")
         page.goto(f"{base}/job?job={boat}")
         expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=WAIT_MS)
@@ -101,5 +113,65 @@ def main() -> None:
         browser.close()
 
 
+TEAM = ("ana@studio.example", "bo@studio.example", "chen@studio.example", "dee@studio.example")
+#: (kind, resolution, points, how often) for the seeded month.
+MIX = ((JobKind.TEXT_VIDEO, 0, 480, 5), (JobKind.TEXT_VIDEO, 1, 1536, 2), (JobKind.ANIMATE, 0, 480, 2),
+       (JobKind.EXTEND, 0, 480, 2), (JobKind.UPSCALE, 0, 480, 1))  # fmt: skip
+
+
+def seed_team_month(data_dir: Path, days: int = 24) -> None:
+    """A job log of four people over ``days`` days (some failures), and the balance falling with it."""
+    rng = random.Random(7)
+    now = time.time()
+    clock = [now]
+    store = JobStore(data_dir / "jobs.json", clock=lambda: clock[0])
+    spent_on: dict[int, int] = {}
+    try:
+        for day in range(days, -1, -1):
+            for person in TEAM:
+                for _ in range(rng.choice((0, 1, 2, 3, 4))):
+                    kind, video_type, cost, _weight = rng.choices(MIX, weights=[m[3] for m in MIX])[0]
+                    clock[0] = now - day * 86_400 - rng.uniform(0, 8 * 3600)
+                    request = JobRequest(kind=kind, prompt="seeded", video_type=video_type)
+                    record = store.add_intent(request, api_mode="sandbox", api_base_url="seeded",
+                                              estimated_points=cost, submitted_by=person)  # fmt: skip
+                    failed = rng.random() < 0.08
+                    job = Job.from_api({
+                        "job_id": str(uuid.uuid4()), "task_type": "video_diffusion",
+                        "status": "failed" if failed else "completed",
+                        "meta": {"usage": {"frozen": cost, "consume": 0 if failed else cost}},
+                    })  # fmt: skip
+                    store.record_accepted(record.local_id, job)
+                    spent_on[day] = spent_on.get(day, 0) + (0 if failed else cost)
+    finally:
+        store.close()
+    # The balance each day, ending at what the sandbox's account holds today (50,000 points).
+    balance_log = BalanceLog(data_dir / "balance.jsonl")
+    for day in range(days, -1, -1):
+        later = sum(points for d, points in spent_on.items() if d < day)
+        balance_log.record(now - day * 86_400 - 60, 50_000 + later, (50_000 + later) / 1000)
+
+
+def usage_screenshot() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as data:
+        seed_team_month(Path(data))
+        with (
+            running_dashboard(
+                Path(data), LEGNEXT_DAILY_CAP_POINTS="6000", LEGNEXT_MONTHLY_CAP_POINTS="150000"
+            ) as dashboard,
+            sync_playwright() as pw,
+        ):
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            # Tall enough for the whole page: Streamlit scrolls inside its own container.
+            page = browser.new_page(viewport={"width": 1400, "height": 1750})
+            page.goto(f"{dashboard.url}/usage")
+            heading = page.get_by_role("heading", name="Jobs and failures per person")
+            expect(heading).to_be_visible(timeout=30_000)
+            page.wait_for_timeout(2500)  # charts draw after the page
+            shoot(page, "usage")
+            browser.close()
+
+
 if __name__ == "__main__":
-    main()
+    usage_screenshot() if sys.argv[1:] == ["usage"] else main()

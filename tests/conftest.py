@@ -22,6 +22,8 @@ from legnext_core.sandbox import FaultConfig, ManualClock, SandboxConfig, Sandbo
 #: Any non-empty key is accepted by a test sandbox; this one reads well in failures.
 SANDBOX_TEST_KEY = "test-key-sandbox"
 
+pytest_plugins = ["tests.pg_fixtures"]  # postgres_cluster, postgres_url: a throw-away PostgreSQL
+
 
 @pytest.fixture
 def manual_clock() -> ManualClock:

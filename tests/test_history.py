@@ -10,7 +10,7 @@ import pandas as pd
 
 from legnext_core.history import (
     COLUMNS,
-    CSV_COLUMNS,
+    EXPORT_COLUMNS,
     filter_records,
     records_to_frame,
     shorten,
@@ -64,7 +64,7 @@ def test_frame_is_newest_first_with_labels_and_durations():
     done = frame.iloc[2]
     assert done["status_label"] == "Completed"
     assert done["progress"] == 100.0  # a completed job is done, whatever the last poll said
-    assert done["kind"] == "Text → video"
+    assert done["kind"] == "Text to video"
     assert done["resolution"] == "720p"
     assert done["queue_wait_s"] == 10.0
     assert done["run_time_s"] == 120.0
@@ -101,7 +101,7 @@ def test_empty_log_gives_an_empty_table_with_every_column():
     frame = records_to_frame([])
     assert list(frame.columns) == list(COLUMNS)
     assert len(frame) == 0
-    assert to_csv(frame).decode().strip() == ",".join(CSV_COLUMNS)
+    assert to_csv([]).decode("utf-8-sig").strip() == ",".join(EXPORT_COLUMNS)
 
 
 def test_long_prompt_is_shortened_to_eighty_characters():
@@ -130,10 +130,55 @@ def test_filter_records_matches_text_in_prompt_or_job_id():
     assert [r.local_id for r in filter_records(RECORDS, since=T0 + 50)] == ["b" * 32, "c" * 32]
 
 
+def _exported(records) -> list[dict[str, str]]:
+    data = to_csv(records)
+    assert data.startswith(b"\xef\xbb\xbf"), "UTF-8 with a byte-order mark, so spreadsheets read accents"
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
 def test_csv_holds_exactly_the_export_columns():
-    exported = to_csv(records_to_frame(RECORDS))
-    rows = list(csv.DictReader(io.StringIO(exported.decode("utf-8"))))
-    assert list(rows[0].keys()) == list(CSV_COLUMNS)
-    assert "hooks.example.com" not in exported.decode()  # the callback URL is never exported
+    exported = to_csv(RECORDS)
+    rows = _exported(RECORDS)
+    assert list(rows[0].keys()) == list(EXPORT_COLUMNS)
+    assert b"hooks.example.com" not in exported  # the callback URL is never exported
     assert rows[2]["submitted"] == "2026-09-21T14:13:20Z"
     assert rows[2]["job_id"] == "11111111-aaaa-bbbb-cccc-000000000001"
+
+
+def test_csv_keeps_full_values_and_every_field_a_person_set():
+    prompt = "Ünïcode → arrows, " + "a long prompt that goes on " * 20
+    parent = "11111111-aaaa-bbbb-cccc-000000000001"
+    record = {
+        "local_id": "d" * 32, "job_id": "44444444-aaaa-bbbb-cccc-000000000004", "kind": "image_url_video",
+        "prompt": prompt, "image_url": "https://img.example.com/a.png?sig=" + "x" * 200,
+        "video_type": 1, "motion": "high", "raw": True, "speed": "turbo", "batch_size": 2,
+        "parent_job_id": parent, "parent_index": 3, "status": "completed", "submitted_at": T0,
+        "video_urls": [f"https://cdn.legnext.ai/v/{n}.mp4" for n in range(4)],
+        "media_paths": ["/data/media/x/0.mp4", None, "/data/media/x/2.mp4", None],
+        "estimated_points": 1536, "batch_id": "batch-1",
+    }
+    [row] = _exported([JobRecord.from_dict(record)])
+    assert row["prompt"] == prompt
+    assert row["image_url"] == record["image_url"]
+    assert row["parent_job_id"] == parent and row["parent_variant"] == "4"
+    assert (row["resolution"], row["motion"], row["raw"], row["speed"], row["batch_size"]) == (
+        "720p", "high", "True", "turbo", "2"
+    )
+    assert [row[f"output_{n}_url"] for n in range(1, 5)] == record["video_urls"]
+    files = [row[f"output_{n}_file"] for n in range(1, 5)]
+    assert files == ["/data/media/x/0.mp4", "", "/data/media/x/2.mp4", ""]
+    assert row["kind_label"] == "Image URL to video" and row["status_label"] == "Completed"
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert():
+    dangerous = ["=HYPERLINK(\"https://evil.example\")", "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)",
+                 "\tTAB", "\rCR"]
+    records = [
+        JobRecord(local_id=f"{n:032x}", kind="text_video", status="failed", prompt=prompt,
+                  error_message=prompt, submitted_at=T0 + n)
+        for n, prompt in enumerate(dangerous)
+    ]
+    rows = list(reversed(_exported(records)))
+    assert [row["prompt"] for row in rows] == ["'" + prompt for prompt in dangerous]
+    assert [row["error_message"] for row in rows] == ["'" + prompt for prompt in dangerous]
+    assert _exported([records[0].replace(prompt="a = b")])[0]["prompt"] == "a = b"

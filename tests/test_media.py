@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from legnext_core.media import ArchiveError, MediaArchiver, MediaRefused
+from legnext_core.media import ArchiveError, MediaArchiver, MediaRefused, check_image_url
 
 PAYLOAD = bytes(range(256)) * 64  # 16 KiB
 
@@ -35,6 +35,16 @@ class _MediaHost(BaseHTTPRequestHandler):
             self.end_headers()
         elif self.path == "/clip.mp4":
             self._send(PAYLOAD)
+        elif self.path in ("/picture.png", "/redirect-to-picture"):
+            if self.path == "/redirect-to-picture":
+                self.send_response(302)
+                self.send_header("Location", "/picture.png")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self._send(PAYLOAD, "image/png")
+        elif self.path == "/huge.png":
+            self._send(PAYLOAD * 100, "image/png")
         elif self.path == "/declared-huge.mp4":
             self.send_response(200)
             self.send_header("Content-Length", str(10**10))
@@ -54,9 +64,9 @@ class _MediaHost(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    def _send(self, body: bytes) -> None:
+    def _send(self, body: bytes, kind: str = "video/mp4") -> None:
         self.send_response(200)
-        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -212,3 +222,42 @@ def test_archives_a_finished_sandbox_job_from_its_own_media_url(sandbox, tmp_pat
     # The same URL is refused outside sandbox mode: loopback is not a media host.
     with pytest.raises(MediaRefused):
         MediaArchiver(tmp_path / "live", ("*.legnext.ai",)).archive_one(done.job_id, 0, done.image_urls[0])
+
+
+# -- checking an image URL a person typed -----------------------------------------------------------
+
+
+def test_an_image_url_that_answers_with_an_image_passes_the_check(media_host):
+    assert check_image_url(f"{media_host}/picture.png", allow_loopback=True).ok
+    assert check_image_url(f"{media_host}/redirect-to-picture", allow_loopback=True).ok
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/clip.mp4", "not an image: the server sends video/mp4"),
+        ("/missing.png", "HTTP 404"),
+        ("/huge.png", "over the"),
+        ("/redirect-private", "private or local address"),
+        ("/redirect-link-local", "private or local address"),
+        ("/redirect-loop", "redirects more than"),
+    ],
+)
+def test_an_image_url_check_says_what_is_wrong(media_host, path, words):
+    result = check_image_url(f"{media_host}{path}", allow_loopback=True, max_bytes=100_000)
+    assert not result.ok and not result.could_not_check
+    assert words in result.problem
+
+
+def test_an_image_url_on_a_private_address_or_with_credentials_is_refused_without_a_request(media_host):
+    assert "private or local" in check_image_url(f"{media_host}/picture.png").problem  # loopback not allowed
+    with_password = media_host.replace("http://", "http://user:secret@") + "/picture.png"
+    assert "user name or password" in check_image_url(with_password, allow_loopback=True).problem
+    assert not _MediaHost.seen_headers
+
+
+def test_an_image_url_that_cannot_be_reached_may_be_sent_anyway(media_host):
+    result = check_image_url(f"{media_host}/server-error.mp4", allow_loopback=True)
+    assert not result.ok and result.could_not_check
+    unresolvable = check_image_url("https://no-such-host.invalid/a.png")
+    assert not unresolvable.ok and unresolvable.could_not_check

@@ -159,12 +159,13 @@ def test_a_replayed_delivery_is_refused(routes, rig, known_job):
     assert post(routes, body, headers).status_code == 409
 
 
-def test_without_a_secret_an_unsigned_delivery_is_a_hint(routes, rig, holder, tmp_path):
+def test_without_a_secret_the_tokenless_route_is_gone_and_wakes_nothing(routes, rig, holder, tmp_path):
     holder["studio"] = studio_for(rig, tmp_path, secret=None)
     record = rig.submit(JobKind.IMAGE)
     answer = post(routes, delivery(record.job_id), {"Content-Type": "application/json"})
-    assert answer.status_code == 200
-    assert rig.sweep() == [record.job_id]
+    assert answer.status_code == 410
+    assert rig.sweep() == []
+    assert rig.gets() == 0
 
 
 def test_an_unknown_job_id_is_acknowledged_and_ignored(routes, rig, known_job):

@@ -75,6 +75,7 @@ def make_rig(
     allow_loopback: bool = True,
     seed: int = 5,
     client: LegnextClient | None = None,
+    read_active_list: bool = False,
 ) -> Rig:
     store = JobStore(tmp_path / name, clock=clock.now)
     # The tracker handles 429 itself (a global pause); the client must not sleep on it first.
@@ -91,5 +92,6 @@ def make_rig(
         max_in_flight=max_in_flight,
         webhooks_expected=True,
         rng=random.Random(seed),
+        account_client=client if read_active_list else None,
     )
     return Rig(sandbox, clock, store, client, tracker, media_dir, reachable)

@@ -20,7 +20,12 @@ def _secrets() -> dict[str, Any]:
 
 
 def page_settings() -> Settings:
-    return load_settings(os.environ, _secrets(), server_port=int(st.get_option("server.port")))
+    return load_settings(
+        os.environ,
+        _secrets(),
+        server_port=int(st.get_option("server.port")),
+        server_address=st.get_option("server.address"),
+    )
 
 
 def studio() -> Studio:

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import streamlit as st
 
+from legnext_core import reconcile
+from legnext_core.access import NotAllowedToSpendError, SpendingLockedError
 from legnext_core.errors import (
     APIConnectionError,
     APIStatusError,
@@ -28,9 +30,12 @@ from legnext_core.errors import (
     ServerError,
     SubmissionOutcomeUnknownError,
 )
+from legnext_core.history import STATUS_LABELS
+from legnext_core.spending import SpendingCapError
 from legnext_core.studio import Studio
 from legnext_core.submit import SubmitResult, request_from_record, submit_job
-from ui.format import points
+from ui import access
+from ui.format import code_span, points
 
 Level = Literal["success", "info", "warning", "error"]
 
@@ -66,6 +71,10 @@ def describe(error: LegnextError, *, balance_points: int | None = None) -> Feedb
     """The message for one error: what happened (Legnext's own words where it gave any) and what to do."""
     if isinstance(error, InvalidInputError):
         return Feedback("error", "Not sent: fix the highlighted input.", error.message)
+    if isinstance(error, SpendingCapError):
+        return Feedback("warning", "Not sent: over a spending limit.", error.user_message)
+    if isinstance(error, SpendingLockedError | NotAllowedToSpendError):
+        return Feedback("warning", "Not sent.", error.user_message)
     if isinstance(error, AuthenticationError):
         return Feedback(
             "error",
@@ -92,15 +101,15 @@ def describe(error: LegnextError, *, balance_points: int | None = None) -> Feedb
     if isinstance(error, PermissionDeniedError):
         return Feedback(
             "error",
-            f"Legnext refused this request (HTTP 403): {error.message}",
+            f"Legnext refused this request (HTTP 403): {code_span(error.message)}",
             "This is decided by Legnext for your account or this content. Change the prompt, or ask "
             "Legnext support to enable the feature.",
         )
     if isinstance(error, BadRequestError):
-        detail = f"  \nDetails from Legnext: `{error.raw_message}`" if error.raw_message else ""
+        detail = f"  \nDetails from Legnext: {code_span(error.raw_message)}" if error.raw_message else ""
         return Feedback(
             "error",
-            f"Legnext rejected the request (HTTP {error.status}): {error.message}",
+            f"Legnext rejected the request (HTTP {error.status}): {code_span(error.message)}",
             f"Change the input and submit again. Nothing was created.{detail}",
         )
     if isinstance(error, NotFoundError):
@@ -151,7 +160,7 @@ def job_link(job_id: str, *, label: str | None = None) -> None:
     """A link to the job's page (``/job?job=<id>``)."""
     st.page_link(
         JOB_PAGE,
-        label=label or f"Open job {job_id} in History",
+        label=label or f"Open job {job_id}",
         icon=":material/open_in_new:",
         query_params={"job": job_id},
     )
@@ -179,8 +188,9 @@ def show_result(
     if result is None:
         return
     if result.outcome == "accepted":
-        st.success(f"**Submitted.** Legnext accepted job `{result.job_id}`.", icon=_ICONS["success"])
+        st.success(f"**Submitted.** Legnext accepted job {code_span(result.job_id)}.", icon=_ICONS["success"])
         job_link(result.job_id)
+        _live_progress(current, result.job_id)
         return
     if result.outcome == "queued":
         st.info(f"**Queued.** {result.message}", icon=_ICONS["info"])
@@ -196,6 +206,18 @@ def show_result(
     if result.outcome == "unknown":
         st.page_link(HISTORY_PAGE, label="Look for it in History", icon=":material/history:")
         _resubmit_controls(result, current, result_key=result_key)
+
+
+@st.fragment(run_every=1.5)
+def _live_progress(current: Studio, job_id: str) -> None:
+    """The submitted job's progress as the tracker records it (reads the log only)."""
+    record = current.store.by_job_id(job_id)
+    if record is None or record.status not in ("pending", "staged", "processing"):
+        return
+    st.progress(
+        min(100, max(0, int(record.progress or 0))),
+        text=f"{STATUS_LABELS.get(record.status, record.status)} · {reconcile.progress_label(record)}",
+    )
 
 
 def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str) -> None:
@@ -218,7 +240,12 @@ def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str
         record = current.store.get(local_id)
         if record is None:
             return
-        state[result_key] = submit_job(current, request_from_record(record), resubmit_of=local_id)
+        who = access.person()
+        if not who.may_resubmit(record.submitted_by):
+            return
+        state[result_key] = submit_job(
+            current, request_from_record(record), resubmit_of=local_id, person=who
+        )
 
     if state.get(confirm_key) != result.local_id:
         st.button(

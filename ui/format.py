@@ -1,4 +1,4 @@
-"""Small formatting helpers for the pages: times, durations, points."""
+"""Small formatting helpers for the pages: times, durations, points, literal text."""
 
 from __future__ import annotations
 
@@ -33,3 +33,20 @@ def points(value: int | None) -> str:
     if value is None:
         return "—"
     return f"{value:,} points (US${value / POINTS_PER_USD:,.2f})"
+
+
+def code_span(text: object) -> str:
+    """``text`` as a Markdown code span: shown literally wherever the page speaks Markdown.
+
+    For untrusted strings (prompts, ids, messages from Legnext, URL parameters) inside a Markdown line:
+    nothing in a code span is formatting, a link, math, a colour or an icon. The fence is longer than
+    any run of backticks in the text, so the text cannot close it (CommonMark, "Code spans").
+    """
+    value = " ".join(str(text).splitlines())
+    run = longest = 0
+    for char in value:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    pad = " " if value.startswith(("`", " ")) or value.endswith(("`", " ")) or not value else ""
+    return f"{fence}{pad}{value}{pad}{fence}"

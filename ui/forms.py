@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from legnext_core import history
+from legnext_core.access import LOCAL, Person
 from legnext_core.errors import InvalidInputError
 from legnext_core.models import MOTIONS, VIDEO_TYPES, JobKind, JobRequest
 from legnext_core.studio import Studio
@@ -80,12 +82,28 @@ def take_pending(form_key: str) -> bool:
     return bool(st.session_state.pop(_keys(form_key)[1], False))
 
 
+def hand_over(form_key: str, **fields: Any) -> None:
+    """Fill fields of another page's form: taken by ``take_over`` when that page draws its form.
+
+    A widget's own key cannot carry a value across a page switch (Streamlit drops the state of widgets
+    that are not on the page being drawn), so the values wait under a key of their own.
+    """
+    st.session_state[f"{form_key}:handed-over"] = fields
+
+
+def take_over(form_key: str) -> None:
+    """Put values handed over by ``hand_over`` into this page's form fields, once."""
+    for field, value in st.session_state.pop(f"{form_key}:handed-over", {}).items():
+        st.session_state[f"{form_key}:{field}"] = value
+
+
 def video_options(key_prefix: str, *, resolution: bool = True, flags: bool = True) -> VideoOptions:
     """Resolution, Midjourney's ``--motion``/``--raw`` as controls, and the callback override."""
     video_type = 0
     motion: str | None = None
     raw = False
-    columns = st.columns(3 if flags else 1, vertical_alignment="bottom")
+    # Motion's three choices need the most room: at 1024 px beside the sidebar equal thirds cut "High".
+    columns = st.columns([1, 1.5, 1] if flags else 1, vertical_alignment="bottom")
     if resolution:
         with columns[0]:
             chosen = st.segmented_control(
@@ -149,6 +167,7 @@ OUTCOME_LABELS = {
     "rejected": "rejected",
     "unknown": "outcome unknown",
     "invalid": "invalid",
+    "refused": "not sent (limit)",
 }
 _RESOLUTION_WORDS = {"": None, "480p": 0, "480": 0, "0": 0, "720p": 1, "720": 1, "1": 1}
 
@@ -217,10 +236,12 @@ def submit_prepared_batch(
     lines: list[BatchLine],
     *,
     on_progress: Callable[[int, int, SubmitResult], None] | None = None,
+    person: Person = LOCAL,
 ) -> list[dict[str, Any]]:
-    """Send the valid lines under the concurrency limit; one table row per line, invalid ones included."""
+    """Send the valid lines under the concurrency limit and the caps; one table row per line."""
     valid = [line for line in lines if line.error is None]
-    results = iter(submit_batch(current, [line.request for line in valid], on_progress=on_progress))
+    requests = [line.request for line in valid]
+    results = iter(submit_batch(current, requests, on_progress=on_progress, person=person))
     rows = []
     for line in lines:
         if line.error is not None:
@@ -244,7 +265,7 @@ def _row(line: BatchLine, result: SubmitResult | None, outcome: str, message: st
 
 
 @st.fragment(run_every=2)
-def batch_results(current: Studio, rows: list[dict[str, Any]]) -> None:
+def batch_results(current: Studio, rows: list[dict[str, Any]], *, latest: bool = True) -> None:
     """The per-line result table; queued lines pick up their job id from the log once they are sent."""
     table = []
     for row in rows:
@@ -255,10 +276,11 @@ def batch_results(current: Studio, rows: list[dict[str, Any]]) -> None:
             {
                 "Line": row["line"],
                 "Prompt": row["prompt"],
-                "Job id": f"/job?job={job_id}" if job_id else None,
+                # An empty cell (drawn as "—") until Legnext gives the job an id; never "None".
+                "Job id": f"/job?job={job_id}" if job_id else "",
                 "Outcome": OUTCOME_LABELS.get(row["outcome"], row["outcome"]),
-                "Status now": status or "—",
-                "Message": row["message"],
+                "Status now": history.STATUS_LABELS.get(status, status) if status else "—",
+                "Message": row["message"] or "",
             }
         )
     counts = {
@@ -266,16 +288,21 @@ def batch_results(current: Studio, rows: list[dict[str, Any]]) -> None:
         for outcome, label in OUTCOME_LABELS.items()
     }
     st.markdown(
-        ":material/fact_check: **Batch result:** "
+        f":material/fact_check: **{'Batch result' if latest else 'Earlier batch'}:** "
         + " · ".join(f"{count} {label}" for label, count in counts.items() if count)
     )
     st.dataframe(
         pd.DataFrame(table),
         hide_index=True,
         width="stretch",
+        placeholder="—",
         column_config={
-            "Line": st.column_config.NumberColumn(width="small"),
-            "Job id": st.column_config.LinkColumn(display_text=r"/job\?job=(.*)"),
-            "Prompt": st.column_config.TextColumn(width="large"),
+            "Line": st.column_config.NumberColumn(width=50),
+            "Job id": st.column_config.LinkColumn(display_text=r"/job\?job=(.*)", width="medium"),
+            "Prompt": st.column_config.TextColumn(width="medium"),
+            "Outcome": st.column_config.TextColumn(width=110),
+            "Status now": st.column_config.TextColumn(width=100),
+            # Messages say what to do; they are long, so the column takes what is left.
+            "Message": st.column_config.TextColumn(width="large"),
         },
     )

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from legnext_core import history
+from legnext_core import history, reconcile
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
 from legnext_core.models import validate_job_id
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
-from ui.format import points
+from ui import access
+from ui.format import code_span, points
 from ui.lineage import KIND_LABELS, job_link_params
 
 #: Every status a record can have, in the order a job moves through them.
@@ -40,6 +41,7 @@ STATUS_ICONS = {
     "failed": ":material/error:", "rejected": ":material/block:", "lost": ":material/link_off:",
 }
 PAGE_SIZES = (50, 100, 200, 500)
+WHOSE = ("Mine", "Everyone")
 DEFAULT_PAGE_SIZE = 100
 TABLE_KEY = "history-table"
 #: The job selected in the table, by local id: the table's own state is a row position, which moves
@@ -59,16 +61,24 @@ class HistoryFilters:
     until: float | None = None
     page_size: int = DEFAULT_PAGE_SIZE
     page: int = 0
+    #: Only this person's jobs ("Mine"), or everyone's when None.
+    submitted_by: str | None = None
 
     def query(self) -> dict[str, Any]:
-        """Keyword arguments for ``store.recent``."""
+        """The filters as keyword arguments for the server's history table."""
         return {
             "statuses": self.statuses or None,
             "kinds": self.kinds or None,
             "text": self.text or None,
             "since": self.since,
             "until": self.until,
+            "submitted_by": self.submitted_by,
         }
+
+
+def status_label(status: str) -> str:
+    """The one word for a record status (see ``history.STATUS_LABELS``)."""
+    return history.STATUS_LABELS.get(status, status)
 
 
 def refresh_seconds(studio: Studio) -> int:
@@ -97,19 +107,30 @@ def filter_bar() -> HistoryFilters:
     status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
     statuses = status_col.multiselect(
         "Status", STATUSES, key="history-status", placeholder="All statuses",
-        format_func=lambda s: s.capitalize(),
+        format_func=status_label,
     )
     kinds = kind_col.multiselect(
         "Kind", list(KIND_LABELS), key="history-kind", placeholder="All kinds",
         format_func=lambda k: KIND_LABELS[k],
     )
     text = text_col.text_input(
-        "Search", key="history-text", placeholder="Words from the prompt, or a job id",
+        "Search", key="history-text", placeholder="Prompt words or job id",
         icon=":material/search:",
     )
     days = date_col.date_input("Submitted", value=(), key="history-days", format="YYYY-MM-DD")
     since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
-    return HistoryFilters(tuple(statuses), tuple(kinds), text.strip(), since, until)
+    return HistoryFilters(
+        tuple(statuses), tuple(kinds), text.strip(), since, until, submitted_by=_whose_filter()
+    )
+
+
+def _whose_filter() -> str | None:
+    """ "Mine / Everyone" for signed-in people; with nobody signing in every job is "local"'s."""
+    who = access.person()
+    if not who.signed_in:
+        return None
+    whose = st.segmented_control("Made by", WHOSE, key="history-whose", default="Everyone")
+    return who.email if whose == "Mine" else None
 
 
 # -- the table --------------------------------------------------------------------------------------
@@ -123,10 +144,16 @@ class HistoryView:
     rows: list[JobRecord]
     frame: pd.DataFrame
     counts: dict[str, int]
-    frozen: int
+    #: Points held for the matching jobs still under way (finished jobs hold none).
+    reserved: int
     consumed: int
     page: int
     pages: int
+
+
+def matching_records(studio: Studio, filters: HistoryFilters) -> list[JobRecord]:
+    """Every record that passes the filters, newest first, as the log holds them now."""
+    return studio.history.records(**filters.query())
 
 
 def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
@@ -138,7 +165,7 @@ def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
         rows=rows,
         frame=table_frame(page.frame),
         counts=page.counts,
-        frozen=page.frozen,
+        reserved=page.reserved,
         consumed=page.consumed,
         page=page.page,
         pages=page.pages,
@@ -164,13 +191,15 @@ def column_config() -> dict[str, Any]:
         "status": cc.MultiselectColumn(
             "Status", options=list(STATUSES), color=[STATUS_COLORS[s] for s in STATUSES], width=110
         ),
+        # What a person looks for comes first, so it shows on a narrow screen without scrolling.
+        "prompt": cc.TextColumn("Prompt", width="medium", help="Shortened: the detail view has it in full"),
+        "submitted": cc.DatetimeColumn("Submitted", format="MMM D, HH:mm:ss", timezone=zone, width=130),
         "progress": cc.ProgressColumn("Progress", min_value=0, max_value=100, format="%d%%", width=90),
         "kind": cc.TextColumn("Kind", width=120),
-        "prompt": cc.TextColumn("Prompt", width="medium", help="Shortened: the detail view has it in full"),
+        "submitted_by": cc.TextColumn("By", width=130, help="Who submitted it"),
         "resolution": cc.TextColumn("Res.", width=55),
         "variant": cc.NumberColumn("Var.", width=45, help="Which output (1-4) of the parent job it works on"),
         "parent": cc.TextColumn("Parent", width=80, help="The job this one was made from (short id)"),
-        "submitted": cc.DatetimeColumn("Submitted", format="MMM D, HH:mm:ss", timezone=zone, width=130),
         "finished": cc.DatetimeColumn("Finished", format="MMM D, HH:mm:ss", timezone=zone, width=130),
         "queue_wait_s": cc.NumberColumn("Queue", format="%d s", width=65, help="Waiting at Legnext"),
         "run_time_s": cc.NumberColumn("Run", format="%d s", width=65, help="From start to finish"),
@@ -234,14 +263,14 @@ def show_table(view: HistoryView) -> JobRecord | None:
 def show_counts(view: HistoryView) -> None:
     """Counts per status and the credits of everything matching the filters."""
     parts = [
-        f"{STATUS_ICONS.get(status, '')} {status} **{view.counts[status]}**"
+        f"{STATUS_ICONS.get(status, '')} {status_label(status).lower()} **{view.counts[status]}**"
         for status in STATUSES
         if view.counts.get(status)
     ]
     st.markdown(
         f"**{view.matching:,}** job{'s' if view.matching != 1 else ''}"
         + (" · " + " · ".join(parts) if parts else "")
-        + f" · consumed {points(view.consumed)} · frozen {view.frozen:,}"
+        + f" · consumed {points(view.consumed)} · reserved for jobs under way {points(view.reserved)}"
     )
 
 
@@ -251,9 +280,10 @@ def show_selected(studio: Studio, record: JobRecord) -> None:
         title, action = st.columns([4, 1], vertical_alignment="center")
         status = record.status or "?"
         kind = KIND_LABELS.get(record.kind or "", record.kind)
+        job_id = record.job_id
         title.markdown(
             f"{STATUS_ICONS.get(status, '')} **{kind}**"
-            f" · {status} · `{record.job_id or 'no job id yet'}`"
+            f" · {status_label(status).lower()} · {code_span(job_id) if job_id else 'no job id yet'}"
         )
         with action:
             st.page_link(
@@ -261,27 +291,31 @@ def show_selected(studio: Studio, record: JobRecord) -> None:
                 query_params=job_link_params(record),
             )
         if record.prompt:
-            st.caption(_shorten(record.prompt, 300))
+            # st.text: a prompt is shown as typed, never as Markdown.
+            st.text(_shorten(record.prompt, 300))
         guidance = status_guidance(studio, record)
         if guidance:
             st.caption(guidance)
         if record.error_message:
-            st.caption(f":material/error: {record.error_message}")
+            st.caption(f":material/error: {code_span(record.error_message)}")
         elif record.last_log and status not in ("completed",):
-            st.caption(f":material/notes: {record.last_log}")
+            st.caption(f":material/notes: {code_span(record.last_log)}")
 
 
 def status_guidance(studio: Studio, record: JobRecord) -> str | None:
     """What a person should know about a record's state beyond its status word."""
     status = record.status
-    if status == "unknown" or (status == "submitting" and record.note):
+    if status == "unknown":
+        return f":material/help: The submission's outcome is unknown. {reconcile.describe(record)}"
+    if status == "submitting" and record.note:
         return (
             ":material/help: The submission's outcome is unknown: Legnext may have created (and billed) "
             "this job. Check your Legnext dashboard; if you find it there, track it by its id. Resubmit it "
             "only deliberately, from its detail view."
         )
     if status == "lost":
-        return f":material/link_off: {record.note or 'Legnext no longer knows this job.'}"
+        note = record.note
+        return f":material/link_off: {code_span(note) if note else 'Legnext no longer knows this job.'}"
     reason = studio.unreachable_reason(record)
     if reason and status not in ("completed", "failed", "rejected", "lost"):
         return f":material/sync_disabled: Not followed here. {reason}"
@@ -293,8 +327,43 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
-    """Every job matching the filters (not just the page on screen) as CSV."""
-    return history.to_csv(studio.history.frame(**filters.query()))
+    """Every job matching ``filters`` (not just the page on screen) as CSV, values whole and safe."""
+    return history.to_csv(matching_records(studio, filters))
+
+
+PAGE_KEY = "history-page"
+PAGE_SIZE_KEY = "history-page-size"
+
+
+def pager_values() -> tuple[int, int]:
+    """The page (0-based) and page size the pager below the table holds."""
+    page = int(st.session_state.get(PAGE_KEY) or 1) - 1
+    size = int(st.session_state.get(PAGE_SIZE_KEY) or DEFAULT_PAGE_SIZE)
+    return max(0, page), size
+
+
+def table_controls(studio: Studio, filters: HistoryFilters) -> None:
+    """Pager, page size and export, drawn once per full run (never by the refreshing table).
+
+    The export's file is built when the button is clicked, from ``filters``: the filters on screen,
+    since changing any of them redraws this button.
+    """
+    pager, size_col, export = st.columns([1, 1, 1.2], vertical_alignment="bottom")
+    pager.number_input("Page", min_value=1, step=1, key=PAGE_KEY, help="Past the last page shows the last.")
+    size_col.selectbox(
+        "Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE), key=PAGE_SIZE_KEY
+    )
+    export.download_button(
+        "Export CSV",
+        data=lambda: export_csv(studio, filters),
+        file_name="legnext-jobs.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="history-export",
+        help="Every job matching the filters, not only this page, every field in full.",
+        width="stretch",
+    )
 
 
 # -- tracking a job made elsewhere --------------------------------------------------------------------
@@ -323,7 +392,8 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
     except NotFoundError:
         return TrackOutcome(
             False,
-            f"Legnext has no job `{job_id}` on {studio.settings.api_host}: check the id, and that it was "
+            f"Legnext has no job {code_span(job_id)} on {studio.settings.api_host}: check the id, "
+            "and that it was "
             "made with this account (results expire after 30 days).",
         )
     except LegnextError as exc:
@@ -332,7 +402,8 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
         job, api_mode=studio.settings.mode, api_base_url=studio.settings.base_url
     )
     studio.tracker.wake(job_id)
-    return TrackOutcome(True, f"Now tracking job `{job_id}` ({record.status}).", record)
+    status = status_label(record.status or "").lower()
+    return TrackOutcome(True, f"Now tracking job {code_span(job_id)} ({status}).", record)
 
 
 def track_form(studio: Studio) -> None:
@@ -397,27 +468,31 @@ def fetch_raw_job(studio: Studio, job_id: str) -> tuple[dict[str, Any] | None, s
 
 
 def parameter_lines(record: JobRecord) -> str:
-    """What was asked for, as a markdown list (the full prompt included)."""
+    """What was asked for, as a Markdown list; every value a literal code span (the full prompt is shown
+    on its own, copyable, by the detail view)."""
     video_type = record.video_type
     index = record.parent_index
     wire = record.wire_prompt
     estimate = record.estimated_points
     api = f"{record.api_mode} · {record.api_base_url}" if record.api_mode else None
-    lines = [
-        ("Kind", KIND_LABELS.get(record.kind or "", record.kind)),
-        ("Prompt", record.prompt),
-        ("Image URL", record.image_url),
-        ("Resolution", {0: "480p", 1: "720p"}.get(video_type) if video_type is not None else None),
+    literal = [
+        ("Submitted by", record.submitted_by or "local"),
+        ("Image URL", record.image_url if record.kind == "image_url_video" else None),
         ("Motion", record.motion),
-        ("Raw", "on" if record.raw else None),
         ("Parent job", record.parent_job_id),
-        ("Variant of parent", None if index is None else f"#{index + 1}"),
         ("Prompt sent", wire if wire != record.prompt else None),
         ("Seed", record.seed),
-        ("Estimated cost", points(estimate) if estimate else None),
         ("API", api),
         ("Batch", record.batch_id),
         ("Resubmission of", record.resubmit_of),
     ]
-    return "\n".join(f"- {label}: `{value}`" if label in ("Parent job", "Batch", "Resubmission of", "Seed")
-                     else f"- {label}: {value}" for label, value in lines if value not in (None, ""))
+    ours = [
+        ("Kind", KIND_LABELS.get(record.kind or "", record.kind)),
+        ("Resolution", history.RESOLUTION_LABELS.get(video_type) if video_type is not None else None),
+        ("Raw", "on" if record.raw else None),
+        ("Variant of parent", None if index is None else f"#{index + 1}"),
+        ("Estimated cost", points(estimate) if estimate else None),
+    ]
+    lines = [f"- {label}: {value}" for label, value in ours if value not in (None, "")]
+    lines += [f"- {label}: {code_span(value)}" for label, value in literal if value not in (None, "")]
+    return "\n".join(lines)

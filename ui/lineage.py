@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from legnext_core import history
 from legnext_core.records import JobRecord
 
 #: A family larger than this is cut short in the tree (a long-running account can pile up reruns).
@@ -21,14 +22,7 @@ FOLLOW_UP_WINDOW_SECONDS = 3 * 86400
 #: The kinds whose outputs are videos that Legnext can extend and upscale.
 EXTENDABLE_KINDS = frozenset({"text_video", "image_url_video", "animate", "extend"})
 
-KIND_LABELS = {
-    "text_video": "Video from text",
-    "image_url_video": "Video from image URL",
-    "animate": "Animated image",
-    "extend": "Extension",
-    "upscale": "Upscale",
-    "image": "Image",
-}
+KIND_LABELS = history.KIND_LABELS
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,8 @@ def node_label(record: JobRecord) -> str:
     kind = KIND_LABELS.get(record.kind or "", record.kind or "Job")
     variant = record.parent_index
     of_variant = f" of #{variant + 1}" if isinstance(variant, int) and record.parent_job_id else ""
-    return f"{kind}{of_variant} · {(record.status or '?')}"
+    status = record.status or "?"
+    return f"{kind}{of_variant} · {history.STATUS_LABELS.get(status, status).lower()}"
 
 
 def job_link_params(record: JobRecord) -> dict[str, str]:
@@ -159,15 +154,15 @@ def show_lineage(store, record: JobRecord) -> None:
     for node in nodes if len(nodes) > 1 else []:
         indent = "\u2003\u2003" * node.depth + ("└ " if node.depth else "")
         label = indent + node_label(node.record)
-        if node.is_current:
-            st.markdown(f"{indent}**{node_label(node.record)}** (this job)")
-        else:
-            st.page_link(
-                "pages/job.py",
-                label=label,
-                query_params=job_link_params(node.record),
-                icon=":material/subdirectory_arrow_right:" if node.depth else ":material/account_tree:",
-            )
+        # The current job is drawn as the same (disabled) link as its relatives, so it keeps their
+        # indentation and icon: Markdown would strip the leading spaces and put it at the root.
+        st.page_link(
+            "pages/job.py",
+            label=label + (" (this job)" if node.is_current else ""),
+            query_params=job_link_params(node.record),
+            icon=":material/subdirectory_arrow_right:" if node.depth else ":material/account_tree:",
+            disabled=node.is_current,
+        )
     if len(nodes) >= MAX_TREE_NODES:
         st.caption(f"Only the first {MAX_TREE_NODES} jobs of this family are shown.")
     job_id = record.job_id

@@ -12,25 +12,19 @@ from typing import Any
 
 import streamlit as st
 
-from legnext_core.errors import LegnextError
+from legnext_core import history
+from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
 from legnext_core.models import OUTPUT_INDEXES, JobKind, validate_job_id
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from ui.context import studio
-from ui.format import relative_time
+from ui.format import code_span, relative_time
 from ui.variants import show_variants, variants_of
 
 #: Jobs whose four videos can be extended or upscaled (an upscale's single output cannot).
 VIDEO_PARENT_KINDS = (JobKind.TEXT_VIDEO, JobKind.IMAGE_URL_VIDEO, JobKind.ANIMATE, JobKind.EXTEND)
 
-KIND_LABELS = {
-    JobKind.TEXT_VIDEO.value: "Text to video",
-    JobKind.IMAGE_URL_VIDEO.value: "Image URL to video",
-    JobKind.ANIMATE.value: "Animated image",
-    JobKind.EXTEND.value: "Extension",
-    JobKind.UPSCALE.value: "Upscale",
-    JobKind.IMAGE.value: "Image",
-}
+KIND_LABELS = history.KIND_LABELS
 
 
 def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[JobRecord]:
@@ -88,9 +82,11 @@ def pick_job(
     key: str,
     label: str,
     preselect: str | None = None,
+    choose_first: bool = True,
     placeholder: str = "Choose a job",
 ) -> JobRecord | None:
-    """A select box over ``records`` (by job id); ``preselect`` is chosen when it is among them."""
+    """A select box over ``records`` (by job id); ``preselect`` is chosen when it is among them, else the
+    newest when ``choose_first`` (a page opened without a link), else nothing."""
     by_id = {record.job_id: record for record in records}
     state_key = f"{key}:job"
     if preselect in by_id and st.session_state.get(f"{key}:preselected") != preselect:
@@ -103,7 +99,7 @@ def pick_job(
     chosen = st.selectbox(
         label,
         list(by_id),
-        index=None if state_key in st.session_state else 0,
+        index=None if state_key in st.session_state or not choose_first else 0,
         format_func=lambda job_id: job_label(by_id[job_id], now),
         key=state_key,
         placeholder=placeholder,
@@ -111,8 +107,11 @@ def pick_job(
     return by_id.get(chosen) if chosen else None
 
 
-def pick_variant(record: JobRecord, *, key: str, preselect: int | None = None) -> int | None:
-    """Show all outputs of ``record`` and let the user choose one; the chosen index (0-3)."""
+def pick_variant(
+    record: JobRecord, *, key: str, preselect: int | None = None, choose_first: bool = True
+) -> int | None:
+    """Show all outputs of ``record`` and let the user choose one; the chosen index (0-3), or None while
+    nothing is chosen (``choose_first`` False: a link named a variant that does not exist)."""
     variants = show_variants(record, download=False, key_prefix=f"{key}-preview")
     if not variants:
         return None
@@ -123,7 +122,10 @@ def pick_variant(record: JobRecord, *, key: str, preselect: int | None = None) -
         st.session_state[state_key] = preselect
         st.session_state[f"{state_key}:preselected"] = preselect
     if st.session_state.get(state_key) not in indexes:
-        st.session_state[state_key] = indexes[0]
+        if choose_first:
+            st.session_state[state_key] = indexes[0]
+        else:
+            st.session_state.pop(state_key, None)
     return st.segmented_control(
         f"Which {noun.lower()}",
         indexes,
@@ -163,43 +165,45 @@ def _wait_for_a_finished_video(finished_when_drawn: int) -> None:
         st.rerun(scope="app")
 
 
-def with_linked_job(
+def linked_job_problem(
     current: Studio,
-    records: list[JobRecord],
-    job_id: str | None,
+    job_id: str,
     kinds: Sequence[JobKind],
-) -> list[JobRecord]:
-    """``records`` plus the deep-linked job when it is usable, else a note saying why it is not."""
-    if not job_id or any(record.job_id == job_id for record in records):
-        return records
-    from ui.feedback import show_error  # feedback draws errors; pickers only choose
+    action: str,
+) -> tuple[JobRecord | None, str | None]:
+    """The deep-linked job's record when it can be worked on here, else why it cannot (one sentence)."""
+    from ui.feedback import describe  # feedback words errors; pickers only choose
 
+    shown = code_span(job_id)
     try:
         record = fetch_job(current, job_id)
+    except InvalidInputError:
+        return None, f"{shown} is not a Legnext job id."
+    except NotFoundError:
+        return None, f"Legnext has no job {shown}."
     except LegnextError as exc:
-        st.caption(f"The linked job `{job_id}` could not be opened:")
-        show_error(exc, current)
-        return records
+        return None, f"Job {shown} could not be opened: {describe(exc).title}"
     wanted = {kind.value for kind in kinds}
     if record.kind not in wanted:
         kind = KIND_LABELS.get(record.kind or "", "job")
-        st.warning(
-            f"The linked job `{job_id}` is {_article(kind)} {kind.lower()}: it cannot be used here.",
-            icon=":material/warning:",
+        return None, f"Job {shown} is {_article(kind)} {kind.lower()} job: it cannot be used to {action}."
+    status = record.status
+    if status in FINISHED_WITHOUT_OUTPUT:
+        label = history.STATUS_LABELS.get(status, status).lower()
+        return None, f"Job {shown} has no videos to {action}: its status is {label}."
+    if status != "completed":
+        return None, (
+            f"Job {shown} is {history.STATUS_LABELS.get(status, status).lower()}: it can be chosen here "
+            "once it has completed."
         )
-        return records
-    if record.status != "completed":
-        st.info(
-            f"The linked job `{job_id}` is {record.status}: it can be chosen here once it has "
-            "completed.",
-            icon=":material/hourglass_top:",
-        )
-        return records
     reason = current.unreachable_reason(record)
     if reason:
-        st.warning(f"The linked job `{job_id}` cannot be used: {reason}", icon=":material/warning:")
-        return records
-    return [record, *records]
+        return None, f"Job {shown} cannot be used: {reason}"
+    return record, None
+
+
+#: Statuses of a job that ended (or may never have started) without outputs.
+FINISHED_WITHOUT_OUTPUT = frozenset({"failed", "rejected", "lost", "unknown"})
 
 
 def choose_video(
@@ -212,20 +216,40 @@ def choose_video(
 ) -> tuple[JobRecord, int | None]:
     """The finished video and variant a follow-up page works on.
 
-    Honours the ``?job=<id>&variant=<n>`` deep link, and stops the page with the empty state when
-    there is no finished video to offer.
+    Honours the ``?job=<id>&variant=<n>`` deep link. A link that cannot be followed says what is
+    wrong with it and preselects nothing, so no unrelated video is offered in its place. Stops the
+    page with the empty state when there is no finished video to offer.
     """
     records = [record for record in completed_jobs(current, VIDEO_PARENT_KINDS) if usable(record)]
     linked_job = st.query_params.get("job")
-    linked_variant = parse_index(st.query_params.get("variant"))
-    records = with_linked_job(current, records, linked_job, VIDEO_PARENT_KINDS)
+    raw_variant = st.query_params.get("variant")
+    linked_variant = parse_index(raw_variant)
+    problems = []
+    if linked_job and not any(record.job_id == linked_job for record in records):
+        record, problem = linked_job_problem(current, linked_job, VIDEO_PARENT_KINDS, action)
+        if record is not None and not usable(record):
+            record, problem = None, f"Job {code_span(linked_job)} cannot be used to {action}."
+        if record is not None:
+            records = [record, *records]
+        if problem:
+            problems.append(problem)
+    if raw_variant is not None and linked_variant is None:
+        problems.append(f"Variant {code_span(raw_variant)} does not exist: a job has videos 0-3.")
+    if problems:
+        st.warning(
+            "**This link cannot be followed.** " + " ".join(problems) + " Nothing is chosen for you.",
+            icon=":material/link_off:",
+        )
     if not records:
         no_videos_yet(current, action)
         st.stop()
-    record = pick_job(records, key=form, label=label, preselect=linked_job)
+    linked = bool(linked_job or raw_variant is not None)
+    record = pick_job(
+        records, key=form, label=label, preselect=None if problems else linked_job, choose_first=not linked
+    )
     if record is None:
         st.stop()
-    return record, pick_variant(record, key=form, preselect=linked_variant)
+    return record, pick_variant(record, key=form, preselect=linked_variant, choose_first=not problems)
 
 
 def _article(word: str) -> str:

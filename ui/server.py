@@ -13,15 +13,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from streamlit import config
 from streamlit.runtime.pages_manager import PagesManager
 
+from legnext_core.hosts import AllowedHostsMiddleware, host_name
 from legnext_core.sandbox import SandboxConfig, create_app
 from legnext_core.server import build_routes
-from legnext_core.settings import SANDBOX_MOUNT_PATH, Settings, load_settings, read_secrets_file
+from legnext_core.settings import SANDBOX_MOUNT_PATH, Settings, load_settings, read_secrets_files
 from legnext_core.studio import current_studio, get_studio, shutdown_studio
 
 SECRETS_FILE = Path(__file__).resolve().parent.parent / ".streamlit" / "secrets.toml"
@@ -58,11 +61,30 @@ def disable_nagle_on_listener(port: int) -> int:
     return count
 
 
+def secrets_files() -> list[Path]:
+    """The secrets files the pages see: ``secrets.files`` when it is set, else ``.streamlit/secrets.toml``."""
+    if config.is_manually_set("secrets.files"):
+        return [Path(f) for f in config.get_option("secrets.files") or () if str(f).endswith(".toml")]
+    return [SECRETS_FILE]
+
+
 def server_settings() -> Settings:
-    """Settings as the server side sees them: environment, then ``.streamlit/secrets.toml``."""
+    """Settings as the server side sees them: environment, then the secrets files."""
     return load_settings(
-        os.environ, read_secrets_file(SECRETS_FILE), server_port=int(config.get_option("server.port"))
+        os.environ,
+        read_secrets_files(secrets_files()),
+        server_port=int(config.get_option("server.port")),
+        server_address=config.get_option("server.address"),
     )
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """``server.allowedHosts``, plus the host of LEGNEXT_PUBLIC_URL (Legnext's webhooks arrive there)."""
+    hosts = [str(h) for h in config.get_option("server.allowedHosts") or ()]
+    public = host_name(urlsplit(settings.public_url).netloc) if settings.public_url else None
+    if hosts and public and public not in hosts:
+        hosts.append(public)
+    return hosts
 
 
 def show_script_error(exc: BaseException) -> bool:
@@ -90,6 +112,8 @@ def build_server() -> dict[str, Any]:
                 failure_rate=settings.sandbox_failure_rate,
                 webhook_secret=settings.webhook_secret,
                 seed=None,
+                # Only the dashboard's own client talks to its sandbox; other machines see its pages.
+                api_loopback_only=True,
             )
         )
         routes.append(Mount(SANDBOX_MOUNT_PATH, app=sandbox))
@@ -113,4 +137,9 @@ def build_server() -> dict[str, Any]:
             if sandbox is not None:
                 sandbox.state.sandbox.close()
 
-    return {"routes": routes, "lifespan": lifespan, "on_script_error": show_script_error}
+    return {
+        "routes": routes,
+        "lifespan": lifespan,
+        "on_script_error": show_script_error,
+        "middleware": [Middleware(AllowedHostsMiddleware, allowed_hosts=allowed_hosts(settings))],
+    }

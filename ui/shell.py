@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from legnext_core.studio import Studio
+from ui import access
 from ui.context import studio
 from ui.format import relative_time
 
@@ -31,6 +32,7 @@ def _pages() -> dict[str, list[st.Page]]:
         ],
         "Library": [
             page("history", "History", ":material/history:"),
+            page("usage", "Usage", ":material/bar_chart:"),
             # Reached from History and from links: /job?job=<job id>.
             page("job", "Job", ":material/info:", visibility="hidden"),
         ],
@@ -90,10 +92,17 @@ def _sidebar_status(current: Studio) -> None:
 
 def run_dashboard() -> None:
     st.set_page_config(page_title="Legnext Video Studio", page_icon=":material/movie:", layout="wide")
-    navigation = st.navigation(_pages())
     current = studio()
+    if access.decision(current).person is None:
+        # Nobody is let in yet: the navigation knows every URL (so a deep link is not "page not found")
+        # but is hidden, and no page, sidebar or job data is drawn; the gate shows sign-in or refusal.
+        st.navigation(_pages(), position="hidden")
+        access.gate(current)
+    navigation = st.navigation(_pages())
+    who = access.gate(current)
     with st.sidebar:
         st.markdown("### :material/movie_edit: Legnext Video Studio")
+        access.sidebar_identity(current, who)
         _sidebar_status(current)
         if current.store.recovered_from is not None:
             st.warning(

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from legnext_core.records import JobRecord
 from ui.context import studio
 
 
@@ -25,6 +26,8 @@ class Variant:
     url: str | None
     local_path: Path | None
     is_video: bool
+    #: The job the output belongs to (Legnext's id, else our local one): it names downloaded files.
+    job_ref: str = "job"
 
     @property
     def label(self) -> str:
@@ -32,9 +35,11 @@ class Variant:
 
     @property
     def file_name(self) -> str:
-        if self.local_path is not None:
-            return self.local_path.name
-        return f"variant-{self.index}{'.mp4' if self.is_video else '.png'}"
+        """``<job>-video-2.mp4``: files from different jobs never collide in a downloads folder."""
+        noun = "video" if self.is_video else "image"
+        default = ".mp4" if self.is_video else ".png"
+        suffix = self.local_path.suffix if self.local_path is not None else default
+        return f"legnext-{self.job_ref}-{noun}-{self.index + 1}{suffix}"
 
 
 def _media_root() -> Path | None:
@@ -57,7 +62,7 @@ def _local_file(raw: Any) -> Path | None:
     return path if path.is_file() else None
 
 
-def variants_of(record: dict[str, Any]) -> list[Variant]:
+def variants_of(record: JobRecord) -> list[Variant]:
     """The outputs of a record in Legnext's order (0-3; an upscale has one).
 
     ``media_paths`` has one entry per output URL, in the same order (None where nothing was archived).
@@ -72,6 +77,7 @@ def variants_of(record: dict[str, Any]) -> list[Variant]:
             url=urls[i] if i < len(urls) else None,
             local_path=_local_file(paths[i] if i < len(paths) else None),
             is_video=is_video,
+            job_ref=str(record.job_id or record.local_id or "job"),
         )
         for i in range(count)
         if (i < len(urls) and urls[i]) or _local_file(paths[i] if i < len(paths) else None)
@@ -116,7 +122,7 @@ def _show_one(variant: Variant, *, download: bool, key_prefix: str) -> None:
 
 
 def show_variants(
-    record: dict[str, Any],
+    record: JobRecord,
     *,
     download: bool = True,
     key_prefix: str = "variants",

@@ -5,7 +5,8 @@ Routes (relative to wherever the app is mounted):
 - ``POST /api/v1/video-diffusion``, ``/api/v1/extend-video``, ``/api/v1/video-upscale``,
   ``/api/v1/diffusion``; ``GET /api/v1/job/{job_id}``; ``GET /api/account/balance``;
 - ``GET /media/{path}``: the sample result files (Range requests answered with 206);
-- ``/_sandbox/...`` (loopback clients only): ``GET jobs``, ``GET|POST clock``, ``GET|POST faults``,
+- ``/_sandbox/...`` (direct loopback clients only, never cross-site: :func:`_require_local_control`):
+  ``GET jobs``, ``GET|POST clock``, ``GET|POST faults``, ``GET|POST active_tasks`` (``{"enabled": bool}``),
   ``GET|DELETE requests``, ``GET callbacks``, ``POST settle``, ``GET health``.
 
 Order of checks on a submission: key (401), video permission (403, job-shaped body), body (413,
@@ -21,6 +22,7 @@ import ipaddress
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -75,6 +77,10 @@ class SandboxMiddleware:
         method = scope["method"]
         if not path.startswith("/_sandbox/"):
             self.state.count_request(method, path)
+        if path.startswith("/api/") and self.state.config.api_loopback_only and not _direct_loopback(scope):
+            body = top_level_error(403, "Forbidden", "this sandbox answers its own dashboard only")
+            await _json(403, body)(scope, receive, send)
+            return
         fault = self.state.faults.draw(method) if path.startswith("/api/") else None
         if fault is None:
             await self.app(scope, receive, send)
@@ -134,7 +140,29 @@ async def _read_json_object(request: Request) -> dict[str, Any]:
         raise invalid("the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise invalid("the request body must be a JSON object")
+    if _has_invalid_unicode(body):
+        # JSON's \ud800-style escapes decode to lone surrogates, which no UTF-8 answer (nor the state file,
+        # nor the inspection routes) could carry later.
+        raise invalid("the request body holds text that is not valid Unicode (a lone surrogate)")
     return body
+
+
+def _has_invalid_unicode(body: Any) -> bool:
+    """Whether any key or string in ``body`` cannot be encoded as UTF-8 (walked without recursion)."""
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _too_large() -> ApiError:
@@ -150,16 +178,65 @@ def _account(state: SandboxState, request: Request) -> str:
     return account
 
 
-def _require_loopback(request: Request) -> None:
-    host = request.client.host if request.client else ""
+#: Headers a proxy adds to say who the real client is. A request carrying any of them came through
+#: something that relays other machines' requests, so its loopback peer address proves nothing.
+FORWARDING_HEADERS = (
+    "forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "x-client-ip", "true-client-ip",
+    "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip", "x-original-forwarded-for",
+)
+
+
+def _forbidden(reason: str) -> ApiError:
+    return ApiError(403, top_level_error(403, "Forbidden", reason))
+
+
+def _direct_loopback(scope: Scope) -> bool:
+    """A loopback peer with no forwarding header (see :func:`_require_local_control`)."""
+    names = {name.decode("latin-1").lower() for name, _value in scope.get("headers", ())}
+    if names.intersection(FORWARDING_HEADERS):
+        return False
+    client = scope.get("client")
+    return _is_loopback(client[0] if client else "")
+
+
+def _is_loopback(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        address = None
+        return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    if address is None or not address.is_loopback:
-        raise ApiError(403, top_level_error(403, "Forbidden", "sandbox control routes accept loopback only"))
+    return address.is_loopback
+
+
+def _require_local_control(request: Request) -> None:
+    """The control routes answer only a program on this machine, never a browser page of another site.
+
+    - the peer address is loopback, and no forwarding header is present (the ASGI server may already
+      have rewritten the peer from one, and a local proxy makes every remote request look local);
+    - a browser's request that changes state must be same-origin: a cross-site ``no-cors`` POST
+      (a "simple" request, sent without a preflight) is refused by ``Sec-Fetch-Site``/``Origin``,
+      and a POST must say ``Content-Type: application/json``, which no simple request can.
+    """
+    headers = request.headers
+    if any(name in headers for name in FORWARDING_HEADERS):
+        raise _forbidden("sandbox control routes accept direct loopback clients only, not proxied ones")
+    if not _is_loopback(request.client.host if request.client else ""):
+        raise _forbidden("sandbox control routes accept loopback only")
+    if request.method in ("GET", "HEAD"):
+        return
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise _forbidden("sandbox control routes refuse cross-site requests")
+    origin = headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+        raise _forbidden("sandbox control routes refuse requests from another origin")
+    if request.method == "POST":
+        content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type != "application/json":
+            raise ApiError(
+                415, top_level_error(415, "Unsupported Media Type", "send Content-Type: application/json")
+            )
 
 
 def create_app(config: SandboxConfig | None = None, *, state: SandboxState | None = None) -> Starlette:
@@ -190,6 +267,13 @@ def create_app(config: SandboxConfig | None = None, *, state: SandboxState | Non
         data = await run_in_threadpool(state.balance, account)
         return _json(200, {"code": 200, "data": data, "message": "success"})
 
+    async def active_tasks(request: Request) -> Response:
+        if not state.active_tasks_enabled:
+            # Exactly what a server without the route answers.
+            raise HTTPException(404)
+        account = _account(state, request)
+        return _json(200, await run_in_threadpool(state.active_tasks, account))
+
     async def media(request: Request) -> Response:
         path = request.path_params["path"]
         file = await run_in_threadpool(state.media_file, path)
@@ -198,12 +282,12 @@ def create_app(config: SandboxConfig | None = None, *, state: SandboxState | Non
         return FileResponse(file, headers={"Cache-Control": "public, max-age=86400"})
 
     async def control_jobs(request: Request) -> Response:
-        _require_loopback(request)
+        _require_local_control(request)
         jobs = await run_in_threadpool(state.inspect_jobs)
         return _json(200, {"count": len(jobs), "jobs": jobs})
 
     async def control_clock(request: Request) -> Response:
-        _require_loopback(request)
+        _require_local_control(request)
         if request.method == "POST":
             body = await _read_json_object(request)
             seconds = body.get("advance")
@@ -219,7 +303,7 @@ def create_app(config: SandboxConfig | None = None, *, state: SandboxState | Non
         return _json(200, {"now": now, "manual": hasattr(state.clock, "advance")})
 
     async def control_faults(request: Request) -> Response:
-        _require_loopback(request)
+        _require_local_control(request)
         if request.method == "POST":
             body = await _read_json_object(request)
             try:
@@ -229,18 +313,27 @@ def create_app(config: SandboxConfig | None = None, *, state: SandboxState | Non
             state.faults.configure(new)
         return _json(200, {"faults": state.faults.config.to_json(), "fired": dict(state.faults.fired)})
 
+    async def control_active_tasks(request: Request) -> Response:
+        _require_local_control(request)
+        if request.method == "POST":
+            enabled = (await _read_json_object(request)).get("enabled")
+            if not isinstance(enabled, bool):
+                raise invalid("enabled must be true or false")
+            state.active_tasks_enabled = enabled
+        return _json(200, {"enabled": state.active_tasks_enabled})
+
     async def control_requests(request: Request) -> Response:
-        _require_loopback(request)
+        _require_local_control(request)
         if request.method == "DELETE":
             state.reset_request_counts()
         return _json(200, {"counts": state.request_counts()})
 
     async def control_callbacks(request: Request) -> Response:
-        _require_loopback(request)
+        _require_local_control(request)
         return _json(200, {"attempts": list(state.deliverer.attempts), "pending": state.deliverer.pending()})
 
     async def control_settle(request: Request) -> Response:
-        _require_loopback(request)
+        _require_local_control(request)
         body = await _read_json_object(request) if int(request.headers.get("content-length") or 0) else {}
         timeout = body.get("timeout", 10.0)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 <= timeout <= 60:
@@ -258,10 +351,12 @@ def create_app(config: SandboxConfig | None = None, *, state: SandboxState | Non
         Route("/api/v1/diffusion", submitter(validate.diffusion, video=False), methods=["POST"]),
         Route("/api/v1/job/{job_id}", get_job, methods=["GET"]),
         Route("/api/account/balance", balance, methods=["GET"]),
+        Route("/api/account/active_tasks", active_tasks, methods=["GET"]),
         Route("/media/{path:path}", media, methods=["GET", "HEAD"], name="media"),
         Route("/_sandbox/jobs", control_jobs, methods=["GET"]),
         Route("/_sandbox/clock", control_clock, methods=["GET", "POST"]),
         Route("/_sandbox/faults", control_faults, methods=["GET", "POST"]),
+        Route("/_sandbox/active_tasks", control_active_tasks, methods=["GET", "POST"]),
         Route("/_sandbox/requests", control_requests, methods=["GET", "DELETE"]),
         Route("/_sandbox/callbacks", control_callbacks, methods=["GET"]),
         Route("/_sandbox/settle", control_settle, methods=["POST"]),

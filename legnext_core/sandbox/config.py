@@ -39,8 +39,13 @@ class SandboxConfig:
     callback_timeout: float = 5.0
     #: Deliver callbacks to non-loopback hosts too (off: a sandbox's callbacks stay on this machine).
     allow_remote_callbacks: bool = False
+    #: Answer the API only to direct loopback clients (the dashboard's own client when it is embedded):
+    #: a sandbox inside a dashboard that listens on the network shows no job to other machines.
+    api_loopback_only: bool = False
     #: Real seconds between background checks for jobs that just finished (their callbacks fire then).
     tick_interval: float = 0.25
+    #: Serve ``GET /api/account/active_tasks`` (off: it answers 404, as a server without it would).
+    active_tasks: bool = True
 
     def __post_init__(self) -> None:
         if self.state_path is not None:

@@ -130,6 +130,10 @@ class SandboxServer:
         """
         return self.state.faults.configure(config, **changes)
 
+    def set_active_tasks(self, enabled: bool) -> None:
+        """Serve ``GET /api/account/active_tasks`` or answer it 404 (a server that does not offer it)."""
+        self.state.active_tasks_enabled = enabled
+
     def request_counts(self) -> dict[str, int]:
         """Requests served so far by ``"METHOD /path"``, e.g. ``{"POST /api/v1/video-diffusion": 2}``."""
         return self.state.request_counts()

@@ -36,6 +36,7 @@ from .wire import (
     TASK_TYPES,
     ApiError,
     invalid,
+    iso,
     iso_nanos,
     job_object,
     top_level_error,
@@ -60,6 +61,9 @@ POINTS_IMAGE = 80
 POINTS_VIDEO = {0: 480, 1: 1536}
 POINTS_UPSCALE = 480
 ALERT_THRESHOLD_USD = 5
+#: Distinct "METHOD /path" request counters kept; later new paths are counted together under OTHER_PATHS.
+MAX_COUNTED_PATHS = 2000
+OTHER_PATHS = "(other paths)"
 #: The failures a failed job may carry: (code, user-facing message, underlying cause).
 FAILURES = (
     (10001, "Video generation failed. Please try again.", "render worker exited with status 137"),
@@ -105,6 +109,8 @@ class SandboxState:
         self._unfinalized: set[str] = set()
         self._adjustments: dict[str, int] = {}
         self._requests: Counter[str] = Counter()
+        #: Whether ``GET /account/active_tasks`` is served; switched at run time by the control route.
+        self.active_tasks_enabled = config.active_tasks
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         #: Where a corrupt state file was moved on start, if one was.
@@ -316,6 +322,39 @@ class SandboxState:
             self.tick()
         return wire
 
+    def active_tasks(self, account: str) -> dict[str, Any]:
+        """``GET /account/active_tasks``: every unfinished job of the account, with its progress.
+
+        Bare (no ``code``/``data`` envelope), as ``ActiveTasksResponse`` in openapi-complete.yaml.
+        Progress is the one the job's logs report (the processing phase's share of time elapsed).
+        """
+        with self._lock:
+            now = self.clock.now()
+            tasks = []
+            for job in sorted(self._jobs.values(), key=lambda j: j["created_at"]):
+                if job["account"] != account:
+                    continue
+                status = self._status(job, now)
+                if status in TERMINAL:
+                    continue
+                tasks.append(
+                    {
+                        "job_id": job["job_id"],
+                        "task_type": TASK_TYPES[job["kind"]],
+                        "status": status,
+                        "created_at": iso(job["created_at"]),
+                        "progress": _progress(job, status, now),
+                        "estimated_time": max(0, math.ceil(job["ended_at"] - now)),
+                    }
+                )
+        return {
+            "account_id": str(uuid.UUID(hex=account[:32].ljust(32, "0"))),
+            "total_active": len(tasks),
+            "concurrent_limit": self.config.max_unfinished,
+            "tasks": tasks,
+            "updated_at": iso(now),
+        }
+
     def job_status(self, job_id: str) -> str:
         """The status of any job at the clock's now (for tests)."""
         with self._lock:
@@ -388,9 +427,7 @@ class SandboxState:
         status = self._status(job, now)
         logs: list[str] = []
         if status == "processing":
-            span = job["ended_at"] - job["processing_at"]
-            progress = int(100 * (now - job["processing_at"]) / span) if span > 0 else 99
-            logs = [f"Processing {min(max(progress, 0), 99)}%"]
+            logs = [f"Processing {_progress(job, status, now)}%"]
         error = None
         if status == "failed":
             code, message, raw_message = job["failure"]
@@ -464,8 +501,15 @@ class SandboxState:
             ]
 
     def count_request(self, method: str, path: str) -> None:
+        """Count one request by method and path; past MAX_COUNTED_PATHS distinct ones, under one key.
+
+        Paths carry job ids and anything a client types, so per-path keys alone would grow without bound.
+        """
+        key = f"{method} {path}"
         with self._lock:
-            self._requests[f"{method} {path}"] += 1
+            if key not in self._requests and len(self._requests) >= MAX_COUNTED_PATHS:
+                key = f"{method} {OTHER_PATHS}"
+            self._requests[key] += 1
 
     def request_counts(self) -> dict[str, int]:
         """Requests seen so far, by ``"METHOD /path"`` (path relative to the sandbox's root)."""
@@ -519,6 +563,17 @@ class SandboxState:
         self._jobs = jobs
         self._adjustments = adjustments
         self._unfinalized = {job_id for job_id, job in jobs.items() if not job["finalized"]}
+
+
+def _progress(job: dict[str, Any], status: str, now: float) -> int:
+    """0 until processing starts, then the share of the processing phase elapsed (at most 99)."""
+    if status in ("pending", "staged"):
+        return 0
+    if status in TERMINAL:
+        return 100
+    span = job["ended_at"] - job["processing_at"]
+    progress = int(100 * (now - job["processing_at"]) / span) if span > 0 else 99
+    return min(max(progress, 0), 99)
 
 
 _JOB_FIELDS = {

@@ -79,9 +79,15 @@ class Dashboard:
 
 
 @contextlib.contextmanager
-def running_dashboard(data_dir: Path, **extra_env: str) -> Iterator[Dashboard]:
-    """`streamlit run app.py` on a free loopback port, with no key (so the embedded sandbox)."""
-    port = _free_port()
+def running_dashboard(
+    data_dir: Path, *, args: tuple[str, ...] = (), port: int | None = None, **extra_env: str
+) -> Iterator[Dashboard]:
+    """`streamlit run app.py` on a free loopback port, with no key (so the embedded sandbox).
+
+    ``args`` are more command-line options (``--secrets.files ...``); ``port`` a port chosen beforehand.
+    """
+    port = port or _free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "streamlit.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEGNEXT_")}
     env.update(
@@ -98,6 +104,7 @@ def running_dashboard(data_dir: Path, **extra_env: str) -> Iterator[Dashboard]:
             [
                 sys.executable, "-m", "streamlit", "run", "app.py",
                 "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+                *args,
             ],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
@@ -123,10 +130,11 @@ def running_dashboard(data_dir: Path, **extra_env: str) -> Iterator[Dashboard]:
             process.kill()
 
 
-@pytest.fixture(scope="session")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    """One dashboard shared by the browser tests of a session."""
-    with running_dashboard(tmp_path_factory.mktemp("dashboard-data")) as running:
+@pytest.fixture
+def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
+    """A dashboard of this test's own, on its own data folder: no test sees another's jobs, so the
+    browser tests pass in any order (CI runs them shuffled)."""
+    with running_dashboard(tmp_path / "dashboard-data") as running:
         yield running
 
 

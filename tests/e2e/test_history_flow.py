@@ -50,7 +50,7 @@ def test_job_completes_in_the_open_history_page_and_plays_and_extends(dashboard,
     assert page.evaluate("window.__historyMarker") == "still the same page"
 
     page.goto(dashboard.page_url(f"job?job={job_id}"))
-    expect(page.get_by_role("heading", name="Video from text")).to_be_visible()
+    expect(page.get_by_role("heading", name="Text to video")).to_be_visible()
     video = page.locator("video").first
     expect(video).to_be_attached()
     video.evaluate("v => { v.muted = true; return v.play(); }")

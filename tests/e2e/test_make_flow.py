@@ -30,7 +30,7 @@ def submitted_job_id(page: Page) -> str:
 
 def open_job_and_wait_until_completed(page: Page, job_id: str) -> None:
     """Follow the confirmation's link to the job and wait (without reloading) until its results show."""
-    page.get_by_role("link", name=f"Open job {job_id} in History").click()
+    page.get_by_role("link", name=f"Open job {job_id}", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/job\?job={job_id}"))
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=JOB_TIMEOUT_MS)
 

@@ -43,8 +43,12 @@ def test_server_routes_answer_beside_the_dashboard(dashboard):
         f"{dashboard.url}/sandbox/api/account/balance", headers={"x-api-key": "anything"}, timeout=5
     )
     assert balance.status_code == 200 and balance.json()["code"] == 200
-    unsigned_garbage = requests.post(f"{dashboard.url}/webhooks/legnext", data=b"not json", timeout=5)
-    assert unsigned_garbage.status_code == 400
+    # Without a webhook secret the token-less route takes nothing; an unknown token is a plain 404.
+    unsigned = requests.post(f"{dashboard.url}/webhooks/legnext", data=b"not json", timeout=5)
+    assert unsigned.status_code == 410
+    forged = requests.post(f"{dashboard.url}/webhooks/legnext/{'0' * 32}", data=b"not json", timeout=5)
+    assert forged.status_code == 404
+    assert requests.get(f"{dashboard.url}/healthz", timeout=5).json()["webhooks"]["unknown_token"] >= 1
 
 
 def test_a_typed_create_deep_link_opens_create_with_its_parameters(dashboard, page):

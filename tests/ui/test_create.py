@@ -106,15 +106,14 @@ def test_callback_override_is_sent_with_the_job(app_test, studio):
 def test_image_url_mode_previews_the_image_and_sends_url_first(app_test, studio, sandbox):
     at = app_test("create")
     at.segmented_control(key="create:mode").set_value("image_url").run()
-    url = f"{sandbox.root_url}/media/image_0.png"
+    url = finished_output(studio(), sandbox, JobKind.IMAGE)
     at.text_input(key="create:image_url:url").input(url).run()
     assert not at.exception
     assert at.image, "a valid URL is previewed"
     at.text_area(key="create:image_url:prompt").input("the leaves sway")
     at.button(key="image_url:submit").click().run()
     assert not at.exception
-    (record,) = studio().store.recent()
-    assert record.kind == "image_url_video"
+    (record,) = studio().store.recent(kinds=["image_url_video"])
     assert record.wire_prompt == f"{url} the leaves sway"
 
 
@@ -123,10 +122,48 @@ def test_image_url_mode_flags_a_bad_url_at_the_url_field(app_test, sandbox):
     at.segmented_control(key="create:mode").set_value("image_url").run()
     at.text_input(key="create:image_url:url").input("ftp://example.com/a.png").run()
     assert not at.image
+    assert not at.exception
+    assert at.button(key="image_url:submit").disabled
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 0
+    # Said once, beside the field (not also as a caption).
+    assert sum("must start with http:// or https://" in error.value for error in at.error) == 1
+    assert not any("must start with" in caption.value for caption in at.caption)
+
+
+def finished_output(current, sandbox, kind: JobKind) -> str:
+    """The first output URL of a finished sandbox job of ``kind`` (served by the sandbox)."""
+    result = submit_job(current, JobRequest(kind=kind, prompt="a lighthouse at dusk"))
+    finish_jobs(current, sandbox)
+    record = current.store.by_job_id(result.job_id)
+    return (record.image_urls or record.video_urls)[0]
+
+
+def test_image_url_that_is_not_an_image_is_refused_before_sending(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("image_url").run()
+    video_url = finished_output(studio(), sandbox, JobKind.TEXT_VIDEO)
+    at.text_input(key="create:image_url:url").input(video_url).run()
+    assert not at.exception
+    assert not at.image
+    assert any("It is not an image" in error.value for error in at.error)
+    assert at.button(key="image_url:submit").disabled
+    at.text_input(key="create:image_url:url").input(f"{sandbox.root_url}/media/nothing-here.png").run()
+    assert any("HTTP 404" in error.value for error in at.error)
+    assert at.button(key="image_url:submit").disabled
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 1  # only the job that made the video
+
+
+def test_image_url_that_could_not_be_checked_is_sent_only_when_the_person_says_so(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("image_url").run()
+    at.text_input(key="create:image_url:url").input("https://no-such-host.invalid/a.png").run()
+    assert not at.exception
+    assert any("could not be checked" in warning.value for warning in at.warning)
+    assert at.button(key="image_url:submit").disabled
+    at.checkbox(key="create:image_url:anyway:https://no-such-host.invalid/a.png").check().run()
     at.button(key="image_url:submit").click().run()
     assert not at.exception
-    assert sandbox.request_count("POST", VIDEO_POSTS) == 0
-    assert any("must start with http:// or https://" in error.value for error in at.error)
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 1
 
 
 def test_animate_mode_makes_a_sandbox_image_job_and_animates_the_chosen_image(app_test, studio, sandbox):
@@ -253,3 +290,43 @@ def test_batch_csv_without_a_prompt_column_says_so(app_test, sandbox):
     assert not at.exception
     assert any("no `prompt` column" in error.value for error in at.error)
     assert at.button(key="batch:submit").disabled
+
+
+def test_a_sent_batch_empties_the_form_keeps_its_result_and_cannot_be_sent_again(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    at.text_area(key="create:batch:lines").input("A fox in snow\nWaves on black sand").run()
+    at.button(key="batch:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 2
+    assert at.text_area(key="create:batch:lines").value == ""
+    assert at.button(key="batch:submit").disabled
+    at.run()
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 2
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2
+    # A second batch is shown above the first: no result disappears.
+    at.text_area(key="create:batch:lines").input("An owl at night").run()
+    at.button(key="batch:submit").click().run()
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 3
+    assert [len(frame.value) for frame in at.dataframe] == [1, 2]
+
+
+def test_batch_button_counts_only_the_lines_it_will_send(app_test, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    lines = ["one", "two", "three", "four", "x https://example.com/a.png"]
+    at.text_area(key="create:batch:lines").input("\n".join(lines)).run()
+    assert at.button(key="batch:submit").label == "Submit 4 prompts"
+
+
+def test_queued_batch_lines_show_no_none_job_id(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    at.text_area(key="create:batch:lines").input("\n".join(f"Scene {n}" for n in range(8))).run()
+    at.button(key="batch:submit").click().run()
+    table = at.dataframe[0].value
+    queued = table[table["Outcome"] == "queued"]
+    assert len(queued) == 2
+    # A missing id is an empty cell: None is drawn as the word "None" in a link column.
+    assert not any(value is None or str(value) == "None" for value in queued["Job id"])
+

@@ -77,8 +77,44 @@ def test_deep_link_to_an_unknown_id_explains_and_sends_nothing(app_test, studio,
     del first
     at = app_test("extend", query={"job": "not-a-job"})
     assert not at.exception
-    assert "This is not a Legnext job id" in page_text(at)
+    text = page_text(at)
+    assert "This link cannot be followed." in text and "`not-a-job` is not a Legnext job id" in text
+    assert "highlighted input" not in text
+    assert at.selectbox(key="extend:job").value is None  # no unrelated video in its place
     assert sandbox.request_count("POST", EXTEND_POSTS) == 0
+
+
+def test_deep_link_to_a_variant_that_does_not_exist_says_so_and_preselects_nothing(app_test, studio, sandbox):
+    first = app_test("extend")
+    video = finished_video(studio(), sandbox)
+    del first
+    at = app_test("extend", query={"job": video, "variant": "9"})
+    assert not at.exception
+    assert "Variant `9` does not exist" in page_text(at)
+    assert at.selectbox(key="extend:job").value is None
+
+
+def test_deep_link_to_a_failed_job_says_it_has_no_videos(app_test, studio, sandbox):
+    first = app_test("extend")
+    current = studio()
+    finished_video(current, sandbox)
+    failed = submit_job(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="fail please"))
+    del first
+    record = current.store.by_job_id(failed.job_id)
+    current.store.apply_job(_failed(current, record))
+    at = app_test("extend", query={"job": failed.job_id, "variant": "0"})
+    assert not at.exception
+    text = page_text(at)
+    assert "has no videos to extend: its status is failed" in text
+    assert "once it has completed" not in text
+    assert at.selectbox(key="extend:job").value is None
+
+
+def _failed(current, record):
+    """Legnext's answer for the job, marked failed (as a failed poll would record it)."""
+    job = current.client.get_job(record.job_id)
+    raw = {**job.raw, "status": "failed", "error": {"code": 10000, "message": "Content moderation"}}
+    return type(job).from_api(raw)
 
 
 def test_fifth_extension_is_refused_before_any_request(app_test, studio, sandbox):

@@ -113,9 +113,13 @@ def test_credits_of_the_view_are_summed(app_test, studio, sandbox):
     current = studio()
     done = submit(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="a red fox"))
     finish(current, sandbox, done)
-    submit(current, JobRequest(kind=JobKind.IMAGE, prompt="a barn"))
+    barn = submit(current, JobRequest(kind=JobKind.IMAGE, prompt="a barn"))
     at.run()
-    assert "consumed 480 points (US$0.48) · frozen 560" in at.markdown[0].value
+    # The finished video's frozen points are spent, not reserved: only the running image job holds any.
+    assert "consumed 480 points (US$0.48) · reserved for jobs under way 80 points" in at.markdown[0].value
+    finish(current, sandbox, barn)
+    at.run()
+    assert "consumed 560 points (US$0.56) · reserved for jobs under way 0 points" in at.markdown[0].value
 
 
 def test_selected_job_stays_selected_when_new_jobs_arrive(app_test, studio, sandbox):
@@ -153,8 +157,8 @@ def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
     at.session_state[hv.TABLE_KEY] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     text = page_text(at)
-    assert "outcome is unknown" in text and "track it by its id" in text and "Resubmit" in text
-    assert f"job={intent.local_id}" in text
+    assert "outcome is unknown" in text and "looking for this job" in text and "resubmit it only" in text
+    assert f"job={intent['local_id']}" in text
 
 
 def test_records_this_process_cannot_follow_say_why(app_test, studio, sandbox):

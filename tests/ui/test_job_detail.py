@@ -8,6 +8,7 @@ import pytest
 
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
+from ui.variants import variants_of
 
 
 def _texts(at) -> str:
@@ -65,6 +66,9 @@ def test_completed_job_shows_its_four_videos_with_downloads_from_the_archive(app
     assert len(videos) == 4
     labels = [b.label for b in at.download_button]
     assert labels == [f"Download video {n}" for n in range(1, 5)]
+    # Each download is named by its job and variant, so files of different jobs never collide.
+    names = [variant.file_name for variant in variants_of(record.replace(media_paths=paths))]
+    assert names == [f"legnext-{record.job_id}-video-{n}.mp4" for n in range(1, 5)]
     assert record.job_id in [c.value for c in at.code]
     assert any(c.value.endswith(f"/job?job={record.job_id}") for c in at.code)
 
@@ -140,9 +144,13 @@ def test_lineage_lists_parent_and_children_as_links(app_test, studio, sandbox):
     submit(current, upscale_request)
     at = open_job(app_test, child.job_id)
     texts = _texts(at)
-    assert "Extension of #2 · completed** (this job)" in texts
-    labels = [str(p.proto.label) for p in at.get("page_link")]
-    assert any(label.startswith("Video from text · completed") for label in labels)
+    links = {str(p.proto.label): p.proto for p in at.get("page_link")}
+    labels = list(links)
+    # The current job sits at its own depth in the tree (indented under its parent), not at the root.
+    current_label = "\u2003\u2003└ Extension of #2 · completed (this job)"
+    assert current_label in links and links[current_label].disabled
+    assert labels.index(current_label) == labels.index("Text to video · completed") + 1
+    assert any(label.startswith("Text to video · completed") for label in labels)
     assert any("Upscale of #1 · pending" in label for label in labels)
     assert "Extension chain: 1 of 4 extensions, 8 s long, 12 s left" in texts
 
@@ -172,14 +180,18 @@ def test_unknown_outcome_explains_and_resubmits_only_when_confirmed(app_test, st
     at = open_job(app_test, intent.local_id)
     texts = _texts(at)
     assert "outcome is unknown" in texts and "Check your Legnext dashboard" in texts
-    resubmit = at.button(key=f"resubmit-{intent.local_id}")
-    assert resubmit.disabled
+    button_key = f"resubmit-{intent.local_id}:submit"
+    assert at.button(key=button_key).disabled
     at.checkbox(key=f"resubmit-sure-{intent.local_id}").check().run()
-    at.button(key=f"resubmit-{intent.local_id}").click().run()
+    at.button(key=button_key).click().run()
     assert not at.exception
     assert "Submitted: job" in _texts(at)
+    # Sent once: the button stays disabled, and a rerun sends nothing again.
+    assert at.button(key=button_key).disabled
+    at.run()
+    assert not at.exception
     resubmitted = [r for r in current.store.recent(None) if r.resubmit_of == intent.local_id]
-    assert len(resubmitted) == 1 and resubmitted[0].job_id
+    assert len(resubmitted) == 1 and resubmitted[0]["job_id"]
 
 
 def test_raw_json_is_fetched_on_demand_and_never_shows_a_secret(app_test, studio, sandbox):

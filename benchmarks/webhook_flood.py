@@ -1,0 +1,144 @@
+"""API requests caused by forged webhook deliveries, over real HTTP; prints JSON lines.
+
+A real Studio (job log, client, tracker thread) behind the dashboard's real webhook routes, a sandbox
+with one running job: then ``--deliveries`` deliveries from someone who does not know any submission's
+callback token (random tokens, malformed ones, the old token-less route) and, separately, the same
+number to one known token (a leaked callback URL, no webhook secret). The sandbox counts the GETs
+they cause.
+
+    python -m benchmarks.webhook_flood --deliveries 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+import socket
+import sys
+import tempfile
+import threading
+import time
+from typing import Any
+
+import requests
+import uvicorn
+from starlette.applications import Starlette
+
+from legnext_core.models import JobKind, JobRequest
+from legnext_core.sandbox import SandboxConfig, SandboxServer
+from legnext_core.server import build_routes
+from legnext_core.settings import load_settings
+from legnext_core.studio import Studio
+from legnext_core.submit import submit_job
+
+JOB_GETS = "/api/v1/job/"
+
+
+def _serve(holder: dict[str, Any]) -> tuple[str, uvicorn.Server, threading.Thread]:
+    # IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted sockets (else ~40 ms per kept-alive answer).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    app = Starlette(routes=build_routes(lambda: holder.get("studio")))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
+
+
+def _flood(session: requests.Session, urls: list[str], body: bytes) -> tuple[dict[int, int], float]:
+    statuses: dict[int, int] = {}
+    started = time.perf_counter()
+    for url in urls:
+        status = session.post(
+            url, data=body, headers={"Content-Type": "application/json"}, timeout=10
+        ).status_code
+        statuses[status] = statuses.get(status, 0) + 1
+    return statuses, time.perf_counter() - started
+
+
+def run(deliveries: int = 2000) -> list[dict[str, Any]]:
+    holder: dict[str, Any] = {}
+    url, server, thread = _serve(holder)
+    lines = []
+    with tempfile.TemporaryDirectory() as scratch:
+        # Live durations (a video runs 3-5 min), so no scheduled poll falls inside the floods.
+        sandbox = SandboxServer(SandboxConfig(seed=7, time_scale=0.1)).start()
+        env = {
+            "LEGNEXT_SANDBOX_URL": sandbox.base_url,
+            "LEGNEXT_DATA_DIR": scratch,
+            "LEGNEXT_PUBLIC_URL": url,
+            "LEGNEXT_SANDBOX_TIME_SCALE": "0.1",
+        }
+        studio = Studio(load_settings(env, {}))
+        studio.start()
+        holder["studio"] = studio
+        try:
+            result = submit_job(studio, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="a lighthouse at dusk"))
+            record = studio.store.get(result.local_id)
+            job = {"job_id": record.job_id, "task_type": "video_diffusion", "status": "completed"}
+            body = json.dumps({"timestamp": int(time.time()), "data": job}).encode()
+            session = requests.Session()
+
+            forged = []
+            for n in range(deliveries):
+                if n % 4 == 3:
+                    forged.append(f"{url}/webhooks/legnext")  # the old route, unsigned
+                elif n % 4 == 2:
+                    forged.append(f"{url}/webhooks/legnext/{secrets.token_hex(8)}")  # malformed token
+                else:
+                    forged.append(f"{url}/webhooks/legnext/{secrets.token_hex(16)}")
+            before = sandbox.request_count("GET", JOB_GETS)
+            statuses, seconds = _flood(session, forged, body)
+            time.sleep(0.5)
+            lines.append(
+                {
+                    "benchmark": "webhook_flood_forged",
+                    "deliveries": deliveries,
+                    "seconds": round(seconds, 2),
+                    "answers": statuses,
+                    "api_requests_caused": sandbox.request_count("GET", JOB_GETS) - before,
+                    "target_api_requests": 0,
+                }
+            )
+
+            known = [f"{url}/webhooks/legnext/{record.callback_token}"] * deliveries
+            before = sandbox.request_count("GET", JOB_GETS)
+            statuses, seconds = _flood(session, known, body)
+            time.sleep(0.5)
+            lines.append(
+                {
+                    "benchmark": "webhook_flood_leaked_token_no_secret",
+                    "deliveries": deliveries,
+                    "seconds": round(seconds, 2),
+                    "answers": statuses,
+                    "api_requests_caused": sandbox.request_count("GET", JOB_GETS) - before,
+                    "hint_interval_s": round(studio.tracker._hint_interval(), 2),
+                    "note": "at most one confirming GET per job per hint interval",
+                }
+            )
+            session.close()
+        finally:
+            holder.pop("studio", None)
+            studio.stop()
+            sandbox.stop()
+            server.should_exit = True
+            thread.join(5)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=2000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    for line in run(args.deliveries):
+        print(json.dumps(line), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
