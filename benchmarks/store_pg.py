@@ -34,9 +34,10 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
+from legnext_core.joblog import JournalStorage
 from legnext_core.joblog.postgres import PostgresRecordStorage
 from legnext_core.models import Job, JobKind, JobRequest
-from legnext_core.store import JobLogStorage, JobStore
+from legnext_core.store import JobStore
 from scripts.throwaway_postgres import ThrowawayCluster
 
 PROMPT_TEXT = (
@@ -183,7 +184,10 @@ def _fill_database(url: str, records: list[dict[str, Any]]) -> float:
 
 def _fill_file(path: Path, records: list[dict[str, Any]]) -> float:
     started = time.perf_counter()
-    JobLogStorage(path).write({"jobs": {r["local_id"]: r for r in records}})
+    storage = JournalStorage(path, background_compaction=False)
+    storage.write({"jobs": {r["local_id"]: r for r in records}})
+    storage.compact()
+    storage.close()
     return time.perf_counter() - started
 
 
@@ -205,10 +209,9 @@ def _worker(backend: str, target: str, ids_file: str, seconds: float, start_at: 
         store = JobStore(target)
 
         def write(local_id: str) -> None:
-            record = store.get(local_id) or {}
-            store.update_tracking(
-                local_id, poll_count=(record.get("poll_count") or 0) + 1, last_poll_at=time.time()
-            )
+            record = store.get(local_id)
+            polls = record.poll_count if record is not None else None
+            store.update_tracking(local_id, poll_count=(polls or 0) + 1, last_poll_at=time.time())
 
         close = store.close
     time.sleep(max(0.0, start_at - time.time()))

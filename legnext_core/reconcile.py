@@ -126,7 +126,7 @@ def judge(
     window = evidence.get("window") or [record.submitted_at or now, record.updated_at or now]
     evidence["window"] = list(window)
     tokenless = not record.callback_token
-    matches = likely_matches({**record, "reconciliation": evidence}, seen) if tokenless else []
+    matches = likely_matches(record.replace(reconciliation=evidence), seen) if tokenless else []
     if matches:
         evidence.update(state="candidates", candidates=[candidate_entry(t) for t in matches])
         return evidence

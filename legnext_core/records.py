@@ -119,6 +119,12 @@ _LABELS = {
 }
 
 
+#: The same facts by status value, for code that works on stored objects (the PostgreSQL schema).
+STATUS_RANK: dict[str, int] = {status.value: rank for status, rank in _RANKS.items()}
+TERMINAL_STATUSES = frozenset(status.value for status in _TERMINAL)
+ACTIVE_STATUSES = frozenset(status.value for status in _ACTIVE)
+
+
 def status_rank(status: Any) -> int:
     """The rank of a status; -1 for none or one this version does not know."""
     parsed = RecordStatus.parse(status)

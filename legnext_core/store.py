@@ -28,7 +28,10 @@ from tinydb import TinyDB
 from legnext_core import records as transitions
 from legnext_core.joblog import JournalStorage, UnreadableLogError
 from legnext_core.records import (
+    ACTIVE_STATUSES,
     INTERRUPTED_NOTE,
+    STATUS_RANK,
+    TERMINAL_STATUSES,
     TRACKING_FIELDS,
     JobRecord,
     RecordStatus,
@@ -57,10 +60,6 @@ __all__ = [
     "submitted_at",
 ]
 
-#: How far along a job is, by status value (see :class:`RecordStatus`).
-STATUS_RANK: dict[str, int] = {status.value: status.rank for status in RecordStatus}
-TERMINAL_STATUSES = frozenset(status.value for status in RecordStatus if status.is_terminal)
-ACTIVE_STATUSES = frozenset(status.value for status in RecordStatus if status.is_active)
 
 #: Seconds of video a generation makes, each extension adds, and how many extensions one chain takes.
 VIDEO_SECONDS = 4

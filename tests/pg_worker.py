@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from legnext_core.joblog.postgres import PostgresRecordStorage, StatusRegressionError
-from legnext_core.store import STATUS_RANK
+from legnext_core.records import STATUS_RANK
 
 
 def _forward(storage: PostgresRecordStorage, ids: list[str]) -> dict[str, int]:

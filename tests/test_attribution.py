@@ -6,8 +6,9 @@ import csv
 import io
 
 from legnext_core import history
+from legnext_core.records import JobRecord
 
-RECORDS = [
+RAW = [
     {"local_id": "a1", "job_id": "j-a1", "kind": "text_video", "status": "completed", "prompt": "a heron",
      "submitted_by": "ana@team.test", "submitted_at": 1_790_000_300.0},
     {"local_id": "b1", "job_id": "j-b1", "kind": "upscale", "status": "processing", "prompt": None,
@@ -16,6 +17,7 @@ RECORDS = [
     {"local_id": "old", "job_id": "j-old", "kind": "extend", "status": "failed", "prompt": "a boat",
      "submitted_at": 1_790_000_100.0},
 ]  # fmt: skip
+RECORDS = [JobRecord.from_dict(raw) for raw in RAW]
 
 
 def test_the_table_has_a_by_column() -> None:
@@ -25,7 +27,7 @@ def test_the_table_has_a_by_column() -> None:
 
 def test_the_csv_export_says_who_submitted_each_job() -> None:
     rows = list(csv.DictReader(io.StringIO(history.to_csv(RECORDS).decode("utf-8-sig"))))
-    assert [(r.job_id, r.submitted_by) for r in rows] == [
+    assert [(r["job_id"], r["submitted_by"]) for r in rows] == [
         ("j-a1", "ana@team.test"), ("j-b1", "bo@team.test"), ("j-old", "local"),
     ]  # fmt: skip
 

@@ -85,7 +85,7 @@ def test_a_lost_answer_ends_linked_to_the_job_it_made_with_cost_and_media(
     live_sandbox.set_faults(FaultConfig())
     assert result.outcome == "unknown"
     made = sandbox_job(live_sandbox, prompt)
-    token = studio.store.get(result.local_id)["callback_token"]
+    token = studio.store.get(result.local_id).callback_token
     assert made["callback"] == f"{NOWHERE}/webhooks/legnext/{token}"
 
     def archived() -> dict | None:
@@ -98,7 +98,7 @@ def test_a_lost_answer_ends_linked_to_the_job_it_made_with_cost_and_media(
     assert len(done.video_urls) == 4 and all(done.media_paths)
     assert done.reconciliation["state"] == "linked"
     assert done.reconciliation["how"] == "token_in_active_list"
-    assert "note" not in done
+    assert done.note is None
     # The job was found through the list, then fetched once to read its callback.
     assert live_sandbox.request_count("GET", f"/api/v1/job/{made['job_id']}") <= 3
 
@@ -112,7 +112,7 @@ def test_a_submission_that_made_no_job_ends_most_likely_not_created(make_studio,
     assert live_sandbox.jobs() == []
 
     def verdict() -> dict | None:
-        evidence = studio.store.get(result.local_id).get("reconciliation") or {}
+        evidence = studio.store.get(result.local_id).reconciliation or {}
         return evidence if evidence.get("state") not in (None, "searching") else None
 
     evidence = wait_for(verdict)
@@ -121,7 +121,7 @@ def test_a_submission_that_made_no_job_ends_most_likely_not_created(make_studio,
     assert evidence["max_gap"] <= evidence["visible_for"]
     assert evidence["by_token"] is True
     record = studio.store.get(result.local_id)
-    assert record.status == "unknown" and "job_id" not in record
+    assert record.status == "unknown" and record.job_id is None
     assert live_sandbox.request_count("POST", "/api/v1/") == 1  # nothing was resent
 
 
@@ -144,7 +144,7 @@ def test_two_unknown_submissions_of_the_same_kind_are_never_cross_linked(make_st
 
     for prompt in prompts:
         made = sandbox_job(live_sandbox, prompt)
-        linked = wait_for(lambda p=prompt: studio.store.get(results[p].local_id).get("job_id"))
+        linked = wait_for(lambda p=prompt: studio.store.get(results[p].local_id).job_id)
         assert linked == made["job_id"]
 
 
@@ -159,7 +159,7 @@ def test_without_a_token_likely_matches_are_offered_never_linked(make_studio, li
     assert len(made) == 2
 
     def offered(local_id: str) -> list[dict]:
-        evidence = studio.store.get(local_id).get("reconciliation") or {}
+        evidence = studio.store.get(local_id).reconciliation or {}
         return evidence.get("candidates") or []
 
     for result in (first, second):
@@ -168,4 +168,4 @@ def test_without_a_token_likely_matches_are_offered_never_linked(make_studio, li
     time.sleep(1.0)
     for result in (first, second):
         record = studio.store.get(result.local_id)
-        assert record.status == "unknown" and "job_id" not in record
+        assert record.status == "unknown" and record.job_id is None

@@ -10,6 +10,7 @@ import pytest
 from legnext_core import spending
 from legnext_core.access import NotAllowedToSpendError, Person, Role, SpendingLockedError
 from legnext_core.models import JobKind, JobRequest
+from legnext_core.records import JobRecord
 from legnext_core.settings import load_settings
 from legnext_core.spending import Caps, SpendingCapError
 from legnext_core.studio import Studio
@@ -46,8 +47,8 @@ def test_a_record_keeps_who_submitted_it(make_studio) -> None:
     current = make_studio()
     mine = submit_job(current, video(), person=ANA)
     anonymous = submit_job(current, video())
-    assert current.store.get(mine.local_id)["submitted_by"] == "ana@team.test"
-    assert current.store.get(anonymous.local_id)["submitted_by"] == "local"
+    assert current.store.get(mine.local_id).submitted_by == "ana@team.test"
+    assert current.store.get(anonymous.local_id).submitted_by == "local"
 
 
 def test_the_daily_cap_is_per_person_and_refuses_before_sending(make_studio, sandbox) -> None:
@@ -79,7 +80,7 @@ def test_frozen_points_of_running_jobs_count_and_running_jobs_are_never_stopped(
     # The cap only decides what is sent: the running job goes on to the end.
     sandbox.advance(120)
     current.store.apply_job(current.client.get_job(first.job_id))
-    assert current.store.get(first.local_id)["status"] == "completed"
+    assert current.store.get(first.local_id).status == "completed"
 
 
 def test_the_team_monthly_cap_counts_everyone(make_studio, sandbox) -> None:
@@ -157,9 +158,12 @@ def test_caps_set_by_an_admin_are_kept_and_win_over_the_settings(make_studio) ->
 
 
 def test_what_a_record_costs() -> None:
-    assert spending.committed_points({"status": "rejected", "estimated_points": 480}) == 0
-    assert spending.committed_points({"status": "queued", "estimated_points": 480}) == 480
-    assert spending.committed_points({"status": "unknown", "estimated_points": 480}) == 480
-    assert spending.committed_points({"status": "processing", "credits_frozen": 1536}) == 1536
-    assert spending.committed_points({"status": "completed", "credits_consumed": 1536}) == 1536
-    assert spending.committed_points({"status": "failed", "credits_consumed": 0, "credits_frozen": 480}) == 0
+    def cost(status: str, **fields: int) -> int:
+        return spending.committed_points(JobRecord(local_id="x", status=status, **fields))
+
+    assert cost("rejected", estimated_points=480) == 0
+    assert cost("queued", estimated_points=480) == 480
+    assert cost("unknown", estimated_points=480) == 480
+    assert cost("processing", credits_frozen=1536) == 1536
+    assert cost("completed", credits_consumed=1536) == 1536
+    assert cost("failed", credits_consumed=0, credits_frozen=480) == 0

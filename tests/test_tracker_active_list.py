@@ -27,7 +27,7 @@ def test_running_jobs_get_progress_from_one_request_per_tick_and_one_get_when_th
     ids = [r.local_id for r in records]
     seen_progress: dict[str, list[int]] = {i: [] for i in ids}
     sweeps = 0
-    while any(rig.record(i)["status"] not in ("completed", "failed") for i in ids):
+    while any(rig.record(i).status not in ("completed", "failed") for i in ids):
         lists_before = sandbox.request_count("GET", LIST)
         rig.advance(0.5)
         sweeps += 1
@@ -40,11 +40,11 @@ def test_running_jobs_get_progress_from_one_request_per_tick_and_one_get_when_th
     for local_id in ids:
         rising = seen_progress[local_id]
         assert len(rising) >= 3 and rising == sorted(rising) and rising[-1] > rising[0]
-        assert "progress_estimated" not in rig.record(local_id)
+        assert not rig.record(local_id).progress_estimated
     # No job was polled while listed; each got exactly one GET, when it left the list.
     for record in records:
         assert sandbox.request_count("GET", f"/api/v1/job/{record.job_id}") == 1
-    assert all(rig.record(i)["status"] == "completed" for i in ids)
+    assert all(rig.record(i).status == "completed" for i in ids)
     assert rig.tracker.health().active_list_offered is True
 
 
@@ -64,7 +64,7 @@ def test_without_the_list_progress_is_estimated_and_labelled_so_until_legnext_re
     rig.run_until_settled([record.local_id])
     done = rig.record(record.local_id)
     assert done.status == "completed" and done.progress == 100
-    assert "progress_estimated" not in done
+    assert not done.progress_estimated
 
 
 def test_an_estimate_never_replaces_progress_legnext_reported(rig):
@@ -77,9 +77,9 @@ def test_an_estimate_never_replaces_progress_legnext_reported(rig):
     # A reported figure replaces the estimate, even a lower one.
     assert store.apply_progress([ProgressUpdate(job_id, "processing", 20)]) == 1
     reported = rig.record(record.local_id)
-    assert reported.progress == 20 and "progress_estimated" not in reported
+    assert reported.progress == 20 and not reported.progress_estimated
     assert store.apply_progress([ProgressUpdate(job_id, None, 70, estimated=True)]) == 0
-    assert rig.record(record.local_id)["progress"] == 20
+    assert rig.record(record.local_id).progress == 20
     # Forward only: an earlier stage changes nothing; many jobs in one call.
     assert store.apply_progress([ProgressUpdate(job_id, "pending", 90)]) == 0
     other = rig.submit(JobKind.IMAGE)
@@ -87,4 +87,4 @@ def test_an_estimate_never_replaces_progress_legnext_reported(rig):
         [ProgressUpdate(job_id, "processing", 50), ProgressUpdate(other.job_id, "staged", 0)]
     )
     assert changed == 2
-    assert rig.record(other.local_id)["status"] == "staged"
+    assert rig.record(other.local_id).status == "staged"

@@ -5,14 +5,18 @@ from __future__ import annotations
 from legnext_core import usage
 from legnext_core.balance_log import KEEP_EVERY_SECONDS, BalanceLog
 from legnext_core.models import JobKind
+from legnext_core.records import JobRecord
 
 DAY = 86_400.0
 T0 = 1_790_000_000.0  # a fixed UTC moment
 
 
-def rec(who: str, kind: str, status: str, points: int, day: int) -> dict:
-    return {"submitted_by": who, "kind": kind, "status": status, "credits_consumed": points,
-            "credits_frozen": points, "estimated_points": points, "submitted_at": T0 + day * DAY}  # fmt: skip
+def rec(who: str, kind: str, status: str, points: int, day: int) -> JobRecord:
+    return JobRecord.from_dict(
+        {"local_id": f"{who}-{kind}-{day}", "submitted_by": who, "kind": kind, "status": status,
+         "credits_consumed": points, "credits_frozen": points, "estimated_points": points,
+         "submitted_at": T0 + day * DAY}
+    )  # fmt: skip
 
 
 RECORDS = [
@@ -21,7 +25,10 @@ RECORDS = [
     rec("bo@team.test", "text_video", "failed", 0, 0),
     rec("bo@team.test", "extend", "completed", 1536, 1),
     rec("ana@team.test", "text_video", "rejected", 480, 1),
-    {"kind": "image", "status": "processing", "credits_frozen": 80, "submitted_at": T0 + DAY},
+    JobRecord.from_dict(
+        {"local_id": "img", "kind": "image", "status": "processing", "credits_frozen": 80,
+         "submitted_at": T0 + DAY}
+    ),
 ]
 
 

@@ -174,7 +174,7 @@ def test_a_delivery_on_an_unknown_submissions_token_links_its_job(make_studio, r
     assert result.outcome == "unknown"
     (made,) = sandbox.jobs()
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and studio.store.get(result.local_id).get("status") != "completed":
+    while time.monotonic() < deadline and studio.store.get(result.local_id).status != "completed":
         time.sleep(0.05)
     record = studio.store.get(result.local_id)
     assert record.status == "completed"

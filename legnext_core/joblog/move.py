@@ -20,9 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from filelock import FileLock
-
-from legnext_core.store import JobLogStorage, UnreadableLogError
+from legnext_core.joblog.storage import JournalStorage
 
 __all__ = ["Comparison", "compare_logs", "main", "move"]
 
@@ -96,13 +94,22 @@ def _shown_error(exc: Exception, *locations: str) -> str:
 # -- reading and writing each kind of log -------------------------------------------------------------------
 
 
+def _journal_of(path: Path) -> Path:
+    """The journal beside a log file (see :class:`JournalStorage`): a log may live in it alone."""
+    return path.with_name(path.name + ".journal")
+
+
 def _read_file(path: Path) -> dict[str, Record]:
-    if not path.exists():
+    if not path.exists() and not _journal_of(path).exists():
         raise MoveRefusedError(f"{path} does not exist")
+    storage = JournalStorage(path, background_compaction=False)
     try:
-        table = (JobLogStorage(path).read() or {}).get(_TABLE, {})
-    except UnreadableLogError as exc:
-        raise MoveRefusedError(str(exc)) from None
+        if storage.recovered:
+            # The storage sets a damaged log aside on open (as the dashboard would): never move a part.
+            raise MoveRefusedError(f"{path} could not be read; it was set aside as {storage.recovered[-1]}")
+        table = (storage.read() or {}).get(_TABLE, {})
+    finally:
+        storage.close()
     misfiled = [doc_id for doc_id, record in table.items() if record.get("local_id") != doc_id]
     if misfiled:
         raise MoveRefusedError(
@@ -112,11 +119,18 @@ def _read_file(path: Path) -> dict[str, Record]:
 
 
 def _write_file(path: Path, records: Mapping[str, Record]) -> None:
-    # The lock file is the one the dashboard's job store takes, so a running dashboard is not raced.
-    with FileLock(f"{path}.lock", timeout=10):
-        if path.exists() and path.stat().st_size > 0:
-            raise MoveRefusedError(f"{path} already exists: a move never overwrites a log")
-        JobLogStorage(path).write({_TABLE: dict(records)})
+    if any(p.exists() and p.stat().st_size > 0 for p in (path, _journal_of(path))):
+        raise MoveRefusedError(f"{path} already exists: a move never overwrites a log")
+    # The storage takes the lock file the dashboard's job store takes, so a running dashboard is not raced.
+    storage = JournalStorage(path, lock_timeout=10, background_compaction=False)
+    try:
+        with storage.writing():
+            if storage.tables().get(_TABLE):
+                raise MoveRefusedError(f"{path} already exists: a move never overwrites a log")
+            storage.write({_TABLE: dict(records)})
+        storage.compact()  # one self-contained snapshot file, as the dashboard's compaction leaves it
+    finally:
+        storage.close()
 
 
 def _read_database(url: str) -> dict[str, Record]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from legnext_core.store import STATUS_RANK, TERMINAL_STATUSES
+from legnext_core.records import STATUS_RANK, TERMINAL_STATUSES
 
 __all__ = [
     "SCHEMA_VERSION",
