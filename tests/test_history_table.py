@@ -1,0 +1,87 @@
+"""The server's shared History table over a real job log: By column, Mine filter, reserved points,
+the estimated-progress label and the export's records, all kept current from the records that change."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from legnext_core import history
+from legnext_core.history import ESTIMATE_SUFFIX, HistoryTable
+from legnext_core.models import Job, JobKind, JobRequest
+from legnext_core.sandbox.clock import ManualClock
+from legnext_core.store import JobStore, ProgressUpdate
+
+SANDBOX = {"api_mode": "sandbox", "api_base_url": "http://127.0.0.1:9/api", "estimated_points": 480}
+
+
+def snapshot(job_id: str, status: str, **fields) -> Job:
+    return Job.from_api({"job_id": job_id, "task_type": "video_diffusion", "status": status, **fields})
+
+
+@pytest.fixture
+def store(tmp_path):
+    clock = ManualClock(1_790_000_000.0)
+    with JobStore(tmp_path / "jobs.json", clock=clock.now) as store:
+        store.clock = clock
+        yield store
+
+
+def submit(store: JobStore, prompt: str, who: str, job_id: str, *, frozen: int) -> str:
+    store.clock.advance(1)
+    record = store.add_intent(JobRequest(kind=JobKind.TEXT_VIDEO, prompt=prompt), submitted_by=who, **SANDBOX)
+    store.record_accepted(record.local_id, snapshot(job_id, "pending", meta={"usage": {"frozen": frozen}}))
+    return record.local_id
+
+
+def test_mine_by_column_and_reserved_points_follow_the_log(store):
+    table = HistoryTable(store)
+    ana = submit(store, "a heron", "ana@team.test", "job-1", frozen=480)
+    bo = submit(store, "a boat", "bo@team.test", "job-2", frozen=1536)
+    everyone = table.page()
+    assert list(everyone.frame["submitted_by"]) == ["bo@team.test", "ana@team.test"]
+    assert everyone.reserved == 480 + 1536 and everyone.consumed == 0
+
+    mine = table.page(submitted_by="ana@team.test")
+    assert mine.local_ids == (ana,) and mine.matching == 1 and mine.reserved == 480
+
+    # Bo's job finishes: its frozen points are spent, no longer reserved; the table follows the change
+    # without being rebuilt.
+    rebuilds = table.rebuilds
+    store.apply_job(snapshot("job-2", "completed", meta={"usage": {"frozen": 1536, "consume": 1536}}))
+    after = table.page()
+    assert after.reserved == 480 and after.consumed == 1536
+    assert after.counts == {"pending": 1, "completed": 1}
+    assert table.rebuilds == rebuilds
+    assert table.page(submitted_by="bo@team.test").local_ids == (bo,)
+    assert table.page(submitted_by="nobody@team.test").matching == 0
+
+
+def test_estimated_progress_is_labelled_until_legnext_reports_a_figure(store):
+    table = HistoryTable(store)
+    local_id = submit(store, "a lighthouse", "local", "job-1", frozen=480)
+    store.apply_progress([ProgressUpdate("job-1", "processing", 35, estimated=True)])
+    row = table.page().frame.iloc[0]
+    assert row["status_label"] == "Processing" + ESTIMATE_SUFFIX and row["progress"] == 35
+    store.apply_progress([ProgressUpdate("job-1", "processing", 30)])
+    row = table.page().frame.iloc[0]
+    assert row["status_label"] == "Processing" and row["progress"] == 30
+    assert table.page().local_ids == (local_id,)
+
+
+def test_the_export_reads_the_filtered_records_as_they_are_now(store):
+    table = HistoryTable(store)
+    submit(store, "=HYPERLINK(\"x\")", "ana@team.test", "job-1", frozen=480)
+    submit(store, "a boat", "bo@team.test", "job-2", frozen=480)
+    store.apply_job(snapshot("job-1", "completed", output={"video_urls": ["https://cdn.legnext.ai/v/1.mp4"]}))
+
+    records = table.records(submitted_by="ana@team.test")
+    assert [r.job_id for r in records] == ["job-1"]
+    rows = list(csv.DictReader(io.StringIO(history.to_csv(records).decode("utf-8-sig"))))
+    assert [(r["job_id"], r["status"], r["submitted_by"]) for r in rows] == [
+        ("job-1", "completed", "ana@team.test")
+    ]
+    assert rows[0]["prompt"] == "'=HYPERLINK(\"x\")" and rows[0]["output_1_url"].endswith("/1.mp4")
+    assert [r.job_id for r in table.records(statuses=["pending"])] == ["job-2"]
