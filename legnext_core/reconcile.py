@@ -185,7 +185,7 @@ def confirm_match(store: Any, client: Any, local_id: str, job_id: str) -> str | 
     still be unknown to the log and be of the submission's task type.
     """
     record = store.get(local_id)
-    evidence = (record or {}).get("reconciliation") or {}
+    evidence = (record.reconciliation if record is not None else None) or {}
     offered = {c.get("job_id") for c in evidence.get("candidates") or []}
     if record is None or record.status != "unknown" or job_id not in offered:
         return "This job is no longer offered as a match for this submission."
