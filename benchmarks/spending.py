@@ -37,8 +37,8 @@ def build(path: Path, size: int) -> None:
     records = {}
     for _ in range(size):
         record = make_record(rng, now)
-        record.submitted_by = rng.choice(PEOPLE)
-        records[record.local_id] = record
+        record["submitted_by"] = rng.choice(PEOPLE)
+        records[record["local_id"]] = record
     path.write_text(json.dumps({"jobs": records}))
 
 
