@@ -158,7 +158,7 @@ def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
     at.run()
     text = page_text(at)
     assert "outcome is unknown" in text and "looking for this job" in text and "resubmit it only" in text
-    assert f"job={intent['local_id']}" in text
+    assert f"job={intent.local_id}" in text
 
 
 def test_records_this_process_cannot_follow_say_why(app_test, studio, sandbox):

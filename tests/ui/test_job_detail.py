@@ -191,7 +191,7 @@ def test_unknown_outcome_explains_and_resubmits_only_when_confirmed(app_test, st
     at.run()
     assert not at.exception
     resubmitted = [r for r in current.store.recent(None) if r.resubmit_of == intent.local_id]
-    assert len(resubmitted) == 1 and resubmitted[0]["job_id"]
+    assert len(resubmitted) == 1 and resubmitted[0].job_id
 
 
 def test_raw_json_is_fetched_on_demand_and_never_shows_a_secret(app_test, studio, sandbox):

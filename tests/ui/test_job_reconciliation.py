@@ -30,15 +30,15 @@ def test_a_likely_match_is_linked_only_after_the_person_confirms_it(app_test, st
     current.tracker.look_for(intent.local_id)
     (made,) = sandbox.jobs()
     deadline = time.monotonic() + 15
-    while (current.store.get(intent.local_id).get("reconciliation") or {}).get("state") != "candidates":
-        assert time.monotonic() < deadline, current.store.get(intent.local_id).get("reconciliation")
+    while (current.store.get(intent.local_id).reconciliation or {}).get("state") != "candidates":
+        assert time.monotonic() < deadline, current.store.get(intent.local_id).reconciliation
         time.sleep(0.05)
-    (offered,) = current.store.get(intent.local_id)["reconciliation"]["candidates"]
-    assert offered.job_id == made["job_id"]
+    (offered,) = current.store.get(intent.local_id).reconciliation["candidates"]
+    assert offered["job_id"] == made["job_id"]
 
     at = open_job(app_test, intent.local_id)
     assert "may be this one" in _texts(at)
-    assert current.store.get(intent.local_id)["status"] == "unknown"  # nothing linked by itself
+    assert current.store.get(intent.local_id).status == "unknown"  # nothing linked by itself
     at.button(key=f"match-{intent.local_id}-{made['job_id']}").click().run()
     assert not at.exception
     linked = current.store.get(intent.local_id)
