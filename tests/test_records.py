@@ -17,9 +17,12 @@ from legnext_core.records import (
     claim,
     intent,
     interrupt,
+    link,
     lose,
     mark_unknown,
     merge_snapshot,
+    progress,
+    reconcile,
     reject,
     requeue,
     track,
@@ -144,3 +147,46 @@ def test_interrupt_and_tracking():
     assert flagged.stuck is True and track(flagged, {"stuck": None}).stuck is False
     with pytest.raises(ValueError):
         track(fresh(), {"status": "completed"})
+
+
+class Progress:
+    def __init__(self, status, value, estimated=False):
+        self.status, self.progress, self.estimated = status, value, estimated
+
+
+def test_an_unknown_outcome_keeps_the_window_its_post_was_in_flight():
+    unknown = mark_unknown(fresh(), "dropped", now=NOW + 5)
+    assert unknown.reconciliation == {"state": "searching", "window": [NOW, NOW + 5]}
+    # An interrupted POST could only have run until the submit timeout, however late it is noticed.
+    stale = interrupt(fresh(), now=NOW + 10_000, submit_timeout=660)
+    assert stale.reconciliation == {"state": "searching", "window": [NOW, NOW + 660]}
+
+
+def test_link_and_reconcile_apply_to_unknown_records_only():
+    unknown = mark_unknown(fresh(), "dropped", now=NOW + 5)
+    searched = reconcile(unknown, {"state": "candidates", "candidates": [{"job_id": "j-9"}]})
+    assert searched.reconciliation["state"] == "candidates"
+    assert reconcile(searched, searched.reconciliation) is None
+    linked = link(searched, job("j-9", "processing", progress=40), how="token_delivery", now=NOW + 9)
+    assert (linked.job_id, linked.status, linked.progress, linked.note) == ("j-9", "processing", 40, None)
+    # The evidence says how it was linked; the candidates it was searched among are dropped.
+    assert linked.reconciliation == {"state": "linked", "how": "token_delivery", "job_id": "j-9", "at": NOW + 9}
+    assert link(linked, job("j-10"), how="token_delivery", now=NOW + 10) is None
+    assert reconcile(linked, {"state": "not_created"}) is None
+    assert link(fresh(), job("j-9"), how="token_delivery", now=NOW) is None
+
+
+def test_reported_progress_replaces_an_estimate_and_never_the_reverse():
+    running = accept(fresh(), job("j-1", "processing"), now=NOW)
+    estimated = progress(running, Progress(None, 30, estimated=True), now=NOW + 1)
+    assert (estimated.progress, estimated.progress_estimated) == (30, True)
+    higher = progress(estimated, Progress(None, 45, estimated=True), now=NOW + 2)
+    assert higher.progress == 45
+    reported = progress(higher, Progress("processing", 20), now=NOW + 3)
+    assert (reported.progress, reported.progress_estimated) == (20, False)
+    assert progress(reported, Progress(None, 70, estimated=True), now=NOW + 4) is None
+    assert progress(reported, Progress("pending", 90), now=NOW + 4) is None  # forward only
+    assert progress(reported, Progress("completed", 100), now=NOW + 4) is None  # snapshots finish jobs
+    # A poll's snapshot is reported progress too: it clears the estimate.
+    polled = merge_snapshot(higher, job("j-1", "processing", progress=10), now=NOW + 5)
+    assert (polled.progress, polled.progress_estimated) == (10, False)
