@@ -170,7 +170,8 @@ def test_link_and_reconcile_apply_to_unknown_records_only():
     linked = link(searched, job("j-9", "processing", progress=40), how="token_delivery", now=NOW + 9)
     assert (linked.job_id, linked.status, linked.progress, linked.note) == ("j-9", "processing", 40, None)
     # The evidence says how it was linked; the candidates it was searched among are dropped.
-    assert linked.reconciliation == {"state": "linked", "how": "token_delivery", "job_id": "j-9", "at": NOW + 9}
+    evidence = {"state": "linked", "how": "token_delivery", "job_id": "j-9", "at": NOW + 9}
+    assert linked.reconciliation == evidence
     assert link(linked, job("j-10"), how="token_delivery", now=NOW + 10) is None
     assert reconcile(linked, {"state": "not_created"}) is None
     assert link(fresh(), job("j-9"), how="token_delivery", now=NOW) is None
