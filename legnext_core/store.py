@@ -574,6 +574,11 @@ class JobStore:
             "video_type": request.video_type,
             "motion": request.motion,
             "raw": request.raw,
+            # Video options; older records lack them and read back as the defaults.
+            "end_url": request.end_url,
+            "loop": request.loop,
+            "batch_size": request.batch_size,
+            "speed": request.speed,
             "callback": request.callback,
             # Most wire prompts are the prompt itself; store it only when it says more.
             "wire_prompt": wire_prompt if wire_prompt != prompt else None,

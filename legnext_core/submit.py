@@ -30,7 +30,7 @@ from legnext_core.errors import (
     RateLimitError,
     SubmissionOutcomeUnknownError,
 )
-from legnext_core.models import JobKind, JobRequest, estimate_points
+from legnext_core.models import DEFAULT_BATCH_SIZE, DEFAULT_SPEED, JobKind, JobRequest, estimate_points
 
 if TYPE_CHECKING:
     from legnext_core.studio import Studio
@@ -233,6 +233,10 @@ def request_from_record(record: dict[str, Any]) -> JobRequest:
         motion=record.get("motion"),
         raw=bool(record.get("raw")),
         callback=record.get("callback"),
+        end_url=record.get("end_url"),
+        loop=bool(record.get("loop")),
+        batch_size=record.get("batch_size") or DEFAULT_BATCH_SIZE,
+        speed=record.get("speed") or DEFAULT_SPEED,
     )
 
 
