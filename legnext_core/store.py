@@ -83,7 +83,17 @@ ACTIVE_STATUSES = frozenset({"pending", "staged", "processing"})
 
 #: Fields :meth:`JobStore.update_tracking` may set: scheduling, media and flags, never job state.
 TRACKING_FIELDS = frozenset(
-    {"last_poll_at", "next_poll_at", "poll_count", "not_found_count", "stuck", "note", "media_paths"}
+    {
+        "last_poll_at",
+        "next_poll_at",
+        "poll_count",
+        "not_found_count",
+        "stuck",
+        "note",
+        "media_paths",
+        # Poster frames of the archived media, one per output (see legnext_core.thumbnails).
+        "thumbnails",
+    }
 )
 
 #: Seconds of video a generation makes, each extension adds, and how many extensions one chain takes.
