@@ -58,6 +58,7 @@ __all__ = [
     "StoreError",
     "TERMINAL_STATUSES",
     "TRACKING_FIELDS",
+    "LIBRARY_FIELDS",
     "UnknownRecordError",
     "UnreadableLogError",
     "record_filter",
@@ -95,6 +96,9 @@ TRACKING_FIELDS = frozenset(
         "thumbnails",
     }
 )
+
+#: Fields :meth:`JobStore.update_library` may set: what people keep, tag and hide (the Gallery).
+LIBRARY_FIELDS = frozenset({"favourite_variants", "tags", "hidden"})
 
 #: Seconds of video a generation makes, each extension adds, and how many extensions one chain takes.
 VIDEO_SECONDS = 4
@@ -818,6 +822,18 @@ class JobStore:
 
         return self._change(local_id, track)
 
+    def update_library(self, local_id: str, **fields: Any) -> dict[str, Any]:
+        """Set favourites, tags or hidden (:data:`LIBRARY_FIELDS`); an empty value removes the field."""
+        refused = sorted(set(fields) - LIBRARY_FIELDS)
+        if refused:
+            raise ValueError(f"update_library cannot set {', '.join(refused)}")
+
+        def keep(record: dict[str, Any]) -> dict[str, Any]:
+            record.update(fields)
+            return record
+
+        return self._change(local_id, keep)
+
     def mark_lost(self, local_id: str, reason: str) -> dict[str, Any]:
         """Give up on a job Legnext no longer knows; a terminal record is left as it is."""
 
@@ -937,6 +953,33 @@ class JobStore:
             return [dict(r) for r in matches]
 
         return self._read(select)
+
+    def newest_page(
+        self, keep: Callable[[Mapping[str, Any]], bool], *, limit: int, before: int | None = None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to ``limit`` matching records, newest first, by their place in the log, and where to go on.
+
+        ``before`` is a position in the log (records keep their place for life; new ones are added at
+        the end), so a page stays the same while new jobs arrive. Returns the records (copies) and the
+        ``before`` of the next, older page, or None when there is none. Only the records up to the
+        last match are looked at: no full scan, no sort, no copy of the log, whatever its size.
+        """
+
+        def scan() -> tuple[list[dict[str, Any]], int | None]:
+            ids = list(self._records())
+            records = self._records()
+            position = len(ids) if before is None else min(before, len(ids))
+            found: list[dict[str, Any]] = []
+            while position > 0:
+                position -= 1
+                record = records[ids[position]]
+                if keep(record):
+                    if len(found) == limit:
+                        return found, position + 1
+                    found.append(dict(record))
+            return found, None
+
+        return self._read(scan)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.recent(None))
