@@ -161,7 +161,7 @@ def _tile(studio: Studio, card: Card, tile: Tile) -> None:
         st.session_state[OPEN_KEY] = (card.local_id, tile.index)
         st.rerun(scope="app")
     star.button(
-        "",
+        "Favourited" if tile.favourite else "Favourite",
         key=f"gallery:fav:{card.local_id}:{tile.index}",
         icon=":material/star:" if tile.favourite else ":material/star_border:",
         type="tertiary",
