@@ -8,7 +8,7 @@ from legnext_core.errors import InvalidInputError, LegnextError
 from legnext_core.models import JobKind, JobRequest, estimate_points, validate_http_url
 from legnext_core.pricing import estimate_note
 from legnext_core.submit import free_slots, request_from_record, submit_job
-from ui import feedback, forms, pickers, video_options
+from ui import create_feed, feedback, forms, pickers, video_options
 from ui.context import studio
 
 MODES = {
@@ -406,3 +406,4 @@ elif mode == "animate":
     animate_mode(linked_image)
 else:
     batch_mode()
+create_feed.show(current)

@@ -131,7 +131,7 @@ def _card(studio: Studio, card: Card) -> None:
     if card.status in ACTIVE:
         st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
     elif card.status in ("failed", "rejected", "lost", "unknown") and card.error_message:
-        st.caption(f":material/error: {card.error_message}")
+        st.text(f"Error: {card.error_message}")  # Legnext's text, shown literally
     if card.tiles:
         with st.grid(2, gap="small", min_column_width=120):
             for tile in card.tiles:
@@ -140,7 +140,8 @@ def _card(studio: Studio, card: Card) -> None:
     _card_menu(studio, card)
 
 
-def _tile(studio: Studio, card: Card, tile: Tile) -> None:
+def poster(studio: Studio, tile: Tile) -> None:
+    """A variant's poster frame, or the placeholder; the alt text says which (and tests read it)."""
     source = poster_source(tile.poster, studio.settings.media_dir)
     made = not isinstance(source, bytes)
     st.image(
@@ -150,6 +151,10 @@ def _tile(studio: Studio, card: Card, tile: Tile) -> None:
         output_format="JPEG",
         alt=f"Poster of {tile.label.lower()}" if made else f"No poster yet for {tile.label.lower()}",
     )
+
+
+def _tile(studio: Studio, card: Card, tile: Tile) -> None:
+    poster(studio, tile)
     play, star = st.columns(2)
     if play.button(
         "Play" if tile.is_video else "Open",

@@ -65,3 +65,18 @@ def test_pager_walks_to_older_jobs_and_back(app_test, studio, sandbox):
     assert "Job number 1" in texts and "Job number 0" in texts and "Job number 25" not in texts
     at.button(key="gallery:newer").click().run()
     assert "Job number 25" in [element.value for element in at.text]
+
+
+def test_create_shows_the_latest_jobs_with_progress_then_posters_and_follow_ups(app_test, studio, sandbox):
+    at = app_test("create")
+    at.text_area(key="create:text:prompt").input("A kite over the dunes")
+    at.button(key="text:submit").click().run()
+    assert not at.exception
+    assert "Your latest jobs" in [element.value for element in at.subheader]
+    assert any("Pending" in str(bar.proto.text) for bar in at.get("progress"))
+    finish_jobs(studio(), sandbox)
+    at.run()
+    assert not at.exception
+    assert len(at.get("image")) == 4
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert {"Extend", "Upscale", "Remix"} <= set(labels)
