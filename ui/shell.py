@@ -30,6 +30,7 @@ def _pages() -> dict[str, list[st.Page]]:
             page("upscale", "Upscale", ":material/high_quality:"),
         ],
         "Library": [
+            page("gallery", "Gallery", ":material/photo_library:"),
             page("history", "History", ":material/history:"),
             # Reached from History and from links: /job?job=<job id>.
             page("job", "Job", ":material/info:", visibility="hidden"),
