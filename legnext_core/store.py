@@ -567,7 +567,8 @@ class JobStore:
         and only the records returned are built.
         """
         found: list[JobRecord] = []
-        with self._lock, self._storage.reading() as tables:
+        # The storage's lock alone: a page must not wait while another thread holds the store's lock.
+        with self._storage.reading() as tables:
             stored = tables.get(_TABLE, {})
             end = len(stored) if before is None else max(0, min(before, len(stored)))
             position = end
