@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from legnext_core import pricing
 from legnext_core.errors import InvalidInputError
 
 PROMPT_MAX_CHARS = 8192
@@ -27,12 +28,14 @@ OUTPUT_INDEXES = range(4)
 #: ``videoType``: 0 = 480p, 1 = 720p.
 VIDEO_TYPES = {0: "480p", 1: "720p"}
 MOTIONS = ("low", "high")
-
-# Points (1 point = US$0.001), from the API notes. 720p video is a third-party figure; extend is not
-# published and is assumed to cost a video of the parent's resolution.
-POINTS_IMAGE = 80
-POINTS_VIDEO = {0: 480, 1: 1536}
-POINTS_UPSCALE = 480
+#: Midjourney's ``--bs``: how many videos one job makes (Legnext's default is four).
+BATCH_SIZES = (1, 2, 4)
+DEFAULT_BATCH_SIZE = 4
+#: Legnext's speeds, chosen with ``--fast`` / ``--turbo`` in the prompt; turbo costs double.
+SPEEDS = ("fast", "turbo")
+DEFAULT_SPEED = "fast"
+#: Extend "auto" keeps the original prompt (none is sent); "manual" sends a new one.
+EXTEND_MODES = ("auto", "manual")
 
 
 class JobStatus(StrEnum):
@@ -564,18 +567,55 @@ class JobRequest:
     #: ``--raw``.
     raw: bool = False
     callback: str | None = None
+    #: ``--end <image url>``: the picture the video ends on (videos and extensions).
+    end_url: str | None = None
+    #: ``--loop``: the video ends on its start frame (Midjourney's option, passed through).
+    loop: bool = False
+    #: ``--bs 1|2|4``: how many videos the job makes (Midjourney's option, passed through); 4 is not sent.
+    batch_size: int = DEFAULT_BATCH_SIZE
+    #: ``--turbo`` (double price) or Legnext's default, fast (not sent).
+    speed: str = DEFAULT_SPEED
+    #: Extensions only: "auto" keeps the original prompt (nothing sent), "manual" sends ``prompt``.
+    #: None: the older form, where an empty prompt simply means auto.
+    extend_mode: str | None = None
+
+    @property
+    def has_options(self) -> bool:
+        """Whether any Midjourney option (a prompt flag) is set."""
+        return bool(
+            self.motion
+            or self.raw
+            or self.end_url
+            or self.loop
+            or self.batch_size != DEFAULT_BATCH_SIZE
+            or self.speed != DEFAULT_SPEED
+        )
+
+    def option_flags(self) -> list[str]:
+        """The Midjourney options as prompt flags, in a fixed order; defaults are not sent."""
+        flags: list[str] = []
+        if self.motion:
+            flags.append(f"--motion {self.motion}")
+        if self.raw:
+            flags.append("--raw")
+        if self.end_url:
+            flags.append(f"--end {self.end_url.strip()}")
+        if self.loop:
+            flags.append("--loop")
+        if self.batch_size != DEFAULT_BATCH_SIZE:
+            flags.append(f"--bs {self.batch_size}")
+        if self.speed != DEFAULT_SPEED:
+            flags.append(f"--{self.speed}")
+        return flags
 
     def wire_prompt(self) -> str | None:
-        """Legnext's prompt: image URL first, then the text, then ``--motion``/``--raw``; None if empty."""
+        """Legnext's prompt: image URL first, then the text, then the option flags; None if empty."""
         parts: list[str] = []
         if self.image_url:
             parts.append(self.image_url.strip())
         if self.prompt and self.prompt.strip():
             parts.append(self.prompt.strip())
-        if self.motion:
-            parts.append(f"--motion {self.motion}")
-        if self.raw:
-            parts.append("--raw")
+        parts.extend(self.option_flags())
         return " ".join(parts) or None
 
     def validate(self) -> JobRequest:
@@ -583,14 +623,15 @@ class JobRequest:
         kind = self.kind
         if not isinstance(kind, JobKind):
             raise InvalidInputError("kind", "Unknown kind of job.")
-        if self.motion is not None and self.motion not in MOTIONS:
-            raise InvalidInputError("motion", "Motion must be low or high.")
-        if not isinstance(self.raw, bool):
-            raise InvalidInputError("raw", "Raw must be on or off.")
-        if kind is JobKind.IMAGE and self.motion is not None:
-            raise InvalidInputError("motion", "Motion applies to videos only.")
-        if kind is JobKind.UPSCALE and (self.prompt or self.motion or self.raw):
-            raise InvalidInputError("prompt", "An upscale takes no prompt, motion or raw setting.")
+        self._validate_options()
+        if kind is JobKind.UPSCALE and (self.prompt or self.has_options):
+            raise InvalidInputError(
+                "prompt",
+                "An upscale takes no prompt, so no Midjourney option (motion, raw, end frame, loop, "
+                "batch size, speed) can travel with it.",
+            )
+        if kind is JobKind.EXTEND:
+            self._validate_extend_mode()
         if kind is JobKind.IMAGE_URL_VIDEO:
             validate_http_url(self.image_url, "image_url", "The image URL")
         elif self.image_url:
@@ -608,23 +649,58 @@ class JobRequest:
         validate_callback(self.callback)
         return self
 
+    def _validate_options(self) -> None:
+        """Each Midjourney option on its own, then the ones that do not go together."""
+        if self.motion is not None and self.motion not in MOTIONS:
+            raise InvalidInputError("motion", "Motion must be low or high.")
+        if not isinstance(self.raw, bool):
+            raise InvalidInputError("raw", "Raw must be on or off.")
+        if not isinstance(self.loop, bool):
+            raise InvalidInputError("loop", "Loop must be on or off.")
+        if isinstance(self.batch_size, bool) or self.batch_size not in BATCH_SIZES:
+            raise InvalidInputError("batch_size", "Batch size must be 1, 2 or 4 videos.")
+        if self.speed not in SPEEDS:
+            raise InvalidInputError("speed", "Speed must be fast or turbo.")
+        if self.end_url is not None:
+            validate_http_url(self.end_url, "end_url", "The end frame URL")
+        if self.kind is JobKind.IMAGE:
+            for name, is_set in (
+                ("motion", self.motion is not None),
+                ("end_url", bool(self.end_url)),
+                ("loop", self.loop),
+                ("batch_size", self.batch_size != DEFAULT_BATCH_SIZE),
+            ):
+                if is_set:
+                    raise InvalidInputError(name, "This option applies to videos only.")
+        if self.loop and self.end_url:
+            raise InvalidInputError(
+                "loop", "A loop ends on its start frame, so it cannot also have an end frame: choose one."
+            )
+
+    def _validate_extend_mode(self) -> None:
+        mode = self.extend_mode
+        if mode is None:
+            return
+        if mode not in EXTEND_MODES:
+            raise InvalidInputError("extend_mode", "Extend is either auto or manual.")
+        has_prompt = bool(self.prompt and self.prompt.strip())
+        if mode == "auto" and (has_prompt or self.has_options):
+            raise InvalidInputError(
+                "extend_mode",
+                "Extend auto keeps the video's own prompt and settings and sends none; "
+                "choose manual to write a prompt or change an option.",
+            )
+        if mode == "manual" and not has_prompt:
+            raise InvalidInputError(
+                "prompt", "Extend manual needs a prompt: describe what happens next, or choose auto."
+            )
+
 
 def estimate_points(request: JobRequest, parent_video_type: int | None = None) -> int:
-    """Points the job will reserve (1 point = US$0.001).
-
-    Extend prices are not published: an extension is assumed to cost a video of the parent's
-    resolution (480p when unknown); see :func:`points_are_estimated`.
-    """
-    kind = request.kind
-    if kind is JobKind.IMAGE:
-        return POINTS_IMAGE
-    if kind is JobKind.UPSCALE:
-        return POINTS_UPSCALE
-    if kind is JobKind.EXTEND:
-        return POINTS_VIDEO.get(parent_video_type if parent_video_type is not None else 0, POINTS_VIDEO[0])
-    return POINTS_VIDEO.get(request.video_type, POINTS_VIDEO[0])
+    """Points the job will reserve (1 point = US$0.001); see :mod:`legnext_core.pricing`."""
+    return pricing.estimate_points(request, parent_video_type)
 
 
-def points_are_estimated(request: JobRequest) -> bool:
-    """True when :func:`estimate_points` is a guess rather than a published price (extensions)."""
-    return request.kind is JobKind.EXTEND
+def points_are_estimated(request: JobRequest, parent_video_type: int | None = None) -> bool:
+    """True when :func:`estimate_points` rests on an inference rather than a published price."""
+    return pricing.estimate_note(request, parent_video_type) is not None

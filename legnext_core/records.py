@@ -24,11 +24,13 @@ from legnext_core.models import JobKind
 
 __all__ = [
     "INTERRUPTED_NOTE",
+    "LIBRARY_FIELDS",
     "TRACKING_FIELDS",
     "JobRecord",
     "RecordStatus",
     "accept",
     "claim",
+    "curate",
     "external",
     "interrupt",
     "intent",
@@ -133,8 +135,21 @@ def status_rank(status: Any) -> int:
 
 #: Fields :func:`track` may set: scheduling, media and flags, never job state.
 TRACKING_FIELDS = frozenset(
-    {"last_poll_at", "next_poll_at", "poll_count", "not_found_count", "stuck", "note", "media_paths"}
+    {
+        "last_poll_at",
+        "next_poll_at",
+        "poll_count",
+        "not_found_count",
+        "stuck",
+        "note",
+        "media_paths",
+        # Poster frames of the archived media, one per output (see legnext_core.thumbnails).
+        "thumbnails",
+    }
 )
+
+#: Fields :func:`curate` may set: what people keep, tag and hide (the Gallery).
+LIBRARY_FIELDS = frozenset({"favourite_variants", "tags", "hidden"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +411,11 @@ def intent(
         video_type=request.video_type,
         motion=request.motion,
         raw=bool(request.raw),
+        # Video options; older records lack them and read back as the defaults.
+        end_url=request.end_url,
+        loop=bool(request.loop),
+        batch_size=request.batch_size,
+        speed=request.speed,
         callback=request.callback,
         # Most wire prompts are the prompt itself; store it only when it says more.
         wire_prompt=wire_prompt if wire_prompt != prompt else None,
@@ -578,6 +598,21 @@ def track(record: JobRecord, fields: Mapping[str, Any]) -> JobRecord:
         raise ValueError(f"update_tracking cannot set {', '.join(refused)}")
     cleared = {"stuck": False} if "stuck" in fields and fields["stuck"] is None else {}
     return record.replace(**{**fields, **cleared})
+
+
+def curate(record: JobRecord, fields: Mapping[str, Any]) -> JobRecord:
+    """Favourites, tags or hidden (:data:`LIBRARY_FIELDS`) set; an empty value or None clears one."""
+    refused = sorted(set(fields) - LIBRARY_FIELDS)
+    if refused:
+        raise ValueError(f"update_library cannot set {', '.join(refused)}")
+    changes: dict[str, Any] = {}
+    if "favourite_variants" in fields:
+        changes["favourite_variants"] = sorted({int(i) for i in fields["favourite_variants"] or ()}) or None
+    if "tags" in fields:
+        changes["tags"] = [str(tag) for tag in fields["tags"] or ()] or None
+    if "hidden" in fields:
+        changes["hidden"] = bool(fields["hidden"])
+    return record.replace(**changes)
 
 
 def merge_snapshot(

@@ -14,6 +14,7 @@ scan 100,000 records.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -30,6 +31,7 @@ from legnext_core.joblog import JournalStorage, UnreadableLogError
 from legnext_core.records import (
     ACTIVE_STATUSES,
     INTERRUPTED_NOTE,
+    LIBRARY_FIELDS,
     STATUS_RANK,
     TERMINAL_STATUSES,
     TRACKING_FIELDS,
@@ -53,6 +55,7 @@ __all__ = [
     "StoreError",
     "TERMINAL_STATUSES",
     "TRACKING_FIELDS",
+    "LIBRARY_FIELDS",
     "UnknownRecordError",
     "UnreadableLogError",
     "record_filter",
@@ -444,6 +447,13 @@ class JobStore:
             raise ValueError(f"update_tracking cannot set {', '.join(refused)}")
         return self._change(local_id, lambda r: transitions.track(r, fields))
 
+    def update_library(self, local_id: str, **fields: Any) -> JobRecord:
+        """Set favourites, tags or hidden (:data:`LIBRARY_FIELDS`); an empty value removes the field."""
+        refused = sorted(set(fields) - LIBRARY_FIELDS)
+        if refused:
+            raise ValueError(f"update_library cannot set {', '.join(refused)}")
+        return self._change(local_id, lambda r: transitions.curate(r, fields))
+
     def mark_lost(self, local_id: str, reason: str) -> JobRecord:
         """Give up on a job Legnext no longer knows; a terminal record is left as it is."""
         return self._change(local_id, lambda r: transitions.lose(r, reason, now=self._clock()))
@@ -642,6 +652,33 @@ class JobStore:
             frozen += record.credits_frozen or 0
             consumed += record.credits_consumed or 0
         return CreditTotals(frozen, consumed)
+
+    def newest_page(
+        self, keep: Callable[[Mapping[str, Any]], bool], *, limit: int, before: int | None = None
+    ) -> tuple[list[JobRecord], int | None]:
+        """Up to ``limit`` matching records, newest first, by their place in the log, and where to go on.
+
+        ``keep`` is a filter over stored objects, like :func:`record_filter`. ``before`` is a position in
+        the log (records keep their place for life; new ones are added at the end), so a page stays the
+        same while new jobs arrive. Returns the records and the ``before`` of the next, older page, or
+        None when there is none. The storage's table is in log order, so the walk goes backwards over
+        it from ``before`` and stops once the page is full: no full scan, no sort, no copy of the log,
+        and only the records returned are built.
+        """
+        found: list[JobRecord] = []
+        # The storage's lock alone: a page must not wait while another thread holds the store's lock.
+        with self._storage.reading() as tables:
+            stored = tables.get(_TABLE, {})
+            end = len(stored) if before is None else max(0, min(before, len(stored)))
+            position = end
+            for local_id in itertools.islice(reversed(stored), len(stored) - end, None):
+                position -= 1
+                data = stored[local_id]
+                if keep(data):
+                    if len(found) == limit:
+                        return found, position + 1
+                    found.append(JobRecord.from_dict(data))
+        return found, None
 
     def __iter__(self) -> Iterator[JobRecord]:
         return iter(self.recent(None))

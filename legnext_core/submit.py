@@ -35,7 +35,7 @@ from legnext_core.errors import (
     RateLimitError,
     SubmissionOutcomeUnknownError,
 )
-from legnext_core.models import JobKind, JobRequest, estimate_points
+from legnext_core.models import DEFAULT_BATCH_SIZE, DEFAULT_SPEED, JobKind, JobRequest, estimate_points
 from legnext_core.records import JobRecord
 
 if TYPE_CHECKING:
@@ -338,6 +338,10 @@ def request_from_record(record: JobRecord, *, same_submission: bool = False) -> 
         motion=record.motion,
         raw=bool(record.raw),
         callback=None if own_callback else record.callback,
+        end_url=record.end_url,
+        loop=bool(record.loop),
+        batch_size=record.batch_size or DEFAULT_BATCH_SIZE,
+        speed=record.speed or DEFAULT_SPEED,
     )
 
 

@@ -48,6 +48,7 @@ from legnext_core.media import ArchiveError, MediaArchiver, MediaRefused
 from legnext_core.models import ActiveTask, ActiveTasks, Job
 from legnext_core.records import JobRecord
 from legnext_core.store import ProgressUpdate
+from legnext_core.thumbnails import make_thumbnails, needs_thumbnails
 from legnext_core.webhooks import token_of_callback
 
 log = logging.getLogger(__name__)
@@ -789,11 +790,11 @@ class Tracker:
             return
         for record in self.store.recent(None, statuses=["completed"]):
             ended = record.ended_at or record.updated_at or now
-            if now - ended < MEDIA_RETENTION and _missing_media(record):
+            if now - ended < MEDIA_RETENTION and _needs_archiving(record):
                 self._queue_media_for(record, now, attempts=0, due_at=now)
 
     def _queue_media_for(self, record: Record, now: float, *, attempts: int, due_at: float) -> None:
-        if self.archiver is None or not _output_urls(record) or not _missing_media(record):
+        if self.archiver is None or not _output_urls(record) or not _needs_archiving(record):
             return
         if self.clients(record) is None:
             return
@@ -834,9 +835,12 @@ class Tracker:
                 except ArchiveError as exc:
                     log.warning("Media %d of job %s failed, will retry: %s", index, record.job_id, exc)
                     retry = True
-            self.store.update_tracking(local_id, media_paths=paths[: len(urls)])
+            paths = paths[: len(urls)]
+            # Posters and previews are made here, once, so no page ever decodes a video to show it.
+            thumbnails = make_thumbnails(paths, record.thumbnails or ())
+            self.store.update_tracking(local_id, media_paths=paths, thumbnails=thumbnails)
             if retry and attempts + 1 < MEDIA_ATTEMPTS:
-                record.media_paths = paths
+                record = record.replace(media_paths=paths)
                 self._queue_media_for(
                     record, now, attempts=attempts + 1, due_at=now + MEDIA_RETRY_DELAY * self.duration_scale
                 )
@@ -859,6 +863,13 @@ def _output_urls(record: Record) -> list[str | None]:
     if record.kind == "image":
         return list(record.image_urls or [])
     return list(record.video_urls or [])
+
+
+def _needs_archiving(record: Record) -> bool:
+    """Outputs still to download, or downloaded ones still without a poster."""
+    return _missing_media(record) or needs_thumbnails(
+        list(record.media_paths or []), record.thumbnails
+    )
 
 
 def _missing_media(record: Record) -> bool:

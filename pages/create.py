@@ -7,8 +7,9 @@ import streamlit as st
 from legnext_core.errors import InvalidInputError, LegnextError
 from legnext_core.media import check_image_url
 from legnext_core.models import JobKind, JobRequest, estimate_points, validate_http_url
+from legnext_core.pricing import estimate_note
 from legnext_core.submit import free_slots, request_from_record, submit_job
-from ui import feedback, forms, pickers
+from ui import create_feed, feedback, forms, pickers, video_options
 from ui.access import require_spending
 from ui.context import studio
 from ui.format import code_span
@@ -52,6 +53,9 @@ def _fill_from_request(mode: str, request: JobRequest) -> None:
     state[f"{prefix}:raw"] = bool(request.raw)
     own_webhook = current.settings.webhook_url
     state[f"{prefix}:callback"] = "" if request.callback in (None, own_webhook) else request.callback
+    video_options.fill(
+        prefix, batch_size=request.batch_size, speed=request.speed, loop=request.loop, end_url=request.end_url
+    )
     if mode == "image_url":
         state[f"{prefix}:url"] = request.image_url or ""
 
@@ -114,10 +118,13 @@ def _send(form: str, request: JobRequest) -> None:
 def _submit_area(
     mode: str, request: JobRequest, *, label: str, shown: tuple[str, ...], ready: bool = True
 ) -> None:
-    forms.cost_line(estimate_points(request))
+    forms.cost_line(estimate_points(request), note=estimate_note(request))
     pending = forms.submit_button(mode, label, disabled=not ready, icon=":material/movie:")
     feedback.show_result(
-        st.session_state.get(result_key(mode)), current, result_key=result_key(mode), shown_fields=shown
+        st.session_state.get(result_key(mode)),
+        current,
+        result_key=result_key(mode),
+        shown_fields=shown + video_options.FIELDS,
     )
     if pending:
         _send(mode, request)
@@ -131,7 +138,8 @@ def _prompt(mode: str, *, label: str, placeholder: str, help: str | None = None)
 
 def _options(mode: str) -> forms.VideoOptions:
     options = forms.video_options(f"create:{mode}")
-    feedback.field_error(st.session_state.get(result_key(mode)), "callback", "motion", "video_type", "raw")
+    result = st.session_state.get(result_key(mode))
+    feedback.field_error(result, "callback", "motion", "video_type", "raw", *video_options.FIELDS)
     return options
 
 
@@ -145,10 +153,7 @@ def text_mode() -> None:
     request = JobRequest(
         kind=JobKind.TEXT_VIDEO,
         prompt=prompt or None,
-        video_type=options.video_type,
-        motion=options.motion,
-        raw=options.raw,
-        callback=options.callback,
+        **options.request_fields(),
     )
     _submit_area("text", request, label="Create video", shown=("prompt", "callback"))
 
@@ -183,10 +188,7 @@ def image_url_mode() -> None:
         kind=JobKind.IMAGE_URL_VIDEO,
         prompt=prompt or None,
         image_url=url or None,
-        video_type=options.video_type,
-        motion=options.motion,
-        raw=options.raw,
-        callback=options.callback,
+        **options.request_fields(),
     )
     _submit_area(
         "image_url", request, label="Create video", shown=("prompt", "image_url", "callback"),
@@ -341,10 +343,7 @@ def animate_mode(linked_image: int | None) -> None:
         prompt=prompt or None,
         parent_job_id=job_id or None,
         index=index,
-        video_type=options.video_type,
-        motion=options.motion,
-        raw=options.raw,
-        callback=options.callback,
+        **options.request_fields(),
     )
     _submit_area(
         "animate",
@@ -396,7 +395,9 @@ def batch_mode() -> None:
             icon=":material/edit:",
         )
     if valid:
-        forms.cost_line(sum(estimate_points(line.request) for line in valid))
+        forms.cost_line(
+            sum(estimate_points(line.request) for line in valid), note=estimate_note(valid[0].request)
+        )
         slots = free_slots(current)
         if len(valid) > slots:
             later = len(valid) - slots
@@ -460,3 +461,4 @@ elif mode == "animate":
     animate_mode(linked_image)
 else:
     batch_mode()
+create_feed.show(current)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from legnext_core.models import JobKind, JobRequest, estimate_points
+from legnext_core.models import EXTEND_MODES, JobKind, JobRequest, estimate_points
+from legnext_core.pricing import estimate_note
 from legnext_core.submit import submit_job
-from ui import feedback, forms, pickers
+from ui import feedback, forms, pickers, video_options
 from ui.access import require_spending
 from ui.context import studio
 
@@ -14,6 +15,7 @@ FORM = "extend"
 RESULT = "extend:result"
 #: Legnext's limit: four extensions of one chain, 4 s each on a 4 s video.
 MAX_EXTENSIONS = 4
+EXTEND_MODE_LABELS = {"auto": "Auto: keep the prompt", "manual": "Manual: write a new one"}
 
 current = studio()
 # A viewer, or a live server anyone could reach with nobody signing in, gets the reason, not the form.
@@ -39,24 +41,47 @@ offered = (record.available_actions or {}).get("extend")
 chain_full = left <= 0 or offered == []
 result = st.session_state.get(RESULT)
 
-prompt = st.text_area(
-    "Prompt (optional)",
-    key=f"{FORM}:prompt",
-    placeholder="What happens next, e.g. the camera pulls back to reveal the city",
-    help="Leave empty to let Legnext continue the motion on its own.",
+extend_mode = st.segmented_control(
+    "Prompt",
+    list(EXTEND_MODES),
+    format_func=EXTEND_MODE_LABELS.get,
+    default="auto",
+    required=True,
+    key=f"{FORM}:mode",
+    help="Auto keeps the video's own prompt and settings; manual sends a new prompt and options.",
 )
-feedback.field_error(result, "prompt")
-callback = forms.callback_override(FORM)
+feedback.field_error(result, "extend_mode")
+option_fields: dict = {}
+prompt = ""
+if extend_mode == "manual":
+    prompt = st.text_area(
+        "Prompt",
+        key=f"{FORM}:prompt",
+        placeholder="What happens next, e.g. the camera pulls back to reveal the city",
+    )
+    feedback.field_error(result, "prompt")
+    options = forms.video_options(FORM, resolution=False)
+    feedback.field_error(result, "motion", "raw", *video_options.FIELDS)
+    option_fields = options.request_fields()
+    callback = options.callback
+else:
+    st.caption(
+        ":material/auto_mode: Legnext continues the motion with the video's own prompt; nothing else is sent."
+    )
+    callback = forms.callback_override(FORM)
+option_fields.pop("video_type", None)
+option_fields["callback"] = callback
 request = JobRequest(
     kind=JobKind.EXTEND,
     prompt=prompt.strip() or None,
     parent_job_id=record.job_id,
     index=index,
-    callback=callback,
+    extend_mode=extend_mode,
+    **option_fields,
 )
 forms.cost_line(
     estimate_points(request, record.video_type),
-    note="an estimate: Legnext does not publish the price of an extension",
+    note=estimate_note(request, record.video_type),
 )
 feedback.field_error(result, "callback")
 
@@ -80,7 +105,12 @@ pending = forms.submit_button(
     help="The extension limit is reached." if chain_full else None,
     icon=":material/more_time:",
 )
-feedback.show_result(result, current, result_key=RESULT, shown_fields=("prompt", "callback"))
+feedback.show_result(
+    result,
+    current,
+    result_key=RESULT,
+    shown_fields=("prompt", "callback", "extend_mode", "motion", "raw", *video_options.FIELDS),
+)
 
 if pending:
     with st.spinner("Submitting to Legnext…"):

@@ -42,6 +42,10 @@ callback = forms.callback_override(FORM)
 feedback.field_error(result, "callback")
 request = JobRequest(kind=JobKind.UPSCALE, parent_job_id=record.job_id, index=index, callback=callback)
 st.markdown(f":material/schedule: {timing}")
+st.caption(
+    ":material/info: An upscale takes no prompt, so Midjourney's options (speed, batch size, loop, end "
+    "frame) cannot travel with it; Legnext runs it in Fast mode."
+)
 forms.cost_line(estimate_points(request))
 
 pending = forms.submit_button(FORM, "Upscale video", disabled=index is None, icon=":material/high_quality:")

@@ -376,14 +376,15 @@ def test_prompt_of_exactly_the_limit_is_accepted():
         (JobRequest(JobKind.TEXT_VIDEO, prompt="a", video_type=1), None, 1536, False),
         (JobRequest(JobKind.ANIMATE, parent_job_id=JOB_ID, index=0, video_type=1), None, 1536, False),
         (JobRequest(JobKind.UPSCALE, parent_job_id=JOB_ID, index=0), None, 480, False),
-        (JobRequest(JobKind.EXTEND, parent_job_id=JOB_ID, index=0), 1, 1536, True),
-        (JobRequest(JobKind.EXTEND, parent_job_id=JOB_ID, index=0), 0, 480, True),
+        # Extension prices are first-party now; only an unknown parent resolution is a guess.
+        (JobRequest(JobKind.EXTEND, parent_job_id=JOB_ID, index=0), 1, 1536, False),
+        (JobRequest(JobKind.EXTEND, parent_job_id=JOB_ID, index=0), 0, 480, False),
         (JobRequest(JobKind.EXTEND, parent_job_id=JOB_ID, index=0), None, 480, True),
     ],
 )
 def test_estimate_points(request_, parent_video_type, points, estimated):
     assert estimate_points(request_, parent_video_type) == points
-    assert points_are_estimated(request_) is estimated
+    assert points_are_estimated(request_, parent_video_type) is estimated
 
 
 def test_job_kind_maps_to_legnext_task_types():

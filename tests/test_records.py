@@ -15,6 +15,7 @@ from legnext_core.records import (
     TransitionError,
     accept,
     claim,
+    curate,
     intent,
     interrupt,
     link,
@@ -191,3 +192,48 @@ def test_reported_progress_replaces_an_estimate_and_never_the_reverse():
     # A poll's snapshot is reported progress too: it clears the estimate.
     polled = merge_snapshot(higher, job("j-1", "processing", progress=10), now=NOW + 5)
     assert (polled.progress, polled.progress_estimated) == (10, False)
+
+
+def test_intent_records_the_video_options_under_the_agreed_keys():
+    request = JobRequest(
+        kind=JobKind.TEXT_VIDEO,
+        prompt="a fox",
+        end_url="https://example.com/end.png",
+        batch_size=2,
+        speed="turbo",
+    )
+    record = intent(
+        request,
+        local_id="L2",
+        api_mode="sandbox",
+        api_base_url="http://127.0.0.1:9/api",
+        estimated_points=480,
+        now=NOW,
+        pid=1,
+    )
+    assert (record.end_url, record.loop, record.batch_size, record.speed) == (
+        "https://example.com/end.png",
+        False,
+        2,
+        "turbo",
+    )
+    stored = record.to_dict()
+    assert (stored["end_url"], stored["batch_size"], stored["speed"]) == (
+        "https://example.com/end.png",
+        2,
+        "turbo",
+    )
+    assert "loop" not in stored  # off is the default, left out like every blank value
+    assert JobRecord.from_dict(stored) == record
+
+
+def test_curate_sets_favourites_tags_and_hidden_and_clears_them_with_an_empty_value():
+    kept = curate(fresh(), {"favourite_variants": [3, 1, 3], "tags": ["winter"], "hidden": True})
+    assert (kept.favourite_variants, kept.tags, kept.hidden) == ([1, 3], ["winter"], True)
+    assert kept.to_dict()["favourite_variants"] == [1, 3]
+    cleared = curate(kept, {"favourite_variants": [], "tags": None, "hidden": False})
+    assert (cleared.favourite_variants, cleared.tags, cleared.hidden) == (None, None, False)
+    assert not {"favourite_variants", "tags", "hidden"} & set(cleared.to_dict())
+    assert cleared.status == kept.status and cleared.updated_at == kept.updated_at
+    with pytest.raises(ValueError):
+        curate(fresh(), {"status": "completed"})

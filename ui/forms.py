@@ -24,6 +24,7 @@ from legnext_core.models import MOTIONS, VIDEO_TYPES, JobKind, JobRequest
 from legnext_core.studio import Studio
 from legnext_core.submit import SubmitResult, submit_batch
 from ui.format import points
+from ui.video_options import MoreOptions, more_options
 
 #: Resolution choices as shown (videoType 0/1).
 RESOLUTIONS = {label: video_type for video_type, label in VIDEO_TYPES.items()}
@@ -36,6 +37,20 @@ class VideoOptions:
     motion: str | None
     raw: bool
     callback: str | None
+    more: MoreOptions = MoreOptions()
+
+    def request_fields(self) -> dict[str, Any]:
+        """The options as ``JobRequest`` fields."""
+        return {
+            "video_type": self.video_type,
+            "motion": self.motion,
+            "raw": self.raw,
+            "callback": self.callback,
+            "batch_size": self.more.batch_size,
+            "speed": self.more.speed,
+            "loop": self.more.loop,
+            "end_url": self.more.end_url,
+        }
 
 
 def _keys(form_key: str) -> tuple[str, str]:
@@ -132,7 +147,8 @@ def video_options(key_prefix: str, *, resolution: bool = True, flags: bool = Tru
                 key=f"{key_prefix}:raw",
                 help="Midjourney's --raw: less of Midjourney's own styling, closer to the prompt.",
             )
-    return VideoOptions(video_type, motion, raw, callback_override(key_prefix))
+    more = more_options(key_prefix) if flags else MoreOptions()
+    return VideoOptions(video_type, motion, raw, callback_override(key_prefix), more)
 
 
 def callback_override(key_prefix: str) -> str | None:
@@ -212,14 +228,10 @@ def prepare_batch(lines: list[tuple[int, str, str]], options: VideoOptions) -> l
     prepared = []
     for number, prompt, resolution in lines:
         video_type: Any = _RESOLUTION_WORDS.get(resolution.lower(), resolution)
-        request = JobRequest(
-            kind=JobKind.TEXT_VIDEO,
-            prompt=prompt or None,
-            video_type=options.video_type if video_type is None else video_type,
-            motion=options.motion,
-            raw=options.raw,
-            callback=options.callback,
-        )
+        fields = options.request_fields()
+        if video_type is not None:
+            fields["video_type"] = video_type
+        request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt=prompt or None, **fields)
         error = None
         try:
             request.validate()

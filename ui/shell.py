@@ -31,6 +31,7 @@ def _pages() -> dict[str, list[st.Page]]:
             page("upscale", "Upscale", ":material/high_quality:"),
         ],
         "Library": [
+            page("gallery", "Gallery", ":material/photo_library:"),
             page("history", "History", ":material/history:"),
             page("usage", "Usage", ":material/bar_chart:"),
             # Reached from History and from links: /job?job=<job id>.

@@ -238,6 +238,12 @@ class JournalStorage(Storage):
             return self._tables
 
     @contextlib.contextmanager
+    def reading(self) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
+        """:meth:`tables`, held still: no catch-up adds a record while the caller iterates over it."""
+        with self._lock:
+            yield self.tables()
+
+    @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the locks with the log caught up; :meth:`commit` only inside this. Re-entrant."""
         with self._lock:

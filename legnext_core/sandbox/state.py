@@ -60,6 +60,8 @@ PHASE_SHARES = (0.15, 0.10, 0.75)
 POINTS_IMAGE = 80
 POINTS_VIDEO = {0: 480, 1: 1536}
 POINTS_UPSCALE = 480
+#: Turbo speed costs this many times fast; a batch of ``--bs N`` videos costs N/4 of four.
+TURBO_FACTOR = 2
 ALERT_THRESHOLD_USD = 5
 #: Distinct "METHOD /path" request counters kept; later new paths are counted together under OTHER_PATHS.
 MAX_COUNTED_PATHS = 2000
@@ -82,12 +84,13 @@ def key_hash(api_key: str) -> str:
     return hashlib.sha256(b"legnext-sandbox:" + api_key.encode()).hexdigest()[:24]
 
 
-def cost_of(kind: str, video_type: int | None) -> int:
+def cost_of(kind: str, video_type: int | None, batch_size: int = VARIANTS, speed: str = "fast") -> int:
     if kind == "image":
         return POINTS_IMAGE
-    if kind == "upscale":
-        return POINTS_UPSCALE
-    return POINTS_VIDEO[video_type or 0]
+    cost = POINTS_UPSCALE if kind == "upscale" else POINTS_VIDEO[video_type or 0]
+    if speed == "turbo":
+        cost *= TURBO_FACTOR
+    return cost * batch_size // VARIANTS
 
 
 class SandboxState:
@@ -224,7 +227,8 @@ class SandboxState:
             if submission.kind != "image" and video_type is None:
                 video_type = 0
             self._check_capacity(account, now)
-            cost = cost_of(submission.kind, video_type)
+            batch_size = submission.batch_size if submission.kind not in ("image", "upscale") else VARIANTS
+            cost = cost_of(submission.kind, video_type, batch_size, submission.speed)
             balance, frozen = self._points(account, now)
             if balance - frozen < cost:
                 raise ApiError(
@@ -250,6 +254,10 @@ class SandboxState:
                 "parent_index": submission.parent_index,
                 "callback": submission.callback,
                 "cost": cost,
+                "batch_size": batch_size,
+                "speed": submission.speed,
+                "loop": submission.loop,
+                "end_url": submission.end_url,
                 "depth": depth,
                 "created_at": now,
                 "staged_at": staged_at,
@@ -394,13 +402,18 @@ class SandboxState:
         return "failed" if job["failure"] else "completed"
 
     @staticmethod
-    def _actions(job: dict[str, Any]) -> dict[str, list[int]]:
+    def _videos(job: dict[str, Any]) -> int:
+        """How many videos a video job made: its ``--bs`` (state files from before it: four)."""
+        return 1 if job["kind"] == "upscale" else int(job.get("batch_size") or VARIANTS)
+
+    @classmethod
+    def _actions(cls, job: dict[str, Any]) -> dict[str, list[int]]:
         if job["kind"] == "image":
             return {"upscale": list(range(VARIANTS)), "variation": list(range(VARIANTS))}
         if job["kind"] == "upscale":
             return {}
-        extend = list(range(VARIANTS)) if job["depth"] < MAX_EXTENSIONS else []
-        return {"extend": extend, "upscale": list(range(VARIANTS))}
+        videos = list(range(cls._videos(job)))
+        return {"extend": videos if job["depth"] < MAX_EXTENSIONS else [], "upscale": videos}
 
     def _output(self, job: dict[str, Any], status: str) -> dict[str, Any]:
         base = f"{job['media_base']}"
@@ -416,7 +429,7 @@ class SandboxState:
             }
         if status != "completed":
             return {"video_urls": None, "seed": ""}
-        count = 1 if job["kind"] == "upscale" else VARIANTS
+        count = self._videos(job)
         return {
             "video_urls": [f"{base}video/{job_id}/{i}.mp4" for i in range(count)],
             "seed": job["seed"],
@@ -460,6 +473,7 @@ class SandboxState:
             if job is None or self._status(job, self.clock.now()) != "completed":
                 return None
             kind = job["kind"]
+            videos = self._videos(job)
         if family == "image" and kind == "image":
             if name == "grid.png":
                 return MEDIA_DIR / GRID_SAMPLE
@@ -467,7 +481,7 @@ class SandboxState:
         elif family == "video" and kind == "upscale":
             names = {"0.mp4": UPSCALE_SAMPLE}
         elif family == "video" and kind != "image":
-            names = {f"{i}.mp4": VIDEO_SAMPLE.format(i) for i in range(VARIANTS)}
+            names = {f"{i}.mp4": VIDEO_SAMPLE.format(i) for i in range(videos)}
         else:
             return None
         sample = names.get(name)
@@ -492,6 +506,10 @@ class SandboxState:
                     "parent_index": job["parent_index"],
                     "callback": job["callback"],
                     "cost": job["cost"],
+                    "batch_size": self._videos(job) if job["kind"] != "image" else None,
+                    "speed": job.get("speed", "fast"),
+                    "loop": job.get("loop", False),
+                    "end_url": job.get("end_url"),
                     "extensions": job["depth"],
                     "will_fail": bool(job["failure"]),
                     "finalized": job["finalized"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +33,21 @@ class Submission:
     parent_job_id: str | None = None
     parent_index: int | None = None
     callback: str = ""
+    #: Midjourney options read from the prompt (``--bs``, ``--turbo``, ``--loop``, ``--end``).
+    batch_size: int = 4
+    speed: str = "fast"
+    loop: bool = False
+    end_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PromptOptions:
+    """The Midjourney options a prompt carries, as the sandbox honours them."""
+
+    batch_size: int = 4
+    speed: str = "fast"
+    loop: bool = False
+    end_url: str | None = None
 
 
 def _present(body: dict[str, Any], name: str) -> bool:
@@ -106,14 +121,36 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _check_options(prompt: str) -> None:
-    """Midjourney options travel inside the prompt; check the ones the dashboard uses."""
+BATCH_SIZES = ("1", "2", "4")
+
+
+def _check_options(prompt: str | None) -> PromptOptions:
+    """Midjourney options travel inside the prompt; a malformed one is a 400 naming it.
+
+    ``--motion low|high``, ``--raw``, ``--end <http(s) image url>`` (Legnext's docs), ``--loop`` and
+    ``--bs 1|2|4`` (Midjourney's, honoured here), ``--fast`` / ``--turbo`` (speed; turbo costs double).
+    """
+    if not prompt:
+        return PromptOptions()
     words = prompt.split()
+    batch_size, speed, loop, end_url = 4, "fast", False, None
     for position, word in enumerate(words):
-        if word == "--motion":
-            value = words[position + 1] if position + 1 < len(words) else ""
-            if value not in ("low", "high"):
-                raise invalid(f"prompt: --motion must be followed by low or high, got {value!r}")
+        value = words[position + 1] if position + 1 < len(words) else ""
+        if word == "--motion" and value not in ("low", "high"):
+            raise invalid(f"prompt: --motion must be followed by low or high, got {value!r}")
+        if word == "--bs":
+            if value not in BATCH_SIZES:
+                raise invalid(f"prompt: --bs must be followed by 1, 2 or 4, got {value[:32]!r}")
+            batch_size = int(value)
+        elif word == "--end":
+            if not _is_http_url(value):
+                raise invalid(f"prompt: --end must be followed by an http(s) image URL, got {value[:64]!r}")
+            end_url = value
+        elif word == "--loop":
+            loop = True
+        elif word in ("--fast", "--turbo"):
+            speed = word[2:]
+    return PromptOptions(batch_size, speed, loop, end_url)
 
 
 def moderate(prompt: str | None) -> None:
@@ -140,10 +177,9 @@ def video_diffusion(body: dict[str, Any]) -> Submission:
         job_id = _job_id(body)
         image_no = _int(body, "imageNo", range(0, 4), required=True)
         prompt = _text(body, "prompt", required=False)
-        if prompt:
-            _check_options(prompt)
+        options = _check_options(prompt)
         moderate(prompt)
-        return Submission("animate", prompt, video_type, job_id, image_no, callback)
+        return Submission("animate", prompt, video_type, job_id, image_no, callback, **asdict(options))
     if _present(body, "imageNo"):
         raise invalid("imageNo is only allowed together with jobId (animate mode)")
     prompt = _text(body, "prompt", required=True)
@@ -154,9 +190,9 @@ def video_diffusion(body: dict[str, Any]) -> Submission:
         if not _is_http_url(first):
             raise invalid("prompt: the image URL at the start of the prompt is not a valid http(s) URL")
         kind = "image_url_video"
-    _check_options(prompt)
+    options = _check_options(prompt)
     moderate(prompt)
-    return Submission(kind, prompt, video_type, None, None, callback)
+    return Submission(kind, prompt, video_type, None, None, callback, **asdict(options))
 
 
 def extend_video(body: dict[str, Any]) -> Submission:
@@ -164,10 +200,9 @@ def extend_video(body: dict[str, Any]) -> Submission:
     job_id = _job_id(body)
     video_no = _int(body, "videoNo", range(0, 4), required=True)
     prompt = _text(body, "prompt", required=False)
-    if prompt:
-        _check_options(prompt)
+    options = _check_options(prompt)
     moderate(prompt)
-    return Submission("extend", prompt, None, job_id, video_no, callback)
+    return Submission("extend", prompt, None, job_id, video_no, callback, **asdict(options))
 
 
 def video_upscale(body: dict[str, Any]) -> Submission:

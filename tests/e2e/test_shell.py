@@ -20,7 +20,8 @@ def test_first_visit_on_a_deep_link_gets_the_navigation_not_the_pages_folder(bro
             expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=30_000)
             sidebar = page.get_by_test_id("stSidebar")
             expect(sidebar.get_by_role("link", name="Create")).to_be_visible()
-            expect(sidebar.get_by_text("Library")).to_be_visible()
+            # Exact: the Gallery link's icon name, "photo_library", also contains the word.
+            expect(sidebar.get_by_text("Library", exact=True)).to_be_visible()
             # The old automatic pages/ navigation lists the raw file names, the entry script among them.
             expect(sidebar.get_by_role("link", name="app", exact=True)).to_have_count(0)
             expect(sidebar.get_by_role("link", name="job", exact=True)).to_have_count(0)

@@ -41,8 +41,10 @@ def test_extends_the_chosen_video_and_variant_with_a_prompt(app_test, studio, sa
     assert not at.exception
     assert len(at.get("video")) == 4, "all four results are previewed"
     assert "4 s of 20 s**, 4 extensions left" in page_text(at)
-    assert "480 points (US$0.48)" in page_text(at) and "an estimate" in page_text(at)
+    # The extension price is Legnext's published one now, so no "estimate" beside it.
+    assert "480 points (US$0.48)" in page_text(at) and "an estimate" not in page_text(at)
     at.segmented_control(key=f"extend:variant:{video}").set_value(1).run()
+    at.segmented_control(key="extend:mode").set_value("manual").run()
     at.text_area(key="extend:prompt").input("the camera pulls back")
     at.button(key="extend:submit").click().run()
     assert not at.exception
@@ -51,6 +53,31 @@ def test_extends_the_chosen_video_and_variant_with_a_prompt(app_test, studio, sa
     assert (extension.parent_job_id, extension.parent_index) == (video, 1)
     assert extension.prompt == "the camera pulls back"
     assert extension.job_id in at.success[0].value
+
+
+def test_extend_auto_sends_no_prompt(app_test, studio, sandbox):
+    at = app_test("extend")
+    finished_video(studio(), sandbox)
+    at.run()
+    assert at.segmented_control(key="extend:mode").value == "auto"
+    at.button(key="extend:submit").click().run()
+    assert not at.exception
+    (extension,) = studio().store.recent(kinds=["extend"])
+    assert extension.prompt is None and extension.wire_prompt is None
+    assert sandbox.jobs()[-1]["prompt"] is None
+
+
+def test_extend_manual_without_a_prompt_is_not_sent(app_test, studio, sandbox):
+    at = app_test("extend")
+    finished_video(studio(), sandbox)
+    at.run()
+    at.segmented_control(key="extend:mode").set_value("manual").run()
+    at.segmented_control(key="extend:speed").set_value("turbo").run()
+    assert "960 points" in page_text(at)
+    at.button(key="extend:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", EXTEND_POSTS) == 0
+    assert any("Extend manual needs a prompt" in error.value for error in at.error)
 
 
 def test_cost_of_an_extension_follows_the_parent_resolution(app_test, studio, sandbox):

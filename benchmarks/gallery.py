@@ -1,0 +1,163 @@
+"""How fast the Gallery refreshes at 10,000 and 100,000 jobs, and how many bytes each refresh sends.
+
+Prints JSON lines, for each log size:
+
+- ``gallery.data_path``: one refresh's read of the log (``gallery.load_page``: newest-first walk that
+  stops when the page is full) beside what History's path costs on the same log (``store.recent``:
+  every match, sorted), with the ratio, for no filter, a text search and favourites only;
+- ``gallery.page_script_run``: the whole dashboard script with the Gallery open (Streamlit's AppTest
+  against a local sandbox), and the bytes of the elements one refresh sends (protobuf, posters are sent
+  as URLs: a browser fetches each poster once, ~13 KB, see ``benchmarks.thumbnails``).
+
+    python -m benchmarks.gallery [--jobs 10000 100000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.store import make_record
+from legnext_core.gallery import GalleryFilter, load_page
+from legnext_core.records import JobRecord
+from legnext_core.store import JobStore
+
+
+def build_log(path: Path, jobs: int) -> None:
+    """A log like History's benchmark, with archived media, posters, some favourites and tags."""
+    rng = random.Random(7)
+    now = time.time()
+    made = [JobRecord.from_dict(make_record(rng, now)) for _ in range(jobs)]
+    made.sort(key=lambda record: record.sort_time)  # written oldest first, as a log grows
+    records = {}
+    for record in made:
+        if record.video_urls:
+            folder = f"{path.parent}/media/{record.job_id}"
+            record = record.replace(
+                media_paths=[f"{folder}/{n}.mp4" for n in range(4)],
+                thumbnails=[f"{folder}/{n}.poster.jpg" for n in range(4)],
+            )
+            if rng.random() < 0.05:
+                record = record.replace(favourite_variants=[rng.randrange(4)])
+            if rng.random() < 0.1:
+                record = record.replace(tags=rng.sample(["client", "winter", "draft", "keep"], 2))
+        records[record.local_id] = record.to_dict()
+    path.write_text(json.dumps({"jobs": records}))
+    # One write through the store gives the file its generation token, so later reads hit the cache
+    # as they do in a running dashboard.
+    with JobStore(path) as store:
+        store.update_library(made[0].local_id, tags=["first"])
+
+
+def timed(action, repeat: int) -> list[float]:
+    action()  # warm
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def data_path(store: JobStore, jobs: int, repeat: int) -> None:
+    cases = {
+        "no_filter": GalleryFilter(),
+        # Prompts draw on ~50 words: one is in most prompts, a word pair in ~2%, and "lanterns" in none
+        # (the walk reads the whole log: the worst case).
+        "text_search_common": GalleryFilter(text="lighthouse"),
+        "text_search_rare": GalleryFilter(text="fox running"),
+        "text_search_no_match": GalleryFilter(text="lanterns"),
+        "favourites_only": GalleryFilter(favourites_only=True),
+    }
+    for name, filters in cases.items():
+        gallery = timed(lambda f=filters: load_page(store, f), repeat)
+        history = timed(lambda f=filters: store.recent(None, text=f.text or None), repeat)
+        print(
+            json.dumps(
+                {
+                    "metric": "gallery.data_path",
+                    "case": name,
+                    "jobs": jobs,
+                    "gallery_median_ms": round(statistics.median(gallery), 2),
+                    "history_style_median_ms": round(statistics.median(history), 2),
+                    "ratio": round(statistics.median(history) / max(statistics.median(gallery), 1e-6), 1),
+                }
+            ),
+            flush=True,
+        )
+
+
+def element_bytes(at) -> int:
+    total = 0
+
+    def walk(node) -> None:
+        nonlocal total
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "ByteSize"):
+            total += proto.ByteSize()
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return total
+
+
+def page_script(folder: Path, jobs: int, repeat: int) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from legnext_core.sandbox import SandboxConfig, SandboxServer
+    from legnext_core.studio import shutdown_studio
+
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    with SandboxServer(SandboxConfig()) as sandbox:
+        os.environ.pop("LEGNEXT_API_KEY", None)
+        os.environ["LEGNEXT_SANDBOX_URL"] = sandbox.base_url
+        os.environ["LEGNEXT_DATA_DIR"] = str(folder)
+        try:
+            at = AppTest.from_file(app, default_timeout=300)
+            at.secrets["LEGNEXT_BENCHMARK"] = "1"  # keeps AppTest off the real secrets file
+            at.run()
+            at.switch_page("pages/gallery.py")
+            at.run()  # the first run reads and parses the whole log
+            assert not at.exception, at.exception
+            times = timed(at.run, repeat)
+            assert not at.exception, at.exception
+            print(
+                json.dumps(
+                    {
+                        "metric": "gallery.page_script_run",
+                        "jobs": jobs,
+                        "cards": 24,
+                        "median_ms": round(statistics.median(times), 1),
+                        "max_ms": round(max(times), 1),
+                        "element_bytes_per_refresh": element_bytes(at),
+                    }
+                ),
+                flush=True,
+            )
+        finally:
+            shutdown_studio()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    for jobs in args.jobs:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            build_log(folder / "jobs.json", jobs)
+            with JobStore(folder / "jobs.json") as store:
+                data_path(store, jobs, args.repeat)
+            page_script(folder, jobs, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

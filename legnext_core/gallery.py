@@ -1,0 +1,206 @@
+"""The Gallery's data: pages of result cards, newest first, and what people keep, tag and hide.
+
+Pure functions over the job store, no Streamlit. A page is read with :meth:`JobStore.newest_page`,
+which walks the log from the newest record and stops as soon as the page is full, so a refresh costs
+the same at 100,000 jobs as at 1,000 (no count of every match, no sort, no copy of the log). Paging
+is by position in the log: "older" continues where the page ended.
+
+Posters come from the tracker's archiving step (``thumbnails``); a card never decodes a video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from legnext_core.models import JobKind
+from legnext_core.records import JobRecord
+from legnext_core.store import JobStore, record_filter
+
+PER_PAGE = 24
+#: Who a record without ``submitted_by`` was made by (:class:`JobRecord`'s default).
+_NO_SIGN_IN: str = JobRecord.__dataclass_fields__["submitted_by"].default
+MAX_TAGS = 12
+MAX_TAG_CHARS = 32
+
+
+@dataclass(frozen=True)
+class GalleryFilter:
+    """The same filters as History, plus the Gallery's own (person, favourites, tags, hidden)."""
+
+    statuses: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    text: str = ""
+    since: float | None = None
+    until: float | None = None
+    #: ``submitted_by`` (an e-mail, or "local" without sign-in); empty for everyone.
+    person: str = ""
+    favourites_only: bool = False
+    #: A card matches when it has every one of these tags.
+    tags: tuple[str, ...] = ()
+    show_hidden: bool = False
+
+    def predicate(self) -> Callable[[Mapping[str, Any]], bool]:
+        """A filter over stored objects, like :func:`record_filter`: a page builds only what it shows."""
+        base = record_filter(
+            statuses=self.statuses or None,
+            kinds=self.kinds or None,
+            text=self.text or None,
+            since=self.since,
+            until=self.until,
+        )
+        person = self.person.strip().casefold()
+        wanted_tags = {tag.casefold() for tag in self.tags}
+
+        def keep(record: Mapping[str, Any]) -> bool:
+            if record.get("hidden") and not self.show_hidden:
+                return False
+            if self.favourites_only and not record.get("favourite_variants"):
+                return False
+            if person and (record.get("submitted_by") or _NO_SIGN_IN).casefold() != person:
+                return False
+            if wanted_tags and not wanted_tags <= {t.casefold() for t in record.get("tags") or ()}:
+                return False
+            return base(record)
+
+        return keep
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One variant of a job: its poster (None: show the placeholder), its media, whether it is a favourite."""
+
+    index: int
+    poster: str | None
+    media: str | None
+    url: str | None
+    is_video: bool
+    favourite: bool
+
+    @property
+    def label(self) -> str:
+        return f"{'Video' if self.is_video else 'Image'} {self.index + 1}"
+
+
+@dataclass(frozen=True)
+class Card:
+    """One job as the Gallery shows it."""
+
+    local_id: str
+    job_id: str | None
+    kind: str
+    status: str
+    prompt: str
+    submitted_at: float
+    progress: int | None
+    error_message: str | None
+    submitted_by: str | None
+    tags: tuple[str, ...]
+    hidden: bool
+    tiles: tuple[Tile, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class GalleryPage:
+    cards: list[Card]
+    #: Where the next, older page starts (None: this is the last).
+    older: int | None
+
+
+def card_of(record: JobRecord) -> Card:
+    is_video = record.kind != JobKind.IMAGE
+    urls = list(record.video_urls or []) if is_video else list(record.image_urls or [])
+    media = list(record.media_paths or [])
+    posters = list(record.thumbnails or [])
+    favourites = set(record.favourite_variants or ())
+    count = max(len(urls), len(media))
+    tiles = tuple(
+        Tile(
+            index=i,
+            poster=posters[i] if i < len(posters) else None,
+            media=media[i] if i < len(media) else None,
+            url=urls[i] if i < len(urls) else None,
+            is_video=is_video,
+            favourite=i in favourites,
+        )
+        for i in range(count)
+    )
+    return Card(
+        local_id=record.local_id,
+        job_id=record.job_id,
+        kind=str(record.kind or ""),
+        status=str(record.status or ""),
+        prompt=record.prompt or "",
+        submitted_at=record.sort_time,
+        progress=record.progress,
+        error_message=record.error_message,
+        submitted_by=record.submitted_by,
+        tags=tuple(record.tags or ()),
+        hidden=record.hidden,
+        tiles=tiles,
+    )
+
+
+def load_page(
+    store: JobStore, filters: GalleryFilter, *, before: int | None = None, per_page: int = PER_PAGE
+) -> GalleryPage:
+    records, older = store.newest_page(filters.predicate(), limit=per_page, before=before)
+    return GalleryPage([card_of(record) for record in records], older)
+
+
+# -- keep, tag, hide ----------------------------------------------------------------------------------
+
+
+def toggle_favourite(store: JobStore, local_id: str, index: int) -> bool:
+    """Favourite variant ``index`` of a job, or unfavourite it; True when it is now a favourite."""
+    record = store.get(local_id)
+    if record is None:
+        raise KeyError(local_id)
+    favourites = set(record.favourite_variants or ())
+    now_favourite = index not in favourites
+    favourites.symmetric_difference_update({index})
+    store.update_library(local_id, favourite_variants=sorted(favourites))
+    return now_favourite
+
+
+def normalise_tags(raw: Sequence[str] | str) -> tuple[str, ...]:
+    """Tags as kept: trimmed, inner spaces collapsed, no duplicates (case-insensitive), bounded.
+
+    Raises ValueError with a sentence for the page when a tag is too long or there are too many.
+    """
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    tags: list[str] = []
+    seen: set[str] = set()
+    for item in items:
+        tag = " ".join(str(item).split())
+        if not tag or tag.casefold() in seen:
+            continue
+        if len(tag) > MAX_TAG_CHARS:
+            raise ValueError(f"A tag has at most {MAX_TAG_CHARS} characters; “{tag[:40]}…” is longer.")
+        seen.add(tag.casefold())
+        tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"A job takes at most {MAX_TAGS} tags.")
+    return tuple(tags)
+
+
+def set_tags(store: JobStore, local_id: str, raw: Sequence[str] | str) -> tuple[str, ...]:
+    tags = normalise_tags(raw)
+    store.update_library(local_id, tags=list(tags))
+    return tags
+
+
+def set_hidden(store: JobStore, local_id: str, hidden: bool) -> None:
+    store.update_library(local_id, hidden=bool(hidden))
+
+
+def media_file(raw: str | None, media_dir: Path | None = None) -> Path | None:
+    """An archived file that is still there, or None."""
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_absolute() and media_dir is not None:
+        path = media_dir / path
+    return path if path.is_file() else None

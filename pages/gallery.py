@@ -1,0 +1,17 @@
+"""Gallery: every result as a picture that plays, newest first, with favourites, tags and filters."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import gallery_view as gv
+from ui.context import studio
+from ui.history_view import refresh_seconds
+
+current = studio()
+st.title("Gallery", anchor=False)
+filters = gv.filter_bar()
+gv.open_player(current)
+
+# Reads the job log only; redraws itself so posters appear as the tracker makes them.
+st.fragment(gv.show_grid, run_every=refresh_seconds(current))(current, filters)

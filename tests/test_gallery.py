@@ -1,0 +1,155 @@
+"""The Gallery's data path: newest-first pages by position, every filter, favourites, tags, hidden."""
+
+from __future__ import annotations
+
+import pytest
+
+from legnext_core.gallery import (
+    GalleryFilter,
+    card_of,
+    load_page,
+    normalise_tags,
+    set_hidden,
+    set_tags,
+    toggle_favourite,
+)
+from legnext_core.models import JobKind, JobRequest
+from legnext_core.records import JobRecord
+from legnext_core.store import JobStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        self.now += 1
+        return self.now
+
+
+@pytest.fixture
+def store(tmp_path):
+    with JobStore(tmp_path / "jobs.json", clock=Clock()) as store:
+        yield store
+
+
+def add(store: JobStore, prompt: str, kind: JobKind = JobKind.TEXT_VIDEO) -> str:
+    request = JobRequest(kind, prompt=prompt)
+    record = store.add_intent(
+        request, api_mode="sandbox", api_base_url="http://127.0.0.1/api", estimated_points=1
+    )
+    return record.local_id
+
+
+def prompts(page) -> list[str]:
+    return [card.prompt for card in page.cards]
+
+
+def test_pages_are_newest_first_and_stay_put_while_new_jobs_arrive(store):
+    for n in range(7):
+        add(store, f"job {n}")
+    first = load_page(store, GalleryFilter(), per_page=3)
+    assert prompts(first) == ["job 6", "job 5", "job 4"]
+    add(store, "job 7")  # arrives while the first page is open
+    second = load_page(store, GalleryFilter(), before=first.older, per_page=3)
+    assert prompts(second) == ["job 3", "job 2", "job 1"]
+    last = load_page(store, GalleryFilter(), before=second.older, per_page=3)
+    assert prompts(last) == ["job 0"] and last.older is None
+
+
+def test_an_exactly_full_last_page_has_no_older_page(store):
+    for n in range(3):
+        add(store, f"job {n}")
+    page = load_page(store, GalleryFilter(), per_page=3)
+    assert len(page.cards) == 3 and page.older is None
+
+
+def test_favourites_tags_and_hidden_filter_and_survive_reopening(store, tmp_path):
+    fox, heron, owl = add(store, "a fox"), add(store, "a heron"), add(store, "an owl")
+    assert toggle_favourite(store, heron, 2) is True
+    assert toggle_favourite(store, heron, 0) is True
+    assert toggle_favourite(store, heron, 0) is False
+    set_tags(store, fox, "Winter, snow ,winter")
+    set_hidden(store, owl, True)
+    store.close()
+    with JobStore(tmp_path / "jobs.json") as reopened:
+        assert reopened.get(heron).favourite_variants == [2]
+        assert reopened.get(fox).tags == ["Winter", "snow"]
+        assert prompts(load_page(reopened, GalleryFilter(favourites_only=True))) == ["a heron"]
+        assert prompts(load_page(reopened, GalleryFilter(tags=("winter", "SNOW")))) == ["a fox"]
+        assert prompts(load_page(reopened, GalleryFilter())) == ["a heron", "a fox"]
+        assert prompts(load_page(reopened, GalleryFilter(show_hidden=True)))[0] == "an owl"
+
+
+def test_history_filters_and_the_person_seam(store):
+    add(store, "a fox in snow")
+    add(store, "a lighthouse", JobKind.IMAGE)
+    assert prompts(load_page(store, GalleryFilter(kinds=("image",)))) == ["a lighthouse"]
+    assert prompts(load_page(store, GalleryFilter(text="SNOW"))) == ["a fox in snow"]
+    assert prompts(load_page(store, GalleryFilter(statuses=("completed",)))) == []
+    assert prompts(load_page(store, GalleryFilter(person="ann@example.com"))) == []
+    # Records from sign-in carry submitted_by; the filter matches it case-insensitively.
+    keep = GalleryFilter(person="Ann@Example.com").predicate()
+    assert keep({"local_id": "a", "submitted_by": "ann@example.com", "prompt": "x"})
+    assert not keep({"local_id": "b", "submitted_by": "bob@example.com", "prompt": "x"})
+    # A record from before sign-in reads back as made by "local", and the filter says the same.
+    assert GalleryFilter(person="local").predicate()({"local_id": "c", "prompt": "x"})
+
+
+def test_cards_carry_one_tile_per_output_with_its_poster_and_favourite():
+    record = {
+        "local_id": "x",
+        "kind": "text_video",
+        "status": "completed",
+        "video_urls": ["https://a/0.mp4", "https://a/1.mp4"],
+        "media_paths": ["/m/0.mp4", None],
+        "thumbnails": ["/m/0.poster.jpg", None],
+        "favourite_variants": [1],
+    }
+    card = card_of(JobRecord.from_dict(record))
+    assert [(t.index, t.poster, t.media, t.favourite) for t in card.tiles] == [
+        (0, "/m/0.poster.jpg", "/m/0.mp4", False),
+        (1, None, None, True),
+    ]
+    assert card.tiles[1].label == "Video 2"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [("x" * 33, "at most 32 characters"), (",".join(f"t{n}" for n in range(13)), "at most 12 tags")],
+)
+def test_bad_tags_are_refused_with_a_sentence(raw, message):
+    with pytest.raises(ValueError, match=message):
+        normalise_tags(raw)
+
+
+def test_update_library_refuses_other_fields(store):
+    local_id = add(store, "a fox")
+    with pytest.raises(ValueError):
+        store.update_library(local_id, status="completed")
+
+
+def test_positions_hold_across_compaction_changes_and_another_process_adding_jobs(store, tmp_path):
+    ids = [add(store, f"job {n}") for n in range(6)]
+    first = load_page(store, GalleryFilter(), per_page=2)
+    assert prompts(first) == ["job 5", "job 4"] and first.older == 4
+    # A change to an old record keeps its place; a compaction rewrites the snapshot in log order.
+    set_tags(store, ids[0], "keep")
+    assert store.storage.compact()
+    # Another process (its own store on the same file) adds a job while this page is open.
+    with JobStore(tmp_path / "jobs.json") as other:
+        add(other, "job 6")
+    second = load_page(store, GalleryFilter(), before=first.older, per_page=2)
+    assert prompts(second) == ["job 3", "job 2"]
+    assert prompts(load_page(store, GalleryFilter(), per_page=1)) == ["job 6"]
+    with JobStore(tmp_path / "jobs.json") as reopened:
+        assert prompts(load_page(reopened, GalleryFilter(), before=second.older)) == ["job 1", "job 0"]
+
+
+def test_a_page_builds_typed_records_only_for_the_cards_it_shows(store):
+    for n in range(5):
+        add(store, f"job {n}")
+    records, older = store.newest_page(lambda data: "job" in data["prompt"], limit=2)
+    assert [type(r) for r in records] == [JobRecord, JobRecord] and older == 3
+    assert [r.prompt for r in records] == ["job 4", "job 3"]
+    assert store.newest_page(lambda data: True, limit=2, before=0) == ([], None)

@@ -1,0 +1,82 @@
+"""AppTest: the Gallery page draws finished jobs' posters, filters, favourites and the pager."""
+
+from __future__ import annotations
+
+from legnext_core.models import JobKind, JobRequest
+from legnext_core.submit import submit_job
+from tests.ui.helpers import finish_jobs, page_text
+
+
+def made(studio, sandbox, prompts, **options) -> list[str]:
+    ids = [
+        submit_job(studio, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=p, **options)).local_id
+        for p in prompts
+    ]
+    finish_jobs(studio, sandbox)
+    return ids
+
+
+def test_gallery_shows_cards_newest_first_with_a_tile_per_variant(app_test, studio, sandbox):
+    at = app_test("gallery")
+    assert not at.exception
+    assert "No job matches" in page_text(at)
+    made(studio(), sandbox, ["A fox in the snow"])
+    made(studio(), sandbox, ["A heron at dawn"], batch_size=2)
+    at.run()
+    assert not at.exception
+    texts = [element.value for element in at.text]
+    assert texts.index("A heron at dawn") < texts.index("A fox in the snow")
+    alts = [image.proto.imgs[0].alt for image in at.get("image")]
+    assert len(alts) == 6, "one poster (or placeholder) per variant"
+    assert all(alt.startswith(("Poster of video", "No poster yet for video")) for alt in alts)
+    favourite_keys = [b.key for b in at.button if b.key and b.key.startswith("gallery:fav:")]
+    assert len(favourite_keys) == 6
+
+
+def test_a_favourite_is_kept_and_filters_the_gallery(app_test, studio, sandbox):
+    at = app_test("gallery")
+    fox, heron = made(studio(), sandbox, ["A fox in the snow", "A heron at dawn"])
+    at.run()
+    at.button(key=f"gallery:fav:{fox}:1").click().run()
+    assert not at.exception
+    assert studio().store.get(fox).favourite_variants == [1]
+    at.toggle(key="gallery-favourites").set_value(True).run()
+    texts = [element.value for element in at.text]
+    assert "A fox in the snow" in texts and "A heron at dawn" not in texts
+
+
+def test_prompts_are_shown_literally(app_test, studio, sandbox):
+    at = app_test("gallery")
+    made(studio(), sandbox, ["**bold** <b>tag</b> [link](evil) # not a heading"])
+    at.run()
+    assert "**bold** <b>tag</b> [link](evil) # not a heading" in [element.value for element in at.text]
+
+
+def test_pager_walks_to_older_jobs_and_back(app_test, studio, sandbox):
+    at = app_test("gallery")
+    # Legnext (and the sandbox) run six jobs at a time: make them six by six.
+    for start in range(0, 26, 6):
+        made(studio(), sandbox, [f"Job number {n}" for n in range(start, min(start + 6, 26))])
+    at.run()
+    texts = [element.value for element in at.text]
+    assert "Job number 25" in texts and "Job number 1" not in texts
+    at.button(key="gallery:older").click().run()
+    texts = [element.value for element in at.text]
+    assert "Job number 1" in texts and "Job number 0" in texts and "Job number 25" not in texts
+    at.button(key="gallery:newer").click().run()
+    assert "Job number 25" in [element.value for element in at.text]
+
+
+def test_create_shows_the_latest_jobs_with_progress_then_posters_and_follow_ups(app_test, studio, sandbox):
+    at = app_test("create")
+    at.text_area(key="create:text:prompt").input("A kite over the dunes")
+    at.button(key="text:submit").click().run()
+    assert not at.exception
+    assert "Your latest jobs" in [element.value for element in at.subheader]
+    assert any("Pending" in str(bar.proto.text) for bar in at.get("progress"))
+    finish_jobs(studio(), sandbox)
+    at.run()
+    assert not at.exception
+    assert len(at.get("image")) == 4
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert {"Extend", "Upscale", "Remix"} <= set(labels)

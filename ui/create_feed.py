@@ -1,0 +1,67 @@
+"""Under the Create form: the latest jobs as they are made, with progress, posters and follow-ups.
+
+Reads the job log only (the tracker polls), through the Gallery's newest-first page, so it costs the
+same at any log size. Until sign-in records who submitted a job (``submitted_by``), it shows the
+newest jobs of the log; ``person`` is the seam for "your" jobs.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from legnext_core import gallery
+from legnext_core.gallery import Card, GalleryFilter
+from legnext_core.studio import Studio
+from ui import gallery_view
+from ui.history_view import refresh_seconds
+from ui.lineage import KIND_LABELS
+
+FEED_SIZE = 4
+ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
+VIDEO_KINDS = ("text_video", "image_url_video", "animate", "extend", "upscale")
+
+
+def show(studio: Studio, person: str = "") -> None:
+    """The feed, redrawn in its own fragment so progress and posters arrive without a reload."""
+    st.fragment(_feed, run_every=refresh_seconds(studio))(studio, person)
+
+
+def _feed(studio: Studio, person: str) -> None:
+    page = gallery.load_page(
+        studio.store, GalleryFilter(kinds=VIDEO_KINDS, person=person), per_page=FEED_SIZE
+    )
+    if not page.cards:
+        return
+    st.subheader("Your latest jobs", anchor=False)
+    for card in page.cards:
+        with st.container(border=True):
+            _row(studio, card)
+
+
+def _row(studio: Studio, card: Card) -> None:
+    st.markdown(f"**{KIND_LABELS.get(card.kind, card.kind)}** · {card.status}")
+    # Prompts are untrusted text: shown literally.
+    st.text(card.prompt or "(no prompt)")
+    if card.status in ACTIVE:
+        st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
+        return
+    if card.status != "completed":
+        if card.error_message:
+            st.text(f"Error: {card.error_message}")  # Legnext's text, shown literally
+        return
+    if card.tiles:
+        with st.grid(len(card.tiles), gap="small", min_column_width=100):
+            for tile in card.tiles:
+                gallery_view.poster(studio, tile)
+    follow = st.container(horizontal=True)
+    variant = {"job": card.job_id or "", "variant": "0"}
+    if card.kind != "upscale" and card.job_id:
+        follow.page_link(
+            "pages/extend.py", label="Extend", icon=":material/more_time:", query_params=variant
+        )
+        follow.page_link(
+            "pages/upscale.py", label="Upscale", icon=":material/high_quality:", query_params=variant
+        )
+    follow.page_link(
+        "pages/create.py", label="Remix", icon=":material/replay:", query_params={"rerun": card.local_id}
+    )

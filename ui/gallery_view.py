@@ -1,0 +1,252 @@
+"""The Gallery page's parts: filters, the grid of result cards, the player, favourites, tags, hide.
+
+The grid reads the job log only (never the API) and shows poster frames the tracker made when it
+archived the media (``legnext_core.thumbnails``), so a refresh decodes nothing. It redraws itself in a
+fragment, which is how a job finishing while the page is open shows its posters without a reload.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from legnext_core import gallery
+from legnext_core.gallery import Card, GalleryFilter, GalleryPage, Tile
+from legnext_core.studio import Studio
+from legnext_core.thumbnails import poster_source
+from ui.format import relative_time
+from ui.history_view import STATUSES, day_bounds, viewer_zone
+from ui.lineage import KIND_LABELS
+
+#: Positions in the log where the pages seen so far began (the first page has None).
+CURSORS_KEY = "gallery:cursors"
+FILTER_KEY = "gallery:filter"
+#: The variant to play in the player dialog: (local_id, index).
+OPEN_KEY = "gallery:open"
+PROMPT_CHARS = 180
+ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
+
+
+def filter_bar() -> GalleryFilter:
+    """The filter widgets (History's, plus person, favourites, tags and hidden)."""
+    status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
+    statuses = status_col.multiselect(
+        "Status", STATUSES, key="gallery-status", placeholder="All statuses",
+        format_func=lambda s: s.capitalize(),
+    )
+    kinds = kind_col.multiselect(
+        "Kind", list(KIND_LABELS), key="gallery-kind", placeholder="All kinds",
+        format_func=lambda k: KIND_LABELS[k],
+    )
+    text = text_col.text_input(
+        "Search", key="gallery-text", placeholder="Words from the prompt, or a job id",
+        icon=":material/search:",
+    )
+    days = date_col.date_input("Submitted", value=(), key="gallery-days", format="YYYY-MM-DD")
+    since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
+    person_col, tags_col, favourite_col, hidden_col = st.columns(
+        [1.3, 1.6, 1, 1], vertical_alignment="bottom"
+    )
+    person = person_col.text_input(
+        "Person", key="gallery-person", placeholder="Everyone", help="Who submitted the job (their e-mail)."
+    )
+    tags = tags_col.multiselect(
+        "Tags", st.session_state.get("gallery:seen-tags", []), key="gallery-tags",
+        placeholder="Any tags", accept_new_options=True,
+    )
+    favourites_only = favourite_col.toggle("Favourites only", key="gallery-favourites")
+    show_hidden = hidden_col.toggle("Show hidden", key="gallery-hidden")
+    return GalleryFilter(
+        statuses=tuple(statuses), kinds=tuple(kinds), text=text.strip(), since=since, until=until,
+        person=person.strip(), favourites_only=favourites_only, tags=tuple(tags), show_hidden=show_hidden,
+    )
+
+
+def current_cursor(filters: GalleryFilter) -> int | None:
+    """Where the shown page begins; back to the newest page whenever the filters change."""
+    state = st.session_state
+    if state.get(FILTER_KEY) != filters:
+        state[FILTER_KEY] = filters
+        state[CURSORS_KEY] = [None]
+    return state[CURSORS_KEY][-1]
+
+
+def _newer() -> None:
+    st.session_state[CURSORS_KEY].pop()
+
+
+def _older(position: int) -> None:
+    st.session_state[CURSORS_KEY].append(position)
+
+
+def pager(page: GalleryPage) -> None:
+    cursors: list[int | None] = st.session_state[CURSORS_KEY]
+    newer, where, older = st.columns([1, 2, 1], vertical_alignment="center")
+    newer.button(
+        "Newer",
+        icon=":material/chevron_left:",
+        key="gallery:newer",
+        disabled=len(cursors) == 1,
+        on_click=_newer,
+    )
+    where.caption(f"Page {len(cursors)}, newest first")
+    older.button(
+        "Older",
+        icon=":material/chevron_right:",
+        key="gallery:older",
+        disabled=page.older is None,
+        on_click=_older,
+        args=(page.older,),
+    )
+
+
+def show_grid(studio: Studio, filters: GalleryFilter) -> None:
+    """One page of cards in a responsive grid, and the pager."""
+    page = gallery.load_page(studio.store, filters, before=current_cursor(filters))
+    _remember_tags(page)
+    if not page.cards:
+        st.info("No job matches these filters.", icon=":material/filter_alt_off:")
+        return
+    with st.grid("auto", min_column_width=340, gap="medium"):
+        for card in page.cards:
+            with st.container(border=True):
+                _card(studio, card)
+    pager(page)
+
+
+def _remember_tags(page: GalleryPage) -> None:
+    seen = set(st.session_state.get("gallery:seen-tags", []))
+    seen.update(tag for card in page.cards for tag in card.tags)
+    st.session_state["gallery:seen-tags"] = sorted(seen, key=str.casefold)
+
+
+def _card(studio: Studio, card: Card) -> None:
+    label = KIND_LABELS.get(card.kind, card.kind)
+    st.markdown(f"**{label}** · {card.status} · {relative_time(card.submitted_at, time.time())}")
+    prompt = card.prompt if len(card.prompt) <= PROMPT_CHARS else card.prompt[: PROMPT_CHARS - 1] + "…"
+    # Prompts are untrusted text: st.text shows them literally, never as Markdown.
+    st.text(prompt or "(no prompt)")
+    if card.status in ACTIVE:
+        st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
+    elif card.status in ("failed", "rejected", "lost", "unknown") and card.error_message:
+        st.text(f"Error: {card.error_message}")  # Legnext's text, shown literally
+    if card.tiles:
+        with st.grid(2, gap="small", min_column_width=120):
+            for tile in card.tiles:
+                with st.container():
+                    _tile(studio, card, tile)
+    _card_menu(studio, card)
+
+
+def poster(studio: Studio, tile: Tile) -> None:
+    """A variant's poster frame, or the placeholder; the alt text says which (and tests read it)."""
+    source = poster_source(tile.poster, studio.settings.media_dir)
+    made = not isinstance(source, bytes)
+    st.image(
+        source,
+        width="stretch",
+        # Posters are JPEG: naming the format spares Streamlit opening each one to find out.
+        output_format="JPEG",
+        alt=f"Poster of {tile.label.lower()}" if made else f"No poster yet for {tile.label.lower()}",
+    )
+
+
+def _tile(studio: Studio, card: Card, tile: Tile) -> None:
+    poster(studio, tile)
+    play, star = st.columns(2)
+    if play.button(
+        "Play" if tile.is_video else "Open",
+        key=f"gallery:play:{card.local_id}:{tile.index}",
+        icon=":material/play_arrow:" if tile.is_video else ":material/open_in_full:",
+        type="tertiary",
+        help=f"Open {tile.label.lower()}",
+    ):
+        st.session_state[OPEN_KEY] = (card.local_id, tile.index)
+        st.rerun(scope="app")
+    star.button(
+        "Favourited" if tile.favourite else "Favourite",
+        key=f"gallery:fav:{card.local_id}:{tile.index}",
+        icon=":material/star:" if tile.favourite else ":material/star_border:",
+        type="tertiary",
+        help=f"{'Remove' if tile.favourite else 'Mark'} {tile.label.lower()} as a favourite",
+        on_click=_toggle_favourite,
+        args=(studio, card.local_id, tile.index),
+    )
+
+
+def _toggle_favourite(studio: Studio, local_id: str, index: int) -> None:
+    now = gallery.toggle_favourite(studio.store, local_id, index)
+    st.toast("Kept as a favourite." if now else "No longer a favourite.", icon=":material/star:")
+
+
+def _card_menu(studio: Studio, card: Card) -> None:
+    links, menu = st.columns([2, 1], vertical_alignment="center")
+    if card.job_id:
+        links.page_link(
+            "pages/job.py", label="Details", icon=":material/info:", query_params={"job": card.job_id}
+        )
+    with menu.popover("", icon=":material/more_horiz:", help="Tags and hiding"):
+        key = f"gallery:tags:{card.local_id}"
+        st.text_input("Tags, separated by commas", value=", ".join(card.tags), key=key)
+        st.button(
+            "Save tags",
+            key=f"{key}:save",
+            icon=":material/sell:",
+            on_click=_save_tags,
+            args=(studio, card.local_id),
+        )
+        problem = st.session_state.get(f"{key}:problem")
+        if problem:
+            st.error(problem, icon=":material/edit:")
+        st.button(
+            "Show in the Gallery again" if card.hidden else "Hide from the Gallery",
+            key=f"gallery:hide:{card.local_id}",
+            icon=":material/visibility_off:",
+            on_click=gallery.set_hidden,
+            args=(studio.store, card.local_id, not card.hidden),
+        )
+
+
+def _save_tags(studio: Studio, local_id: str) -> None:
+    key = f"gallery:tags:{local_id}"
+    try:
+        gallery.set_tags(studio.store, local_id, st.session_state.get(key, ""))
+    except ValueError as exc:
+        st.session_state[f"{key}:problem"] = str(exc)
+    else:
+        st.session_state.pop(f"{key}:problem", None)
+
+
+def open_player(studio: Studio) -> None:
+    """The player dialog for the variant chosen in the grid (once per click)."""
+    chosen = st.session_state.pop(OPEN_KEY, None)
+    if not chosen:
+        return
+    record = studio.store.get(chosen[0])
+    if record is None:
+        return
+    card = gallery.card_of(record)
+    tile = next((t for t in card.tiles if t.index == chosen[1]), None)
+    if tile is not None:
+        _player(studio, card, tile)
+
+
+@st.dialog("Result", width="large")
+def _player(studio: Studio, card: Card, tile: Tile) -> None:
+    local = gallery.media_file(tile.media, studio.settings.media_dir)
+    source: Any = str(local) if local is not None else tile.url
+    st.markdown(f"**{tile.label}** of {KIND_LABELS.get(card.kind, card.kind).lower()}")
+    st.text(card.prompt or "(no prompt)")
+    if source is None:
+        st.image(poster_source(None), width="stretch")
+        st.caption("This result is neither archived nor reachable any more.")
+    elif tile.is_video:
+        st.video(source, autoplay=True, loop=True, muted=True)
+    else:
+        st.image(source, width="stretch")
+    if card.job_id:
+        st.page_link(
+            "pages/job.py", label="Open the job", icon=":material/info:", query_params={"job": card.job_id}
+        )
