@@ -102,6 +102,11 @@ def test_lone_surrogates_are_refused_and_inspection_still_works(sandbox: Sandbox
         assert response.json()["message"] == "Invalid request parameters"
     assert sandbox.jobs() == []
     assert requests.get(f"{sandbox.root_url}/_sandbox/jobs", timeout=10).status_code == 200
-    faults = requests.post(f"{sandbox.root_url}/_sandbox/faults", data=b'{"rate": "\\ud800"}', timeout=10)
+    faults = requests.post(
+        f"{sandbox.root_url}/_sandbox/faults",
+        data=b'{"rate": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert faults.status_code == 400
     assert requests.get(f"{sandbox.root_url}/_sandbox/faults", timeout=10).status_code == 200
