@@ -15,8 +15,8 @@ from tests.e2e.test_history_flow import post_job_through_the_page
 
 pytestmark = pytest.mark.slow
 
-# The grid's accessible cells, row 0: column 0 is the row marker, then the table's columns in their
-# order (ui.history_view.column_config): status, prompt, submitted, progress.
+# The grid's accessible cells of row 0: column 1 is the status, column 4 the progress (after the prompt
+# and the submission time, which come first so they show on a narrow screen).
 STATUS_CELL = "[data-testid=glide-cell-1-0]"
 PROGRESS_CELL = "[data-testid=glide-cell-4-0]"
 
