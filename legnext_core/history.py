@@ -418,6 +418,8 @@ class HistoryTable:
 
     #: How many distinct refreshes (filters and page) are remembered for other tabs.
     CACHE_SIZE = 32
+    #: The most records :meth:`records` keeps built between calls.
+    KEEP_BUILT = 20_000
 
     def __init__(self, store: Any) -> None:
         self._store = store
@@ -425,6 +427,7 @@ class HistoryTable:
         self._version = -1
         self._columns: _Columns | None = None
         self._cache: OrderedDict[tuple, HistoryPage] = OrderedDict()
+        self._built: dict[str, tuple[Any, JobRecord]] = {}
         #: How many times the table was built from every record, and how many refreshes it computed.
         self.rebuilds = 0
         self.computed = 0
@@ -519,9 +522,29 @@ class HistoryTable:
             return [ids[i] for i in order[mask[order]]]
 
     def records(self, **filters: Any) -> list[JobRecord]:
-        """Every record matching the filters, newest first, read from the log now (for the CSV export)."""
+        """Every record matching the filters, newest first, as the log holds them now.
+
+        For the CSV export, and for the spending check before every submission (this month's
+        records). The records of the last answer are kept with the stored object each was built
+        from: the log replaces a record's object when it changes (it never edits one), so an
+        unchanged record is not built again; the month's 4,000 records at 100,000 jobs took 160 ms
+        to build per submission.
+        """
         stored = self._store.stored()
-        return [JobRecord.from_dict(stored[i]) for i in self.local_ids(**filters) if i in stored]
+        previous = self._built
+        built: dict[str, tuple[Any, JobRecord]] = {}
+        found = []
+        for local_id in self.local_ids(**filters):
+            data = stored.get(local_id)
+            if data is None:
+                continue
+            kept = previous.get(local_id)
+            record = kept[1] if kept is not None and kept[0] is data else JobRecord.from_dict(data)
+            built[local_id] = (data, record)
+            found.append(record)
+        # Bounded: a whole-log export of a large log is not worth holding on to.
+        self._built = built if len(built) <= self.KEEP_BUILT else {}
+        return found
 
     def frame(self, **filters: Any) -> pd.DataFrame:
         """Every row matching the filters as :data:`COLUMNS`."""

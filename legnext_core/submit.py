@@ -146,9 +146,14 @@ def may_not_spend(studio: Studio, person: Person) -> LegnextError | None:
 
 
 def _month_records(studio: Studio, now: float) -> list[JobRecord]:
-    """This month's records on the API this process spends on: what the caps are counted over."""
+    """This month's records on the API this process spends on: what the caps are counted over.
+
+    The server's History table picks the month from its column of submission times (kept current
+    from the records that changed), so only this month's records are read: a scan of the whole log
+    took 0.75 s per submission at 100,000 jobs.
+    """
     since = spending.month_start(now).timestamp()
-    return [r for r in studio.store.recent(None, since=since) if _same_api(studio, r)]
+    return [r for r in studio.history.records(since=since) if _same_api(studio, r)]
 
 
 def _send(

@@ -85,3 +85,15 @@ def test_the_export_reads_the_filtered_records_as_they_are_now(store):
     ]
     assert rows[0]["prompt"] == "'=HYPERLINK(\"x\")" and rows[0]["output_1_url"].endswith("/1.mp4")
     assert [r.job_id for r in table.records(statuses=["pending"])] == ["job-2"]
+
+
+def test_records_are_built_again_only_when_they_changed(store):
+    table = HistoryTable(store)
+    submit(store, "a heron", "ana@team.test", "job-1", frozen=480)
+    submit(store, "a boat", "ana@team.test", "job-2", frozen=480)
+    first = {r.job_id: r for r in table.records()}
+    store.apply_job(snapshot("job-1", "completed", meta={"usage": {"frozen": 480, "consume": 480}}))
+    second = {r.job_id: r for r in table.records()}
+    assert second["job-1"].status == "completed" and second["job-1"].credits_consumed == 480
+    assert second["job-2"] is first["job-2"]  # unchanged: not built again
+    assert second["job-1"] is not first["job-1"]

@@ -102,7 +102,6 @@ def test_lone_surrogates_are_refused_and_inspection_still_works(sandbox: Sandbox
         assert response.json()["message"] == "Invalid request parameters"
     assert sandbox.jobs() == []
     assert requests.get(f"{sandbox.root_url}/_sandbox/jobs", timeout=10).status_code == 200
-    # Sent as JSON, as the control routes require of every POST: the body itself is what is refused.
     faults = requests.post(
         f"{sandbox.root_url}/_sandbox/faults",
         data=b'{"rate": "\\ud800"}',
