@@ -90,6 +90,8 @@ def _apply_deep_link() -> int | None:
             own_webhook = current.settings.webhook_url
             fields = {"callback": "" if request.callback in (None, own_webhook) else request.callback}
             if request.kind is JobKind.EXTEND:
+                # An extension sent with a prompt was a manual one; without, Legnext kept the video's own.
+                fields["mode"] = "manual" if request.prompt else "auto"
                 fields["prompt"] = request.prompt or ""
             forms.hand_over(form, **fields)
             st.switch_page(target, query_params={"job": request.parent_job_id, "variant": request.index or 0})

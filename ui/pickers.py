@@ -88,18 +88,29 @@ def pick_job(
     """A select box over ``records`` (by job id); ``preselect`` is chosen when it is among them, else the
     newest when ``choose_first`` (a page opened without a link), else nothing."""
     by_id = {record.job_id: record for record in records}
+    options = list(by_id)
+    state = st.session_state
     state_key = f"{key}:job"
-    if preselect in by_id and st.session_state.get(f"{key}:preselected") != preselect:
+    if preselect in by_id and state.get(f"{key}:preselected") != preselect:
         # Applied once per deep link, so the user's own choice afterwards is kept.
-        st.session_state[state_key] = preselect
-        st.session_state[f"{key}:preselected"] = preselect
-    if st.session_state.get(state_key) not in by_id:
-        st.session_state.pop(state_key, None)
+        state[state_key] = preselect
+        state[f"{key}:preselected"] = preselect
+    if state.get(state_key) not in by_id:
+        state.pop(state_key, None)
+    # With no choice in the state (none made yet, or Streamlit dropped the widget's state after a
+    # submission's rerun) the link's job is chosen again, else the newest: choosing nothing would leave
+    # the page blank under the picker.
+    if state_key in state:
+        index = None
+    elif preselect in by_id:
+        index = options.index(preselect)
+    else:
+        index = 0 if choose_first and options else None
     now = time.time()
     chosen = st.selectbox(
         label,
-        list(by_id),
-        index=None if state_key in st.session_state or not choose_first else 0,
+        options,
+        index=index,
         format_func=lambda job_id: job_label(by_id[job_id], now),
         key=state_key,
         placeholder=placeholder,

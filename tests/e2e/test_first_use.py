@@ -199,7 +199,8 @@ def test_run_again_on_an_extension_keeps_its_prompt(dashboard, page: Page):
     video = create_from_text(page, dashboard, "A fox in the snow")
     page.goto(dashboard.page_url(f"extend?job={video}&variant=1"))
     expect(page.get_by_role("radio", name="Video 2")).to_be_checked(timeout=60_000)
-    page.get_by_role("textbox", name="Prompt (optional)").fill("the fox leaps over a log")
+    page.get_by_role("radio", name="Manual: write a new one").click()
+    page.get_by_role("textbox", name="Prompt", exact=True).fill("the fox leaps over a log")
     page.get_by_role("button", name="Extend video").click()
     confirmation = page.get_by_text(re.compile(r"Submitted\. Legnext accepted job"))
     expect(confirmation).to_be_visible()
@@ -207,7 +208,8 @@ def test_run_again_on_an_extension_keeps_its_prompt(dashboard, page: Page):
     page.goto(dashboard.page_url(f"job?job={extension}"))
     page.get_by_role("link", name="Run again with the same settings").click()
     page.wait_for_url(re.compile(r"/extend\?"))
-    expect(page.get_by_role("textbox", name="Prompt (optional)")).to_have_value("the fox leaps over a log")
+    expect(page.get_by_role("radio", name="Manual: write a new one")).to_be_checked()
+    expect(page.get_by_role("textbox", name="Prompt", exact=True)).to_have_value("the fox leaps over a log")
     expect(page.get_by_role("radio", name="Video 2")).to_be_checked()
 
 
