@@ -328,7 +328,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
     """Every job matching ``filters`` (not just the page on screen) as CSV, values whole and safe."""
-    return prepare_export(studio, filters).data
+    return history.to_csv(matching_records(studio, filters))
 
 
 PAGE_KEY = "history-page"
@@ -342,69 +342,28 @@ def pager_values() -> tuple[int, int]:
     return max(0, page), size
 
 
-#: The export made by the last click on "Export CSV": the filters it holds and its bytes.
-EXPORT_STATE_KEY = "history-export-file"
-
-
-@dataclass(frozen=True)
-class PreparedExport:
-    """A CSV made for the person on a click, offered until the filters change."""
-
-    query: tuple[tuple[str, Any], ...]
-    jobs: int
-    data: bytes
-
-
-def _export_query(filters: HistoryFilters) -> tuple[tuple[str, Any], ...]:
-    return tuple(filters.query().items())
-
-
-def prepare_export(studio: Studio, filters: HistoryFilters) -> PreparedExport:
-    """Every job matching ``filters`` as CSV, made now (the filters in force when the person clicked)."""
-    records = matching_records(studio, filters)
-    return PreparedExport(_export_query(filters), len(records), history.to_csv(records))
-
-
 def table_controls(studio: Studio, filters: HistoryFilters) -> None:
     """Pager, page size and export, drawn once per full run (never by the refreshing table).
 
-    The export takes two clicks: "Export CSV" makes the file from the filters in force, then a download
-    button offers it. A one-click deferred download cannot be relied on here: Streamlit keeps the file a
-    deferred download makes unreferenced, and the orphan sweep that follows every script run (the
-    table's refreshes in every open tab included) deletes it on its second pass, so on a busy server the
-    browser's fetch can come too late. A file given to the download button is referenced by the page and
-    stays until the button goes.
+    The export's file is built when the button is clicked, from ``filters``: the filters on screen,
+    since changing any of them redraws this button.
     """
     pager, size_col, export = st.columns([1, 1, 1.2], vertical_alignment="bottom")
     pager.number_input("Page", min_value=1, step=1, key=PAGE_KEY, help="Past the last page shows the last.")
     size_col.selectbox(
         "Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE), key=PAGE_SIZE_KEY
     )
-    state = st.session_state
-    prepared: PreparedExport | None = state.get(EXPORT_STATE_KEY)
-    if prepared is not None and prepared.query != _export_query(filters):
-        prepared = None  # made for other filters: never offer it for these
-        state.pop(EXPORT_STATE_KEY, None)
-    if export.button(
+    export.download_button(
         "Export CSV",
-        icon=":material/table_view:",
+        data=lambda: export_csv(studio, filters),
+        file_name="legnext-jobs.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
         key="history-export",
         help="Every job matching the filters, not only this page, every field in full.",
         width="stretch",
-    ):
-        with export, st.spinner("Making the CSV…"):
-            prepared = state[EXPORT_STATE_KEY] = prepare_export(studio, filters)
-    if prepared is not None:
-        export.download_button(
-            f"Download {prepared.jobs:,} job{'' if prepared.jobs == 1 else 's'} (CSV)",
-            data=prepared.data,
-            file_name="legnext-jobs.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            on_click="ignore",
-            key="history-export-download",
-            width="stretch",
-        )
+    )
 
 
 # -- tracking a job made elsewhere --------------------------------------------------------------------
