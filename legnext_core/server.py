@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from legnext_core.models import Job
 from legnext_core.settings import WEBHOOK_PATH
 from legnext_core.webhooks import (
     MAX_BODY_BYTES,
@@ -102,6 +103,20 @@ def build_routes(
             return refuse("replayed", 409, str(exc))
         return None
 
+    async def read_delivery(studio: Any, request: Request) -> Job | JSONResponse:
+        """The delivered job, or the refusal: too large, a bad or replayed signature, not a job."""
+        try:
+            body = await _read_limited(request, max_body_bytes)
+        except _BodyTooLarge:
+            return refuse("too_large", 413, "The body is larger than a job can be.")
+        refused = check_signature(studio, body, request)
+        if refused is not None:
+            return refused
+        try:
+            return parse_delivery(body)
+        except PayloadError as exc:
+            return refuse("not_a_job", 400, str(exc))
+
     async def receive_for_token(request: Request) -> JSONResponse:
         token = request.path_params["token"]
         studio = get_studio()
@@ -114,17 +129,9 @@ def build_routes(
         )
         if record is None:
             return refuse("unknown_token", 404, UNKNOWN_CALLBACK)
-        try:
-            body = await _read_limited(request, max_body_bytes)
-        except _BodyTooLarge:
-            return refuse("too_large", 413, "The body is larger than a job can be.")
-        refused = check_signature(studio, body, request)
-        if refused is not None:
-            return refused
-        try:
-            job = parse_delivery(body)
-        except PayloadError as exc:
-            return refuse("not_a_job", 400, str(exc))
+        job = await read_delivery(studio, request)
+        if isinstance(job, JSONResponse):
+            return job
         confirming = await run_in_threadpool(studio.tracker.hint_delivery, record, job.job_id)
         tally.add("accepted")
         return JSONResponse({"ok": True, "confirming": confirming})
@@ -135,17 +142,9 @@ def build_routes(
             return _answer(503, "The dashboard is starting; try again shortly.")
         if not studio.settings.webhook_secret:
             return refuse("legacy_unsigned", 410, LEGACY_UNSIGNED)
-        try:
-            body = await _read_limited(request, max_body_bytes)
-        except _BodyTooLarge:
-            return refuse("too_large", 413, "The body is larger than a job can be.")
-        refused = check_signature(studio, body, request)
-        if refused is not None:
-            return refused
-        try:
-            job = parse_delivery(body)
-        except PayloadError as exc:
-            return refuse("not_a_job", 400, str(exc))
+        job = await read_delivery(studio, request)
+        if isinstance(job, JSONResponse):
+            return job
         known, confirming = await run_in_threadpool(_hint, studio, job.job_id)
         tally.add("accepted" if known else "unknown_job")
         return JSONResponse({"ok": True, "known": known, "confirming": confirming})
