@@ -82,6 +82,8 @@ class Settings:
     # -- spending caps in points (None = no cap); admins may override them in the dashboard ------------
     daily_cap_points: int | None = None
     monthly_cap_points: int | None = None
+    #: The PostgreSQL job log every replica shares (``LEGNEXT_DATABASE_URL``); None keeps the TinyDB file.
+    database_url: str | None = field(default=None, repr=False)
 
     @property
     def is_sandbox(self) -> bool:
@@ -175,6 +177,15 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _database_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if urlsplit(value).scheme not in ("postgresql", "postgres"):
+        # The URL may carry a password: the message names the setting, never its value.
+        raise SettingsError("LEGNEXT_DATABASE_URL must be a postgresql:// URL.")
+    return value
+
+
 def _http_url(name: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -238,6 +249,7 @@ def load_settings(
         "unsafe_open_to_anyone": _flag(get(UNSAFE_OPEN_SETTING)),
         "daily_cap_points": _cap("LEGNEXT_DAILY_CAP_POINTS", get("LEGNEXT_DAILY_CAP_POINTS")),
         "monthly_cap_points": _cap("LEGNEXT_MONTHLY_CAP_POINTS", get("LEGNEXT_MONTHLY_CAP_POINTS")),
+        "database_url": _database_url(get("LEGNEXT_DATABASE_URL")),
     }
 
     if api_key:

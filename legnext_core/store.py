@@ -28,6 +28,7 @@ from tinydb import TinyDB
 
 from legnext_core import records as transitions
 from legnext_core.joblog import JournalStorage, UnreadableLogError
+from legnext_core.joblog.backend import LogStorage
 from legnext_core.records import (
     ACTIVE_STATUSES,
     INTERRUPTED_NOTE,
@@ -151,7 +152,7 @@ class _Indexes:
         self.unfinished: dict[str, None] = {}
         self.children: dict[str, dict[str, None]] = {}
 
-    def sync(self, storage: JournalStorage, stored: Mapping[str, Mapping[str, Any]]) -> None:
+    def sync(self, storage: LogStorage, stored: Mapping[str, Mapping[str, Any]]) -> None:
         changes = storage.changes_since(self.version)
         if changes.ids is None:
             self.by_job_id, self.by_token, self.unfinished, self.children = {}, {}, {}, {}
@@ -195,36 +196,46 @@ class JobStore:
 
     def __init__(
         self,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None = None,
         *,
         clock: Callable[[], float] = time.time,
         submit_timeout: float = DEFAULT_SUBMIT_TIMEOUT,
         lock_timeout: float = 60.0,
         compact_share: float = 0.25,
         compact_min_bytes: int = 1 << 20,
+        storage: LogStorage | None = None,
     ) -> None:
-        self.path = Path(path)
+        """Open the TinyDB log at ``path``, or the log in ``storage`` (the PostgreSQL one) when given.
+
+        The store owns ``storage`` from here: closing the store closes it.
+        """
+        if storage is None and path is None:
+            raise TypeError("JobStore needs the path of its TinyDB log, or a storage")
+        self.path = Path(path) if path is not None else None
         self._clock = clock
         self._submit_timeout = submit_timeout
         self._lock = threading.RLock()
-        # TinyDB's front opens the storage, as it would any other; the store then uses the storage's
-        # record-level calls, which write only the changed record (TinyDB's table API compares and
-        # copies the whole table per change).
-        self._db = TinyDB(
-            self.path,
-            storage=JournalStorage,
-            lock_timeout=lock_timeout,
-            compact_share=compact_share,
-            compact_min_bytes=compact_min_bytes,
-            clock=clock,
-        )
-        self._storage: JournalStorage = self._db.storage  # type: ignore[assignment]
+        self._db: TinyDB | None = None
+        if storage is None:
+            # TinyDB's front opens the storage, as it would any other; the store then uses the storage's
+            # record-level calls, which write only the changed record (TinyDB's table API compares and
+            # copies the whole table per change).
+            self._db = TinyDB(
+                self.path,
+                storage=JournalStorage,
+                lock_timeout=lock_timeout,
+                compact_share=compact_share,
+                compact_min_bytes=compact_min_bytes,
+                clock=clock,
+            )
+            storage = self._db.storage  # type: ignore[assignment]
+        self._storage: LogStorage = storage
         self._indexes = _Indexes()
         self.resolve_interrupted_submissions()
 
     @property
-    def storage(self) -> JournalStorage:
-        """The job log's storage (its change feed drives the history table)."""
+    def storage(self) -> Any:
+        """The job log's storage, a :class:`LogStorage` (its change feed drives the history table)."""
         return self._storage
 
     @property
@@ -234,7 +245,10 @@ class JobStore:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._db is not None:
+                self._db.close()
+            else:
+                self._storage.close()
 
     def __enter__(self) -> JobStore:
         return self
@@ -404,6 +418,10 @@ class JobStore:
             return True
         pid = record.submitter_pid
         if pid is None:
+            return False
+        if getattr(self._storage, "shared_by_machines", False):
+            # A process id names a process on one machine only, and a replica elsewhere may have the
+            # same one: on a shared log, the timeout alone says a submission was interrupted.
             return False
         if pid == os.getpid():
             with _in_flight_lock:

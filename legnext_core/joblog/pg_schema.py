@@ -35,6 +35,8 @@ from legnext_core.records import STATUS_RANK, TERMINAL_STATUSES
 __all__ = [
     "SCHEMA_VERSION",
     "SEQ_LOCK_KEY",
+    "SPENDING_LOCK_KEY",
+    "WRITE_LOCK_KEY",
     "MIGRATION_LOCK_KEY",
     "SchemaTooNewError",
     "FORWARD_ONLY_CONSTRAINT",
@@ -48,6 +50,11 @@ __all__ = [
 # "LEGN" in the high half, a purpose in the low half.
 MIGRATION_LOCK_KEY = 0x4C45474E_00000001
 SEQ_LOCK_KEY = 0x4C45474E_00000002
+#: Held (to commit) by a job store's write transaction: its read-transition-write is one step for every
+#: replica, as the lock file makes it for every process on one TinyDB log.
+WRITE_LOCK_KEY = 0x4C45474E_00000003
+#: Held while a submission is checked against the spending caps and its intent recorded.
+SPENDING_LOCK_KEY = 0x4C45474E_00000004
 
 #: The name a refused backwards move reports as its constraint (``psycopg`` ``diag.constraint_name``).
 FORWARD_ONLY_CONSTRAINT = "legnext_jobs_status_forward_only"
@@ -143,6 +150,34 @@ _MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE TRIGGER legnext_jobs_guard BEFORE INSERT OR UPDATE ON legnext_jobs
             FOR EACH ROW EXECUTE FUNCTION legnext_jobs_guard();
         """,  # noqa: S608 - only this module's constants are put in
+    ),
+    (
+        2,
+        # ``position``: a record's place in the log (the seq of its insert), kept for life, so a replica
+        # reading the log from scratch lists the records in the order they were added, as the TinyDB log
+        # does (the Gallery pages by it). Triggers run in name order: ``guard`` has drawn ``seq`` first.
+        """
+        ALTER TABLE legnext_jobs ADD COLUMN position bigint;
+        ALTER TABLE legnext_jobs DISABLE TRIGGER legnext_jobs_guard;
+        UPDATE legnext_jobs SET position = seq;
+        ALTER TABLE legnext_jobs ENABLE TRIGGER legnext_jobs_guard;
+        ALTER TABLE legnext_jobs ALTER COLUMN position SET NOT NULL;
+        CREATE INDEX legnext_jobs_position ON legnext_jobs (position);
+
+        CREATE FUNCTION legnext_jobs_keep_position() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                NEW.position := NEW.seq;
+            ELSE
+                NEW.position := OLD.position;
+            END IF;
+            RETURN NEW;
+        END
+        $$;
+
+        CREATE TRIGGER legnext_jobs_position BEFORE INSERT OR UPDATE ON legnext_jobs
+            FOR EACH ROW EXECUTE FUNCTION legnext_jobs_keep_position();
+        """,
     ),
 )
 
