@@ -21,6 +21,7 @@ from legnext_core.store import (
     UnknownRecordError,
 )
 from tests.joblog_files import read_log
+from tests.store_backends import BACKENDS, log_place
 
 SANDBOX = {"api_mode": "sandbox", "api_base_url": "http://127.0.0.1:9/api"}
 START = 1_790_000_000.0
@@ -57,9 +58,15 @@ def clock():
     return ManualClock(START)
 
 
+@pytest.fixture(params=BACKENDS)
+def place(request, tmp_path):
+    """Where the log is kept: the TinyDB file, or a PostgreSQL database (every store test runs on both)."""
+    return log_place(request, tmp_path)
+
+
 @pytest.fixture
-def store(tmp_path, clock):
-    with JobStore(tmp_path / "jobs.json", clock=clock.now) as opened:
+def store(place, clock):
+    with place.open(clock=clock.now) as opened:
         yield opened
 
 
@@ -81,9 +88,9 @@ def on_disk(path):
 # -- intents -------------------------------------------------------------------------------------------
 
 
-def test_intent_is_on_disk_before_the_post(store, tmp_path):
+def test_intent_is_on_disk_before_the_post(store, place):
     record = intent(store, video_type=1, motion="high")
-    saved = on_disk(tmp_path / "jobs.json")[record.local_id]
+    saved = place.saved()[record.local_id]
     assert saved["status"] == "submitting"
     assert saved["prompt"] == "a red fox in the snow"
     assert saved["wire_prompt"] == "a red fox in the snow --motion high"
@@ -92,9 +99,9 @@ def test_intent_is_on_disk_before_the_post(store, tmp_path):
     assert "job_id" not in saved
 
 
-def test_records_leave_out_empty_fields(store, tmp_path):
+def test_records_leave_out_empty_fields(store, place):
     record = intent(store)
-    saved = on_disk(tmp_path / "jobs.json")[record.local_id]
+    saved = place.saved()[record.local_id]
     assert not [k for k, v in saved.items() if v is None or v is False or v in ("", [], {})]
     assert saved["video_type"] == 0  # 480p is a value, not an empty field
     # the wire prompt is the prompt itself here, so it is not stored twice
@@ -193,18 +200,43 @@ def test_submission_of_a_dead_process_becomes_unknown_on_open(tmp_path, clock):
         assert reopened.in_flight_submissions() == []
 
 
-def test_submission_in_flight_in_this_process_is_left_alone_by_another_store(tmp_path, clock):
-    first = JobStore(tmp_path / "jobs.json", clock=clock.now)
+@pytest.mark.parametrize("place", ["postgresql"], indirect=True)
+def test_submission_of_a_dead_replica_becomes_unknown_once_no_post_can_still_be_running(place):
+    # A replica on another machine may have the same process id as a live one here: on the shared
+    # log, only the submission's age says it was interrupted.
+    script = (
+        "import sys; from legnext_core.store import JobStore; from legnext_core.models import *;"
+        "from legnext_core.joblog.pg_log import PostgresLog;"
+        "s = JobStore(storage=PostgresLog(sys.argv[1]));"
+        "r = s.add_intent(JobRequest(kind=JobKind.IMAGE, prompt='p'), api_mode='sandbox',"
+        " api_base_url='x', estimated_points=80); print(r.local_id)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, place.url], capture_output=True, text=True, check=True, cwd=os.getcwd()
+    )
+    local_id = done.stdout.strip()
+    sent_at = place.saved()[local_id]["submitted_at"]
+    with place.open(clock=ManualClock(sent_at + 1).now, submit_timeout=60) as early:
+        assert early.get(local_id).status == "submitting"
+    with place.open(clock=ManualClock(sent_at + 61).now, submit_timeout=60) as late:
+        record = late.get(local_id)
+        assert record.status == "unknown"
+        assert late.in_flight_submissions() == []
+    assert place.saved()[local_id]["status"] == "unknown"
+
+
+def test_submission_in_flight_in_this_process_is_left_alone_by_another_store(place, clock):
+    first = place.open(clock=clock.now)
     record = intent(first)
-    second = JobStore(tmp_path / "jobs.json", clock=clock.now)
+    second = place.open(clock=clock.now)
     assert second.get(record.local_id).status == "submitting"
     assert len(second.in_flight_submissions()) == 1
     first.record_accepted(record.local_id, job("j-1"))
     assert second.get(record.local_id).status == "pending"
 
 
-def test_submission_older_than_any_post_can_take_is_interrupted(tmp_path, clock):
-    store = JobStore(tmp_path / "jobs.json", clock=clock.now, submit_timeout=60)
+def test_submission_older_than_any_post_can_take_is_interrupted(place, clock):
+    store = place.open(clock=clock.now, submit_timeout=60)
     record = intent(store)
     clock.advance(61)
     assert store.in_flight_submissions() == []
@@ -316,7 +348,7 @@ def test_external_job_is_logged_once(store):
     assert store.count() == 1
 
 
-def test_tracking_fields_refuse_status_and_remove_on_none(store, clock, tmp_path):
+def test_tracking_fields_refuse_status_and_remove_on_none(store, clock, place):
     record = accepted(store, "j-1")
     with pytest.raises(ValueError, match="status"):
         store.update_tracking(record.local_id, status="completed")
@@ -326,7 +358,7 @@ def test_tracking_fields_refuse_status_and_remove_on_none(store, clock, tmp_path
     assert saved.updated_at == record.updated_at  # scheduling is not a change of the job
     cleared = store.update_tracking(record.local_id, stuck=None, media_paths=["a.mp4", None])
     assert cleared.stuck is False
-    assert "stuck" not in on_disk(tmp_path / "jobs.json")[record.local_id]
+    assert "stuck" not in place.saved()[record.local_id]
     assert cleared.media_paths == ["a.mp4", None]
 
 
@@ -414,7 +446,8 @@ def test_log_of_the_wrong_shape_is_moved_aside_too(tmp_path, clock):
     assert first.recovered_from.read_text() == "[1, 2, 3]"
 
 
-def test_log_broken_by_another_program_while_open_is_recovered(store, tmp_path):
+def test_log_broken_by_another_program_while_open_is_recovered(tmp_path, clock):
+    store = JobStore(tmp_path / "jobs.json", clock=clock.now)
     intent(store)
     (tmp_path / "jobs.json").write_text("garbage")
     assert store.count() == 0
@@ -445,7 +478,7 @@ def test_log_written_by_plain_tinydb_is_read(tmp_path, clock):
     assert len(on_disk(log)) == 2
 
 
-def test_reopened_log_holds_exactly_what_the_store_served(store, tmp_path, clock):
+def test_reopened_log_holds_exactly_what_the_store_served(store, place, clock):
     # Each write re-encodes only the changed record; the file must still equal the whole table.
     for number in range(5):
         record = accepted(store, f"j-{number}", f"prompt {number}")
@@ -455,14 +488,14 @@ def test_reopened_log_holds_exactly_what_the_store_served(store, tmp_path, clock
     store.apply_job(finished_video("j-3"))
     store.mark_lost(store.by_job_id("j-1").local_id, "gone")
     served = {r.local_id: r for r in store.recent(None)}
-    with JobStore(tmp_path / "jobs.json", clock=clock.now) as reopened:
+    with place.open(clock=clock.now) as reopened:
         assert {r.local_id: r for r in reopened.recent(None)} == served
 
 
-def test_two_stores_on_one_log_see_each_others_quick_writes(tmp_path, clock):
-    # Two stores behave like two processes: separate caches, one file lock.
-    first = JobStore(tmp_path / "jobs.json", clock=clock.now)
-    second = JobStore(tmp_path / "jobs.json", clock=clock.now)
+def test_two_stores_on_one_log_see_each_others_quick_writes(place, clock):
+    # Two stores behave like two processes (or replicas): separate caches, one lock.
+    first = place.open(clock=clock.now)
+    second = place.open(clock=clock.now)
     a = accepted(first, "j-a")
     for number in range(20):
         # Same-sized files written back to back: a stat signature could miss these.
