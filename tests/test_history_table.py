@@ -13,6 +13,7 @@ from legnext_core.history import ESTIMATE_SUFFIX, HistoryTable
 from legnext_core.models import Job, JobKind, JobRequest
 from legnext_core.sandbox.clock import ManualClock
 from legnext_core.store import JobStore, ProgressUpdate
+from tests.store_backends import BACKENDS, log_place
 
 SANDBOX = {"api_mode": "sandbox", "api_base_url": "http://127.0.0.1:9/api", "estimated_points": 480}
 
@@ -21,10 +22,15 @@ def snapshot(job_id: str, status: str, **fields) -> Job:
     return Job.from_api({"job_id": job_id, "task_type": "video_diffusion", "status": status, **fields})
 
 
+@pytest.fixture(params=BACKENDS)
+def place(request, tmp_path):
+    return log_place(request, tmp_path)
+
+
 @pytest.fixture
-def store(tmp_path):
+def store(place):
     clock = ManualClock(1_790_000_000.0)
-    with JobStore(tmp_path / "jobs.json", clock=clock.now) as store:
+    with place.open(clock=clock.now) as store:
         store.clock = clock
         yield store
 
@@ -97,3 +103,19 @@ def test_records_are_built_again_only_when_they_changed(store):
     assert second["job-1"].status == "completed" and second["job-1"].credits_consumed == 480
     assert second["job-2"] is first["job-2"]  # unchanged: not built again
     assert second["job-1"] is not first["job-1"]
+
+
+def test_jobs_written_by_another_process_or_replica_show_at_the_next_refresh(store, place):
+    table = HistoryTable(store)
+    mine = submit(store, "made here", "ana@example.com", "j-here", frozen=100)
+    assert table.page().local_ids == (mine,)
+    with place.open(clock=store.clock.now) as other:
+        other.clock = store.clock
+        theirs = submit(other, "made in the other replica", "bo@example.com", "j-there", frozen=200)
+        assert table.page().local_ids == (theirs, mine)
+        other.apply_job(snapshot("j-here", "processing", progress=40))
+    page = table.page()
+    assert page.counts == {"pending": 1, "processing": 1}
+    assert page.frame["prompt"].tolist() == ["made in the other replica", "made here"]
+    # Only the two changed records were read again, not the whole table.
+    assert table.rebuilds == 1
