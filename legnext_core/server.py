@@ -79,13 +79,15 @@ def build_routes(
         if studio is None:
             return JSONResponse({"ok": False, "mode": None, "tracker": None}, status_code=503)
         health = await run_in_threadpool(studio.tracker.health)
+        # A replica standing by while another tracks is as healthy as the tracking one.
+        ok = health.running or health.standby
         body = {
-            "ok": health.running,
+            "ok": ok,
             "mode": studio.settings.mode,
             "tracker": health.as_dict(),
             "webhooks": tally.as_dict(),
         }
-        return JSONResponse(body, status_code=200 if health.running else 503)
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     def refuse(outcome: str, status: int, message: str) -> JSONResponse:
         tally.add(outcome)

@@ -9,23 +9,29 @@ hands out that single instance; ``app.py``'s lifespan starts it with the server 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from legnext_core.balance_log import BalanceLog
 from legnext_core.client import LegnextClient
 from legnext_core.errors import LegnextError
 from legnext_core.history import HistoryTable
+from legnext_core.joblog.backend import open_log_storage, spending_guard
 from legnext_core.media import MediaArchiver
 from legnext_core.models import Balance
 from legnext_core.records import JobRecord
 from legnext_core.settings import Settings
 from legnext_core.store import JobStore
 from legnext_core.tracker import Tracker
+
+if TYPE_CHECKING:
+    from legnext_core.replicas import TrackerLeadership
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +56,9 @@ class Studio:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = JobStore(settings.job_log_path)
+        # The TinyDB file in the data folder, or the PostgreSQL log every replica shares.
+        storage = open_log_storage(settings.database_url)
+        self.store = JobStore(settings.job_log_path if storage is None else None, storage=storage)
         #: The History table, shared by every open tab and kept current from the records that change.
         self.history = HistoryTable(self.store)
         self.client = LegnextClient(
@@ -74,6 +82,12 @@ class Studio:
             webhooks_expected=settings.webhook_url is not None,
             account_client=self._poll_client,
         )
+        #: With replicas on one PostgreSQL log, only the elected one runs its tracker (None: one process).
+        self.leadership: TrackerLeadership | None = None
+        if settings.database_url:
+            from legnext_core.replicas import TrackerLeadership
+
+            self.leadership = TrackerLeadership(settings.database_url, self.tracker, self.store)
         #: The sidebar's readings over time, for the Usage page.
         self.balance_log = BalanceLog(settings.data_dir / "balance.jsonl")
         self._balance_lock = threading.Lock()
@@ -89,7 +103,10 @@ class Studio:
             # The log and the table are long-lived: move them out of the garbage collector's sight, so
             # the full collection Streamlit runs after every script run does not walk 100,000 records.
             gc.freeze()
-            self.tracker.start()
+            if self.leadership is not None:
+                self.leadership.start()
+            else:
+                self.tracker.start()
             self._stopping.clear()
             self._dispatcher = threading.Thread(
                 target=self._dispatch_loop, name="legnext-dispatcher", daemon=True
@@ -103,6 +120,8 @@ class Studio:
             # Wait for both threads to finish what they are doing, however long a write of a large
             # log takes: a thread left running writes into the data folder after "stop", which
             # then cannot be removed (benchmarks.history saw that) or is written by two processes.
+            if self.leadership is not None:
+                self.leadership.stop()  # another replica takes over at its next try
             self.tracker.stop(timeout=None)
             if self._dispatcher is not None:
                 self._dispatcher.join()
@@ -123,6 +142,13 @@ class Studio:
                 dispatch_queued(self)
             except Exception:  # noqa: BLE001 - the loop must survive; the next round tries again
                 log.exception("Sending queued jobs failed")
+
+    @contextlib.contextmanager
+    def spending_guard(self) -> Iterator[None]:
+        """Submissions take turns between their spending check and their intent, in every process
+        and replica on this job log, so two cannot both fit under a cap only one of them fits under."""
+        with spending_guard(self.store.storage, self.settings.data_dir / "spending.lock"):
+            yield
 
     # -- which API a record lives on ------------------------------------------------------------
     def client_for(self, record: JobRecord) -> LegnextClient | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -45,10 +44,6 @@ if TYPE_CHECKING:
 CONCURRENCY_LIMIT = 6
 
 Outcome = Literal["accepted", "rejected", "unknown", "invalid", "queued", "refused"]
-
-#: Checking the caps and recording the intent happen under one lock, so two sessions of one server
-#: cannot both fit under a cap that only one of them fits under.
-_caps_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -201,7 +196,7 @@ def submit_job(
     refusal = may_not_spend(studio, person)
     if refusal is not None:
         return SubmitResult("refused", error=refusal)
-    with _caps_lock:
+    with studio.spending_guard():
         now = time.time()
         over = spending.check(
             _month_records(studio, now),
@@ -262,7 +257,7 @@ def submit_batch(
             results[position] = SubmitResult("refused", error=refusal)
         valid = []
     pending: list[tuple[int, str, JobRequest]] = []
-    with _caps_lock:
+    with studio.spending_guard():
         now = time.time()
         fitting, over = spending.fit_batch(
             _month_records(studio, now),

@@ -111,6 +111,8 @@ class TrackerHealth:
     #: True when the server offers ``GET /account/active_tasks``, False when not, None before asking.
     active_list_offered: bool | None = None
     active_list_reads: int = 0
+    #: True on a replica whose tracker waits while another replica's tracks (see :attr:`Tracker.relay`).
+    standby: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,6 +187,10 @@ class Tracker:
         self._polls: ThreadPoolExecutor | None = None
         self._downloads: ThreadPoolExecutor | None = None
         self._resumed = False
+        #: Set on replicas sharing one log (see :mod:`legnext_core.replicas`): while this tracker is not
+        #: running, another replica's is, and a webhook hint is passed on with
+        #: ``relay(job_id=..., token=...)`` instead of waking this one.
+        self.relay: Callable[..., Any] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -194,6 +200,9 @@ class Tracker:
                 return
             self._stopping.clear()
             self._ensure_pools()
+            # Every start resumes from the log: unfinished jobs from their records, missing media too.
+            self._resumed = False
+            self._reschedule_all = True
             self._thread = threading.Thread(target=self._run, name="legnext-tracker", daemon=True)
             self._thread.start()
 
@@ -218,8 +227,12 @@ class Tracker:
         """Confirm ``job_id`` with a GET as soon as possible (a webhook said something happened).
 
         Returns False, doing nothing, for a job not in the store, already finished, or not followed
-        by this process.
+        by this process. On a standby replica the hint is relayed to the tracking one (True).
         """
+        if self._relaying():
+            assert self.relay is not None
+            self.relay(job_id=job_id, token=None)
+            return True
         record = self.store.by_job_id(job_id)
         if record is None or self.clients(record) is None:
             return False
@@ -247,6 +260,10 @@ class Tracker:
         an "outcome unknown" record, the body names the job its POST may have made: that job is fetched
         once and linked only if its own callback carries the record's token.
         """
+        if self._relaying() and record.callback_token:
+            assert self.relay is not None
+            self.relay(job_id=delivered_job_id, token=record.callback_token)
+            return True
         if record.job_id:
             return self.wake(record.job_id)
         if record.status != "unknown" or not delivered_job_id or self.clients(record) is None:
@@ -261,6 +278,9 @@ class Tracker:
             self._link_checks[delivered_job_id] = (record.local_id, self.clients(record))
         self._wakeup.set()
         return True
+
+    def _relaying(self) -> bool:
+        return self.relay is not None and not self.running
 
     def refresh(self) -> None:
         """Re-read the store now (a job was just submitted); no request is sent before it is due."""
@@ -279,6 +299,7 @@ class Tracker:
                 webhooks_trusted=self._webhooks_trusted,
                 active_list_offered=self._list_offered,
                 active_list_reads=self._list_read_count,
+                standby=self._relaying(),
             )
 
     # -- sweeps ----------------------------------------------------------------------------------

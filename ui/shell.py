@@ -76,10 +76,11 @@ def _balance(current: Studio) -> None:
 def _tracker(current: Studio) -> None:
     health = current.tracker.health()
     last = "not yet" if health.last_sweep_at is None else relative_time(health.last_sweep_at, time.time())
-    st.caption(
-        f":material/radar: Tracking {health.active_jobs} active job{'s' if health.active_jobs != 1 else ''}"
-        f" · last check {last}"
-    )
+    jobs = f"{health.active_jobs} active job{'s' if health.active_jobs != 1 else ''}"
+    if health.standby:
+        st.caption(":material/radar: Jobs are tracked by another replica of the dashboard")
+    else:
+        st.caption(f":material/radar: Tracking {jobs} · last check {last}")
     if health.last_error:
         st.caption(f":material/error: {health.last_error}")
 
