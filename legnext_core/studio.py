@@ -87,6 +87,12 @@ class Studio:
         if settings.database_url:
             from legnext_core.replicas import TrackerLeadership
 
+            if settings.sandbox_embedded:
+                log.warning(
+                    "The job log is shared (LEGNEXT_DATABASE_URL) but the sandbox is this process's own: "
+                    "other replicas cannot follow its jobs. Give every replica one LEGNEXT_SANDBOX_URL."
+                )
+
             self.leadership = TrackerLeadership(settings.database_url, self.tracker, self.store)
         #: The sidebar's readings over time, for the Usage page.
         self.balance_log = BalanceLog(settings.data_dir / "balance.jsonl")

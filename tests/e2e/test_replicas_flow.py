@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,7 +22,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from legnext_core.sandbox.clock import RealClock
-from tests.e2e.conftest import running_dashboard
+from tests.e2e.conftest import _free_port, running_dashboard
 
 pytestmark = pytest.mark.slow
 
@@ -110,3 +113,80 @@ def test_two_replicas_share_the_log_and_one_tracker_which_the_other_replaces(
             assert sandbox.request_count("GET", JOB_PATH + job_id) == 1, sandbox.request_counts()
             assert record["poll_count"] == 1
         assert health(second.url)["tracker"]["standby"] is False
+
+
+NGINX_EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "deploy" / "nginx-two-replicas.conf"
+
+
+def _nginx() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found is None:
+        reason = "nginx is not installed: sudo apt-get install -y nginx-light"
+        if os.environ.get("LEGNEXT_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return found
+
+
+def test_the_readme_nginx_example_checks_out_as_written(tmp_path):
+    nginx = _nginx()
+    checked = subprocess.run(
+        [nginx, "-t", "-p", f"{tmp_path}/", "-e", "stderr", "-c", str(NGINX_EXAMPLE)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "test is successful" in checked.stderr
+
+
+def test_two_replicas_behind_the_readme_nginx_example_keep_each_browser_on_its_replica(
+    start_sandbox, postgres_url, tmp_path, page: Page
+):
+    nginx = _nginx()
+    sandbox = start_sandbox(clock=RealClock())
+    ports = [_free_port() for _ in range(3)]
+    # The example as written, on free ports instead of 8601, 8602 and 8080.
+    config = NGINX_EXAMPLE.read_text()
+    for fixed, free in zip(("127.0.0.1:8601", "127.0.0.1:8602", "127.0.0.1:8080"), ports, strict=True):
+        assert fixed in config
+        config = config.replace(fixed, f"127.0.0.1:{free}")
+    (tmp_path / "nginx.conf").write_text(config)
+    env = {"LEGNEXT_SANDBOX_URL": sandbox.base_url, "LEGNEXT_DATABASE_URL": postgres_url}
+    with (
+        running_dashboard(tmp_path / "first", port=ports[0], **env),
+        running_dashboard(tmp_path / "second", port=ports[1], **env),
+    ):
+        proxy = subprocess.Popen(
+            [nginx, "-p", f"{tmp_path}/", "-e", "stderr", "-c", str(tmp_path / "nginx.conf")]
+            + ["-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            url = f"http://127.0.0.1:{ports[2]}"
+            assert wait_for(lambda: _answers(url), timeout=15), proxy.stderr
+            # A browser that has its cookie always reaches the same replica (the tracking one or the
+            # standby one, as /healthz tells); new browsers are spread over both.
+            seen = set()
+            for _ in range(12):
+                browser = requests.Session()
+                first = browser.get(f"{url}/healthz", timeout=5)
+                assert "legnext_replica" in browser.cookies
+                standby = first.json()["tracker"]["standby"]
+                for _ in range(5):
+                    assert browser.get(f"{url}/healthz", timeout=5).json()["tracker"]["standby"] is standby
+                seen.add(standby)
+            assert seen == {True, False}
+            # A whole Streamlit session through the proxy: the page's script runs over the websocket.
+            page.goto(f"{url}/history")
+            expect(page.get_by_role("heading", name="History")).to_be_visible()
+            expect(page.get_by_text("No jobs yet.")).to_be_visible()
+        finally:
+            proxy.terminate()
+            proxy.wait(15)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=2).ok
+    except requests.RequestException:
+        return False
