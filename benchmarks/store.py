@@ -1,6 +1,6 @@
 """The job log's speed at 1,000 to 100,000 jobs, against what a user would otherwise pick. JSON lines.
 
-    python -m benchmarks.store [--sizes 1000 10000 30000 100000] [--samples 200]
+    python -m benchmarks.store [--sizes 1000 10000 30000 100000] [--samples 200] [--postgresql]
 
 For each size, in the same run and folder, with realistic records (prompts of 50-600 characters, four
 signed URLs of ~250 characters on finished jobs: about 2.1 KB each):
@@ -17,6 +17,10 @@ signed URLs of ~250 characters on finished jobs: about 2.1 KB each):
 * ``bare_fsync``: appending 2 KB to a file in the same folder and fsyncing it, the floor of any
   durable write.
 
+With ``--postgresql`` it starts a throw-away PostgreSQL and adds the store on the shared log beside them
+(``postgresql``: the same figures, see ``benchmarks/store_shared.py``) and updates per second from one and
+from two processes writing at once, journal and PostgreSQL (``concurrent`` lines).
+
 The slow baselines take fewer samples at large sizes so the run stays a few minutes. Targets at
 100,000 jobs: add and update p50 <= 3 bare fsyncs, catch-up <= 5 ms, cold load <= 2.5 s.
 """
@@ -24,6 +28,7 @@ The slow baselines take fewer samples at large sizes so the run stays a few minu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -411,7 +416,7 @@ def bench_sqlite(folder: Path, records: list[dict[str, Any]], samples: int) -> d
     }
 
 
-def bench_size(size: int, samples: int, root: Path) -> list[dict[str, Any]]:
+def bench_size(size: int, samples: int, root: Path, cluster: Any = None) -> list[dict[str, Any]]:
     folder = root / f"size-{size}"
     folder.mkdir()
     rng = random.Random(size)
@@ -428,6 +433,12 @@ def bench_size(size: int, samples: int, root: Path) -> list[dict[str, Any]]:
         bench_tinydb(folder, records, min(slow * 3, samples), caching=True),
         bench_sqlite(folder, records, samples),
     ]
+    if cluster is not None:
+        from benchmarks.store_shared import bench_postgres
+
+        shared = bench_postgres(cluster, records, samples, percentiles)
+        url = shared.pop("url")
+        results.append(shared)
     # Bare fsyncs timed just before each of the journal's samples, so both meet the same disk.
     fsync = percentiles(fsyncs)
     lines = [{**common, "store": "bare_fsync", "append_2kb": fsync}]
@@ -447,6 +458,39 @@ def bench_size(size: int, samples: int, root: Path) -> list[dict[str, Any]]:
                     other[metric]["p50_ms"] / journal[metric]["p50_ms"], 2
                 )
     lines.append({**common, "store": "ratios", **ratios})
+    if cluster is not None:
+        lines += concurrent_lines(common, folder, records, url)
+    return lines
+
+
+def concurrent_lines(
+    common: dict[str, Any], folder: Path, records: list[dict[str, Any]], url: str, seconds: float = 5.0
+) -> list[dict[str, Any]]:
+    """Updates per second from one and from two processes at once, on the journal and on PostgreSQL."""
+    from benchmarks.store_shared import concurrent_writes
+
+    ids_file = folder / "ids.txt"
+    chosen = random.Random(1).sample(records, min(2000, len(records)))
+    ids_file.write_text("\n".join(r["local_id"] for r in chosen))
+    rates = {}
+    lines = []
+    for backend, target in (("journal", str(folder / "journal" / "jobs.json")), ("postgresql", url)):
+        for processes in (1, 2):
+            rate = concurrent_writes(backend, target, ids_file, processes, seconds)
+            rates[backend, processes] = rate
+            lines.append(
+                {**common, "store": backend, "concurrent_processes": processes}
+                | {"updates_per_second": round(rate)}
+            )
+    lines.append(
+        {
+            **common,
+            "store": "ratios_concurrent",
+            "postgresql_over_journal_2_processes": round(rates["postgresql", 2] / rates["journal", 2], 2),
+            "journal_2_over_1_process": round(rates["journal", 2] / rates["journal", 1], 2),
+            "postgresql_2_over_1_process": round(rates["postgresql", 2] / rates["postgresql", 1], 2),
+        }
+    )
     return lines
 
 
@@ -455,13 +499,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 30000, 100000])
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--catch-up-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgresql", action="store_true", help="add the shared PostgreSQL log (starts a throw-away server)"
+    )
     args = parser.parse_args(argv)
     if args.catch_up_child:
         catch_up_child(args.catch_up_child)
         return
-    with tempfile.TemporaryDirectory(prefix="store-bench-", dir=os.environ.get("BENCH_DIR")) as folder:
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="store-bench-", dir=os.environ.get("BENCH_DIR"))
+        )
+        cluster = None
+        if args.postgresql:
+            from scripts.throwaway_postgres import ThrowawayCluster
+
+            cluster = stack.enter_context(ThrowawayCluster(durable=True))
         for size in args.sizes:
-            for line in bench_size(size, args.samples, Path(folder)):
+            for line in bench_size(size, args.samples, Path(folder), cluster):
                 print(json.dumps(line), flush=True)
 
 
