@@ -33,7 +33,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import psycopg
-from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from legnext_core.joblog.pg_schema import SPENDING_LOCK_KEY, WRITE_LOCK_KEY, ensure_schema
@@ -79,6 +78,7 @@ class PostgresLog:
         self._lock = threading.RLock()
         self._conn: psycopg.Connection | None = None
         self._writing = False
+        self._written = False  # the write step under way has put records in the cache
         self._table: dict[str, dict[str, Any]] = {}
         self._seq = 0
         self._stale = True  # read everything again at the next refresh
@@ -126,23 +126,43 @@ class PostgresLog:
             if self._writing:
                 yield
                 return
+            conn = self._begin_write()
+            self._written = False
+            self._writing = True
+            try:
+                yield
+                self._writing = False
+                conn.execute("COMMIT")
+            except BaseException:
+                self._writing = False
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                # What this step put in the cache was not committed: read it all again. (A step that
+                # wrote nothing, such as a refused transition, leaves the cache as it is.)
+                if self._written or conn.closed:
+                    self._stale = True
+                raise
+
+    def _begin_write(self) -> psycopg.Connection:
+        """Open the write step's transaction, take the write lock, catch up; the connection.
+
+        A connection the server dropped meanwhile (a restart, a failover) is replaced once: nothing
+        was written on it yet.
+        """
+        for attempt in range(2):
             conn = self._connection()
             try:
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK_KEY])
-                    self._refresh()
-                    # From here the lock keeps every other writer out: the cache stays caught up.
-                    self._writing = True
-                    try:
-                        yield
-                    finally:
-                        self._writing = False
-            except BaseException:
-                # What this transaction put in the cache was not committed: read it all again.
-                self._stale = True
-                if isinstance(conn, psycopg.Connection) and conn.closed:
-                    self._conn = None
-                raise
+                conn.execute("BEGIN")
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK_KEY])
+                self._read_changes()
+                return conn
+            except BaseException as exc:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                if attempt or not (isinstance(exc, psycopg.OperationalError) and conn.closed):
+                    raise
+                self._conn = None
+        raise AssertionError("unreachable")
 
     def commit(self, changes: Mapping[str, Mapping[str, dict[str, Any] | None]]) -> None:
         """Write the changed records (inside :meth:`writing`); the database's rules apply to each."""
@@ -158,6 +178,7 @@ class PostgresLog:
                     raise ValueError("the job log never removes a record")
                 if document.get("local_id") != local_id:
                     raise ValueError(f"record {local_id} is stored under its own local_id")
+                self._written = True
                 with _translated_errors():
                     conn.execute(_UPSERT, [Jsonb(document)])
                 self._note(local_id, document)
@@ -205,10 +226,10 @@ class PostgresLog:
         try:
             self._read_changes()
         except psycopg.OperationalError:
-            if self._conn is not None and self._conn.info.transaction_status != pq.TransactionStatus.IDLE:
-                raise  # inside a transaction: the write step fails as a whole
-            # A dropped connection (a server restart): one new connection, one more try.
-            self.close()
+            if self._conn is not None and not self._conn.closed:
+                raise
+            # The server dropped the connection (a restart, a failover): one new connection, one more try.
+            self._conn = None
             self._read_changes()
 
     def _read_changes(self) -> None:
