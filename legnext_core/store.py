@@ -228,8 +228,9 @@ class JobStore:
                 compact_min_bytes=compact_min_bytes,
                 clock=clock,
             )
-            storage = self._db.storage  # type: ignore[assignment]
-        self._storage: LogStorage = storage
+            self._storage: LogStorage = self._db.storage  # type: ignore[assignment]
+        else:
+            self._storage = storage
         self._indexes = _Indexes()
         self.resolve_interrupted_submissions()
 
