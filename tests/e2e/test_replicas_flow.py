@@ -92,7 +92,11 @@ def test_two_replicas_share_the_log_and_one_tracker_which_the_other_replaces(
         assert wait_for(lambda: sandbox.request_count("GET", ACTIVE_LIST) >= 1, timeout=30)
         standby = health(second.url)["tracker"]
         assert standby["last_sweep_at"] is None and standby["active_list_reads"] == 0
-        assert sandbox.request_count("GET", ACTIVE_LIST) <= health(first.url)["tracker"]["active_list_reads"]
+        # Every list read the sandbox saw is one the tracking replica made (one may be on its way back).
+        before = health(first.url)["tracker"]["active_list_reads"]
+        seen = sandbox.request_count("GET", ACTIVE_LIST)
+        after = health(first.url)["tracker"]["active_list_reads"]
+        assert before <= seen <= after + 1
         assert all(record["status"] in ("pending", "staged", "processing") for record in jobs.values())
 
         # The tracking replica dies mid-job, without a chance to clean up.
