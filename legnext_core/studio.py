@@ -145,6 +145,10 @@ class Studio:
         interval = max(0.5, DISPATCH_INTERVAL_SECONDS / max(1.0, speedup))
         while not self._stopping.wait(interval):
             try:
+                if self.leadership is not None:
+                    # A replica that died mid-POST never records its answer: once no POST could still
+                    # be running, its submission shows "outcome unknown" (a restart does it on one log).
+                    self.store.resolve_interrupted_submissions()
                 dispatch_queued(self)
             except Exception:  # noqa: BLE001 - the loop must survive; the next round tries again
                 log.exception("Sending queued jobs failed")

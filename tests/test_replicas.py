@@ -110,3 +110,19 @@ def test_the_monthly_cap_holds_across_replicas(start_replica):
         thread.join(30)
     outcomes = sorted(result.outcome for result in results)
     assert outcomes == ["accepted"] * 3 + ["refused"] * 3
+
+
+def test_a_submission_left_by_a_replica_that_died_mid_post_becomes_unknown(start_replica, postgres_url):
+    from legnext_core.joblog.pg_log import PostgresLog
+    from legnext_core.store import JobStore
+
+    replica = start_replica("a")
+    # Written by a replica that is gone: its POST began longer ago than any POST may take.
+    with JobStore(storage=PostgresLog(postgres_url), clock=lambda: time.time() - 700) as gone:
+        left = gone.add_intent(
+            JobRequest(kind=JobKind.TEXT_VIDEO, prompt=PROMPT),
+            api_mode="sandbox",
+            api_base_url=replica.settings.base_url,
+            estimated_points=480,
+        )
+    assert wait_for(lambda: replica.store.get(left.local_id).status == "unknown", timeout=15)
