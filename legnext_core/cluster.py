@@ -228,21 +228,32 @@ _PRESENCE_QUERY = (
 
 
 class WebhookHint(NamedTuple):
-    """What a relayed webhook says: the job it is about, by Legnext's job id or our callback token."""
+    """What a relayed webhook says: the job it is about, by Legnext's job id or our callback token.
+
+    Or, with ``local_id``, that a submission made on another replica has an unknown outcome: the tracker
+    looks for the job it may have made at once.
+    """
 
     job_id: str | None
     token: str | None
+    local_id: str | None = None
 
 
-def notify_webhook(conn: psycopg.Connection, *, job_id: str | None = None, token: str | None = None) -> None:
+def notify_webhook(
+    conn: psycopg.Connection,
+    *,
+    job_id: str | None = None,
+    token: str | None = None,
+    local_id: str | None = None,
+) -> None:
     """Tell the tracker's replica a webhook came for this job. Delivered when ``conn``'s transaction commits.
 
     Send it in the transaction that recorded the webhook, and the tracker never hears of a change
-    it cannot yet read.
+    it cannot yet read. ``local_id`` alone: that submission's outcome is unknown (see :class:`WebhookHint`).
     """
-    if not job_id and not token:
-        raise ValueError("a webhook hint needs a job id or a callback token")
-    payload = json.dumps({"job_id": job_id, "token": token})
+    if not job_id and not token and not local_id:
+        raise ValueError("a webhook hint needs a job id, a callback token or a submission")
+    payload = json.dumps({"job_id": job_id, "token": token, "local_id": local_id})
     conn.execute("SELECT pg_notify(%s, %s)", [WEBHOOK_CHANNEL, payload])
 
 
@@ -311,7 +322,7 @@ class WebhookListener:
     def _deliver(self, payload: str) -> None:
         try:
             data = json.loads(payload)
-            hint = WebhookHint(data.get("job_id"), data.get("token"))
+            hint = WebhookHint(data.get("job_id"), data.get("token"), data.get("local_id"))
         except (ValueError, AttributeError):
             log.warning("webhook listener: ignored a notification that is not a webhook hint")
             return

@@ -8,8 +8,10 @@ an overdue one is polled soon, the others when they were due anyway.
 
 A webhook may reach any replica (the load balancer picks). A standby replica's tracker relays the hint
 (``NOTIFY``, see :func:`~legnext_core.cluster.notify_webhook`); every replica listens, and the leader's
-tracker takes the hint as if the delivery had come to it. A hint sent while no replica leads is lost;
-the tracker's own polls still find the job, as they find a job whose webhook never came.
+tracker takes the hint as if the delivery had come to it. So does a submission on a standby replica whose
+outcome is unknown: the leader reads the account's active list at once to look for its job. A hint sent
+while no replica leads is lost; the tracker's own polls still find the job, as they find a job whose
+webhook never came.
 
 No streamlit here: :class:`~legnext_core.studio.Studio` starts this when ``LEGNEXT_DATABASE_URL`` is set.
 """
@@ -77,14 +79,17 @@ class TrackerLeadership:
         self.tracker.stop(timeout=None)
 
     # -- webhook hints ---------------------------------------------------------------------------------
-    def relay(self, *, job_id: str | None, token: str | None) -> None:
-        """Pass a webhook hint to the leader (called by this replica's tracker while it stands by)."""
+    def relay(
+        self, *, job_id: str | None = None, token: str | None = None, local_id: str | None = None
+    ) -> None:
+        """Pass a hint to the leader (called by this replica's tracker while it stands by): a webhook
+        for a job or a callback token, or a submission whose outcome is unknown."""
         with self._relay_lock:
             for attempt in range(2):
                 try:
                     if self._relay_conn is None or self._relay_conn.closed:
                         self._relay_conn = psycopg.connect(self.url, autocommit=True, **CONNECTION_KEEPALIVES)
-                    notify_webhook(self._relay_conn, job_id=job_id, token=token)
+                    notify_webhook(self._relay_conn, job_id=job_id, token=token, local_id=local_id)
                     return
                 except psycopg.OperationalError:
                     self._relay_conn = None
@@ -94,7 +99,9 @@ class TrackerLeadership:
     def _hint_arrived(self, hint: WebhookHint) -> None:
         if not self.election.is_leader:
             return
-        if hint.token:
+        if hint.local_id:
+            self.tracker.look_for(hint.local_id)
+        elif hint.token:
             record = self.store.by_callback_token(hint.token)
             if record is not None:
                 self.tracker.hint_delivery(record, hint.job_id)

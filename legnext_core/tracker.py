@@ -189,7 +189,8 @@ class Tracker:
         self._resumed = False
         #: Set on replicas sharing one log (see :mod:`legnext_core.replicas`): while this tracker is not
         #: running, another replica's is, and a webhook hint is passed on with
-        #: ``relay(job_id=..., token=...)`` instead of waking this one.
+        #: ``relay(job_id=..., token=...)`` (a submission to look for: ``relay(local_id=...)``) instead
+        #: of waking this one.
         self.relay: Callable[..., Any] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -429,6 +430,10 @@ class Tracker:
 
     def look_for(self, local_id: str) -> None:
         """A submission's outcome is unknown: read the active list at the next tick, not an interval later."""
+        if self._relaying():
+            assert self.relay is not None
+            self.relay(local_id=local_id)
+            return
         with self._lock:
             self._list_next_at = 0.0
         self._wakeup.set()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from legnext_core.models import JobKind, JobRequest, estimate_points
+from legnext_core.sandbox import FaultConfig
 from legnext_core.settings import load_settings
 from legnext_core.studio import Studio
 from legnext_core.submit import submit_job
@@ -126,3 +127,17 @@ def test_a_submission_left_by_a_replica_that_died_mid_post_becomes_unknown(start
             estimated_points=480,
         )
     assert wait_for(lambda: replica.store.get(left.local_id).status == "unknown", timeout=15)
+
+
+def test_an_unknown_outcome_on_a_standby_replica_sends_the_leader_looking_at_once(start_replica, sandbox):
+    leader = start_replica("a")
+    standby = start_replica("b")
+    time.sleep(1.5)  # the leader's first sweeps: nothing to look for, its next list read is minutes away
+    reads = sandbox.request_count("GET", "/api/account/active_tasks")
+    sandbox.set_faults(FaultConfig.only("drop", methods={"POST"}))
+    result = submit_job(standby, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=PROMPT))
+    sandbox.set_faults(FaultConfig())
+    assert result.outcome == "unknown"
+    assert wait_for(lambda: sandbox.request_count("GET", "/api/account/active_tasks") > reads, timeout=5)
+    assert leader.tracker.health().active_list_reads >= 1
+    assert standby.tracker.health().active_list_reads == 0
