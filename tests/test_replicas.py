@@ -141,3 +141,15 @@ def test_an_unknown_outcome_on_a_standby_replica_sends_the_leader_looking_at_onc
     assert wait_for(lambda: sandbox.request_count("GET", "/api/account/active_tasks") > reads, timeout=5)
     assert leader.tracker.health().active_list_reads >= 1
     assert standby.tracker.health().active_list_reads == 0
+
+
+def test_the_database_setting_takes_a_postgresql_url_and_never_repeats_it():
+    from legnext_core.settings import SettingsError
+
+    assert load_settings({}).database_url is None
+    url = "postgresql://studio:s3cret@db.internal/legnext"
+    settings = load_settings({"LEGNEXT_DATABASE_URL": url})
+    assert settings.database_url == url and "s3cret" not in repr(settings)
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"LEGNEXT_DATABASE_URL": "mysql://studio:s3cret@db.internal/legnext"})
+    assert "LEGNEXT_DATABASE_URL" in str(refused.value) and "s3cret" not in str(refused.value)
