@@ -259,7 +259,7 @@ class SandboxState:
             staged_at = now + total * PHASE_SHARES[0]
             processing_at = staged_at + total * PHASE_SHARES[1]
             fails = self._rng.random() < self.config.failure_rate
-            job = {
+            job: dict[str, Any] = {
                 "job_id": str(uuid.uuid4()),
                 "account": account,
                 "kind": submission.kind,
