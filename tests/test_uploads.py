@@ -190,3 +190,10 @@ def test_the_route_waits_for_the_studio():
         assert requests.get(f"{server.url}/uploads/{'0' * 64}.png", timeout=10).status_code == 503
     finally:
         server.stop()
+
+
+def test_a_jpeg_is_re_encoded_with_its_own_quality(tmp_path):
+    original = picture_with_metadata("JPEG", size=(256, 128))
+    stored = store_upload(original, "photo.jpg", sandbox_settings(tmp_path))
+    with Image.open(io.BytesIO(original)) as before, Image.open(stored.path) as after:
+        assert after.quantization == before.quantization
