@@ -124,9 +124,6 @@ class SandboxState:
         #: Where a corrupt state file was moved on start, if one was.
         self.recovered_from: Path | None = None
         self._load()
-        for job_id, job in self._jobs.items():
-            if job.get("inputs_pending"):  # the sandbox stopped before it fetched them
-                self._queue_fetch(job_id, job)
         if isinstance(self.clock, ManualClock):
             self.clock.subscribe(self.tick)
 
@@ -142,6 +139,11 @@ class SandboxState:
                 return
             self._ticker = threading.Thread(target=self._tick_forever, name="sandbox-ticker", daemon=True)
             self._ticker.start()
+            # Images the sandbox stopped before fetching; not sooner, since a sandbox mounted in the
+            # dashboard starts before the dashboard (which may serve them) answers.
+            for job_id, job in self._jobs.items():
+                if job.get("inputs_pending"):
+                    self._queue_fetch(job_id, job)
 
     def close(self) -> None:
         """Stop the ticker and the callback worker; unhook from a manual clock."""
