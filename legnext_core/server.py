@@ -20,6 +20,12 @@ to Legnext and this dashboard, so it is what makes a delivery believable:
 a secret nothing can tell Legnext from anyone else there, so it answers 410 and sends nothing (the
 tracker's own polls find those jobs); with a secret, a correctly signed delivery is taken as a hint as
 before (401/409 otherwise).
+
+``GET /uploads/<sha256>.<ext>``: an image a person uploaded as a start or end frame (see
+:mod:`legnext_core.uploads`), for Legnext to fetch without signing in. Its unguessable name is the
+capability; only names of that exact shape are looked up, in the uploads folder only, so nothing else
+on disk can be reached. Answered with its own Content-Type, ``nosniff``, and cached for good (the
+content never changes under a name).
 """
 
 from __future__ import annotations
@@ -30,11 +36,12 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from legnext_core.models import Job
-from legnext_core.settings import WEBHOOK_PATH
+from legnext_core.settings import UPLOADS_PATH, WEBHOOK_PATH
+from legnext_core.uploads import CONTENT_TYPES, upload_file
 from legnext_core.webhooks import (
     MAX_BODY_BYTES,
     DeliveryCounts,
@@ -49,6 +56,8 @@ from legnext_core.webhooks import (
 
 HEALTH_PATH = "/healthz"
 UNKNOWN_CALLBACK = "No such callback."
+#: An upload's name is its content's hash, so what it names never changes.
+UPLOAD_CACHE = "public, max-age=31536000, immutable"
 LEGACY_UNSIGNED = (
     "Deliveries go to each submission's own callback URL; unsigned deliveries are not taken here."
 )
@@ -151,8 +160,23 @@ def build_routes(
         tally.add("accepted" if known else "unknown_job")
         return JSONResponse({"ok": True, "known": known, "confirming": confirming})
 
+    async def serve_upload(request: Request) -> Response:
+        studio = get_studio()
+        if studio is None:
+            return PlainTextResponse("The dashboard is starting; try again shortly.", status_code=503)
+        name = request.path_params["name"]
+        path = await run_in_threadpool(upload_file, studio.settings.uploads_dir, name)
+        if path is None:
+            return PlainTextResponse("No such upload.", status_code=404)
+        return FileResponse(
+            path,
+            media_type=CONTENT_TYPES[path.suffix.lstrip(".")],
+            headers={"Cache-Control": UPLOAD_CACHE, "X-Content-Type-Options": "nosniff"},
+        )
+
     return [
         Route(HEALTH_PATH, healthz, methods=["GET"]),
+        Route(UPLOADS_PATH + "/{name}", serve_upload, methods=["GET", "HEAD"]),
         Route(WEBHOOK_PATH, receive_legacy, methods=["POST"]),
         Route(WEBHOOK_PATH + "/{token}", receive_for_token, methods=["POST"]),
     ]

@@ -33,6 +33,10 @@ SANDBOX_API_KEY = "sandbox-demo-key"
 #: The route on the dashboard's server that receives Legnext callbacks. Each submission's callback
 #: is ``WEBHOOK_PATH + "/" + <its callback_token>``; the bare path only takes signed deliveries.
 WEBHOOK_PATH = "/webhooks/legnext"
+#: The route on the dashboard's server that serves uploaded start and end images for Legnext to fetch.
+UPLOADS_PATH = "/uploads"
+#: The setting that says where Legnext can reach this dashboard (webhooks and uploaded images).
+PUBLIC_URL_SETTING = "LEGNEXT_PUBLIC_URL"
 #: Hosts Legnext is known or expected to serve result media from (see API.md: signed URLs, 30 days).
 DEFAULT_MEDIA_HOSTS = ("legnext.ai", "*.legnext.ai", "cdn.legnext.ai")
 
@@ -101,6 +105,11 @@ class Settings:
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploaded start and end images, by content hash (see :mod:`legnext_core.uploads`)."""
+        return self.media_dir / "uploads"
 
     @property
     def sandbox_state_path(self) -> Path:
@@ -218,9 +227,9 @@ def load_settings(
     if not data_dir.is_absolute():
         data_dir = (PROJECT_ROOT / data_dir).resolve()
 
-    public_url = get("LEGNEXT_PUBLIC_URL")
+    public_url = get(PUBLIC_URL_SETTING)
     if public_url:
-        public_url = _http_url("LEGNEXT_PUBLIC_URL", public_url)
+        public_url = _http_url(PUBLIC_URL_SETTING, public_url)
     media_hosts_raw = get("LEGNEXT_MEDIA_HOSTS")
     media_hosts = (
         tuple(h.strip().lower() for h in media_hosts_raw.split(",") if h.strip())

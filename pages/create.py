@@ -9,7 +9,7 @@ from legnext_core.media import check_image_url
 from legnext_core.models import JobKind, JobRequest, estimate_points, validate_http_url
 from legnext_core.pricing import estimate_note
 from legnext_core.submit import free_slots, request_from_record, submit_job
-from ui import create_feed, feedback, forms, pickers, video_options
+from ui import create_feed, feedback, forms, pickers, start_image, video_options
 from ui.access import require_spending
 from ui.context import studio
 from ui.format import code_span
@@ -168,6 +168,7 @@ def image_url_mode() -> None:
         placeholder="https://example.com/picture.png",
         help="A picture Legnext can download (http or https). It becomes the first frame's reference.",
     ).strip()
+    start_image.upload("create:image_url:url")
     has_field_error = result is not None and result.outcome == "invalid" and result.field == "image_url"
     feedback.field_error(result, "image_url")
     usable = False

@@ -12,6 +12,7 @@ import streamlit as st
 
 from legnext_core.errors import InvalidInputError
 from legnext_core.models import BATCH_SIZES, DEFAULT_BATCH_SIZE, DEFAULT_SPEED, SPEEDS, validate_http_url
+from ui import start_image
 
 PASSED_THROUGH = "Midjourney options, passed through"
 SPEED_LABELS = {"fast": "Fast", "turbo": "Turbo (2× price)"}
@@ -29,7 +30,8 @@ class MoreOptions:
 
 def more_options(key_prefix: str) -> MoreOptions:
     """Speed and end frame, then batch size and loop under the pass-through label."""
-    speed_column, end_column = st.columns([1, 2], vertical_alignment="bottom")
+    # Top-aligned: the end frame's uploader below its field makes that column the taller one.
+    speed_column, end_column = st.columns([1, 2], vertical_alignment="top")
     with speed_column:
         speed = st.segmented_control(
             "Speed",
@@ -52,6 +54,7 @@ def more_options(key_prefix: str) -> MoreOptions:
                 validate_http_url(end_url, "end_url", "The end frame URL")
             except InvalidInputError as exc:
                 st.caption(f":material/info: {exc.message}")
+        start_image.upload(f"{key_prefix}:end_url", label="…or upload an end frame")
     st.caption(f":material/tune: {PASSED_THROUGH}")
     batch_column, loop_column = st.columns(2, vertical_alignment="bottom")
     with batch_column:

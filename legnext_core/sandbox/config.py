@@ -39,6 +39,10 @@ class SandboxConfig:
     callback_timeout: float = 5.0
     #: Deliver callbacks to non-loopback hosts too (off: a sandbox's callbacks stay on this machine).
     allow_remote_callbacks: bool = False
+    #: Fetch start and end images from non-loopback hosts too (off: images elsewhere are not fetched).
+    allow_remote_fetches: bool = False
+    #: Seconds one image fetch may take in all.
+    image_fetch_timeout: float = 10.0
     #: Answer the API only to direct loopback clients (the dashboard's own client when it is embedded):
     #: a sandbox inside a dashboard that listens on the network shows no job to other machines.
     api_loopback_only: bool = False

@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from .callbacks import CallbackDeliverer
 from .clock import ManualClock
 from .config import SandboxConfig
 from .faults import FaultInjector
+from .fetch import FETCH_FAILURE, fetch_image, will_fetch
 from .validate import Submission
 from .wire import (
     TASK_TYPES,
@@ -116,6 +118,9 @@ class SandboxState:
         self.active_tasks_enabled = config.active_tasks
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
+        #: Start and end images are fetched here, never on the server's event loop.
+        self._fetcher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-image-fetch")
+        self._fetches: set[Future[None]] = set()
         #: Where a corrupt state file was moved on start, if one was.
         self.recovered_from: Path | None = None
         self._load()
@@ -134,6 +139,11 @@ class SandboxState:
                 return
             self._ticker = threading.Thread(target=self._tick_forever, name="sandbox-ticker", daemon=True)
             self._ticker.start()
+            # Images the sandbox stopped before fetching; not sooner, since a sandbox mounted in the
+            # dashboard starts before the dashboard (which may serve them) answers.
+            for job_id, job in self._jobs.items():
+                if job.get("inputs_pending"):
+                    self._queue_fetch(job_id, job)
 
     def close(self) -> None:
         """Stop the ticker and the callback worker; unhook from a manual clock."""
@@ -143,12 +153,19 @@ class SandboxState:
         ticker = self._ticker
         if ticker is not None and ticker is not threading.current_thread():
             ticker.join(5)
+        self._fetcher.shutdown(wait=False, cancel_futures=True)
         self.deliverer.stop()
 
     def settle(self, timeout: float = 10.0) -> bool:
-        """Finish due jobs and wait until their callbacks are delivered or given up. False on timeout."""
+        """Fetch pending images, finish due jobs and wait until their callbacks are delivered or given
+        up. False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            fetches = set(self._fetches)
+        if wait(fetches, timeout=timeout).not_done:
+            return False
         self.tick()
-        return self.deliverer.wait_idle(timeout)
+        return self.deliverer.wait_idle(max(0.0, deadline - time.monotonic()))
 
     def _tick_forever(self) -> None:
         while not self._stop.wait(self.config.tick_interval):
@@ -244,7 +261,7 @@ class SandboxState:
             staged_at = now + total * PHASE_SHARES[0]
             processing_at = staged_at + total * PHASE_SHARES[1]
             fails = self._rng.random() < self.config.failure_rate
-            job = {
+            job: dict[str, Any] = {
                 "job_id": str(uuid.uuid4()),
                 "account": account,
                 "kind": submission.kind,
@@ -268,10 +285,52 @@ class SandboxState:
                 "media_base": media_base,
                 "finalized": False,
             }
+            images = _images(submission)
+            if any(will_fetch(url, allow_remote=self.config.allow_remote_fetches) for _role, url in images):
+                job["images"] = [{"role": role, "url": url} for role, url in images]
+                job["inputs_pending"] = True
             self._jobs[job["job_id"]] = job
             self._unfinalized.add(job["job_id"])
             self._save()
+            if job.get("inputs_pending"):
+                self._queue_fetch(job["job_id"], job)
             return self._wire(job, now)
+
+    # -- start and end images (see .fetch) -------------------------------------------------------
+
+    def _queue_fetch(self, job_id: str, job: dict[str, Any]) -> None:
+        images = [(image["role"], image["url"]) for image in job.get("images") or ()]
+        with self._lock:
+            try:
+                future = self._fetcher.submit(self._fetch_images, job_id, images)
+            except RuntimeError:  # closed: the next start fetches them
+                return
+            self._fetches.add(future)
+        future.add_done_callback(self._fetches.discard)
+
+    def _fetch_images(self, job_id: str, images: list[tuple[str, str]]) -> None:
+        allow_remote = self.config.allow_remote_fetches
+        found = [
+            fetch_image(role, url, allow_remote=allow_remote, timeout=self.config.image_fetch_timeout)
+            for role, url in images
+        ]
+        unusable = [f for f in found if f.fetched and not f.ok]
+        with self._lock:
+            job = self._jobs[job_id]
+            job["images"] = [f.as_dict() for f in found]
+            job["inputs_pending"] = False
+            if unusable:
+                # It fails now (not at its planned end): nothing can be rendered without the image.
+                code, message = FETCH_FAILURE
+                raw = "; ".join(f"{f.role} image {f.url[:200]}: {f.problem}" for f in unusable)
+                job["failure"] = [code, message, raw]
+                now = self.clock.now()
+                if now < job["ended_at"]:
+                    job["ended_at"] = max(now, job["created_at"])
+                    job["processing_at"] = min(job["processing_at"], job["ended_at"])
+                    job["staged_at"] = min(job["staged_at"], job["ended_at"])
+            self._save()
+        self.tick()
 
     def _parent(self, account: str, submission: Submission, now: float) -> dict[str, Any]:
         parent = self._jobs.get(submission.parent_job_id or "")
@@ -376,7 +435,7 @@ class SandboxState:
             now = self.clock.now()
             for job_id in sorted(self._unfinalized, key=lambda j: self._jobs[j]["ended_at"]):
                 job = self._jobs[job_id]
-                if now < job["ended_at"]:
+                if now < job["ended_at"] or job.get("inputs_pending"):
                     continue
                 job["finalized"] = True
                 self._unfinalized.discard(job_id)
@@ -397,7 +456,8 @@ class SandboxState:
             return "pending"
         if now < job["processing_at"]:
             return "staged"
-        if now < job["ended_at"]:
+        if now < job["ended_at"] or job.get("inputs_pending"):
+            # Nothing is rendered from an image that has not been fetched yet.
             return "processing"
         return "failed" if job["failure"] else "completed"
 
@@ -510,6 +570,7 @@ class SandboxState:
                     "speed": job.get("speed", "fast"),
                     "loop": job.get("loop", False),
                     "end_url": job.get("end_url"),
+                    "images": job.get("images") or [],
                     "extensions": job["depth"],
                     "will_fail": bool(job["failure"]),
                     "finalized": job["finalized"],
@@ -581,6 +642,16 @@ class SandboxState:
         self._jobs = jobs
         self._adjustments = adjustments
         self._unfinalized = {job_id for job_id, job in jobs.items() if not job["finalized"]}
+
+
+def _images(submission: Submission) -> list[tuple[str, str]]:
+    """(role, url) of the images Legnext downloads for a submission: the start image, the end frame."""
+    images = []
+    if submission.kind == "image_url_video" and submission.prompt:
+        images.append(("start", submission.prompt.split(maxsplit=1)[0]))
+    if submission.end_url:
+        images.append(("end", submission.end_url))
+    return images
 
 
 def _progress(job: dict[str, Any], status: str, now: float) -> int:

@@ -65,7 +65,10 @@ def test_a_no_cors_post_from_another_site_changes_nothing(dashboard, other_site,
     assert requests.get(faults, timeout=10).json() == before
 
 
-@pytest.mark.parametrize("path", ["/", "/history", "/healthz", "/sandbox/_sandbox/jobs", "/sandbox/media/x"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/history", "/healthz", "/sandbox/_sandbox/jobs", "/sandbox/media/x", f"/uploads/{'0' * 64}.png"],
+)
 def test_a_rebound_host_name_gets_nothing_from_any_route(dashboard, path: str) -> None:
     # A page whose own name was pointed at 127.0.0.1 (DNS rebinding) sends that name as the Host.
     rebound = requests.get(dashboard.url + path, headers={"Host": "attacker.example"}, timeout=10)
