@@ -204,3 +204,32 @@ def media_file(raw: str | None, media_dir: Path | None = None) -> Path | None:
     if not path.is_absolute() and media_dir is not None:
         path = media_dir / path
     return path if path.is_file() else None
+
+
+#: The most parts a chain is followed back through (Legnext allows four extensions; a hand-edited log
+#: may hold a loop).
+MAX_CHAIN_PARTS = 8
+
+
+def extension_chain(store: JobStore, record: JobRecord, index: int) -> list[tuple[JobRecord, int]]:
+    """The videos an extended video grew from, oldest first, ending with ``(record, index)`` itself.
+
+    Read from the job log's parent links: an extension names the job and variant it extended
+    (``parent_job_id``, ``parent_index``). A parent missing from the log ends the walk there.
+    """
+    parts = [(record, index)]
+    seen = {record.local_id}
+    current = record
+    while (
+        current.kind == JobKind.EXTEND
+        and current.parent_job_id
+        and current.parent_index is not None
+        and len(parts) < MAX_CHAIN_PARTS
+    ):
+        parent = store.by_job_id(current.parent_job_id)
+        if parent is None or parent.local_id in seen:
+            break
+        seen.add(parent.local_id)
+        parts.insert(0, (parent, current.parent_index))
+        current = parent
+    return parts
