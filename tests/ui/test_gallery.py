@@ -80,3 +80,19 @@ def test_create_shows_the_latest_jobs_with_progress_then_posters_and_follow_ups(
     assert len(at.get("image")) == 4
     labels = [link.proto.label for link in at.get("page_link")]
     assert {"Extend", "Upscale", "Remix"} <= set(labels)
+
+
+def test_picked_results_are_counted_compared_and_hidden_together(app_test, studio, sandbox):
+    at = app_test("gallery")
+    fox, heron = made(studio(), sandbox, ["A fox in the snow", "A heron at dawn"])
+    at.run()
+    at.checkbox(key=f"gallery:pick:{fox}:0").check().run()
+    at.checkbox(key=f"gallery:pick:{heron}:2").check().run()
+    assert not at.exception
+    assert "**2 selected**" in [element.value for element in at.markdown]
+    assert not at.button(key="gallery:compare-picked").disabled
+    at.button(key="gallery:hide-picked").click().run()
+    assert not at.exception
+    assert studio().store.get(fox).hidden and studio().store.get(heron).hidden
+    assert "No job matches" in page_text(at)
+    assert not any(element.value.endswith("selected**") for element in at.markdown)
