@@ -173,3 +173,38 @@ def test_an_extension_chain_is_played_from_its_first_video(store):
     chain = extension_chain(store, twice, 3)
     assert [(record.job_id, index) for record, index in chain] == [("job-1", 2), ("job-2", 0), ("job-3", 3)]
     assert [(r.job_id, i) for r, i in extension_chain(store, first, 1)] == [("job-1", 1)]
+
+
+def test_a_text_search_through_the_history_table_finds_what_the_walk_finds(store):
+    from legnext_core.history import HistoryTable
+
+    ids = [add(store, f"a {'fox' if n % 3 else 'heron'} number {n}") for n in range(12)]
+    set_hidden(store, ids[10], True)
+    toggle_favourite(store, ids[7], 1)
+    set_tags(store, ids[4], "winter")
+    table = HistoryTable(store)
+    cases = [
+        GalleryFilter(text="FOX"),
+        GalleryFilter(text="fox", show_hidden=True),
+        GalleryFilter(text="fox", favourites_only=True),
+        GalleryFilter(text="fox", tags=("Winter",)),
+        GalleryFilter(text="heron", kinds=("text_video",)),
+        GalleryFilter(text="no such words"),
+    ]
+    for filters in cases:
+        walked = prompts(load_page(store, filters, per_page=50))
+        searched = prompts(load_page(store, filters, per_page=50, history=table))
+        assert searched == walked, filters
+
+    # Paged by place among the matches: every match once, newest first.
+    seen, before = [], None
+    while True:
+        page = load_page(store, GalleryFilter(text="fox"), per_page=3, before=before, history=table)
+        seen += prompts(page)
+        if page.older is None:
+            break
+        before = page.older
+    assert seen == prompts(load_page(store, GalleryFilter(text="fox"), per_page=50))
+    # A job added later is found without rebuilding anything by hand.
+    add(store, "a fox arriving late")
+    assert prompts(load_page(store, GalleryFilter(text="late"), history=table)) == ["a fox arriving late"]

@@ -106,7 +106,9 @@ def pager(page: GalleryPage) -> None:
 def show_grid(studio: Studio, filters: GalleryFilter) -> None:
     """One page of cards in a responsive grid, and the pager."""
     gallery_actions.follow_selection()
-    page = gallery.load_page(studio.store, filters, before=current_cursor(filters))
+    page = gallery.load_page(
+        studio.store, filters, before=current_cursor(filters), history=studio.history
+    )
     _remember_tags(page)
     if not page.cards:
         st.info("No job matches these filters.", icon=":material/filter_alt_off:")
