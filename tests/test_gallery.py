@@ -205,6 +205,6 @@ def test_a_text_search_through_the_history_table_finds_what_the_walk_finds(store
             break
         before = page.older
     assert seen == prompts(load_page(store, GalleryFilter(text="fox"), per_page=50))
-    # A job added later is found without rebuilding anything by hand.
+    # A job added later is found by the same search asked again (nothing kept from before is stale).
     add(store, "a fox arriving late")
-    assert prompts(load_page(store, GalleryFilter(text="late"), history=table)) == ["a fox arriving late"]
+    assert prompts(load_page(store, GalleryFilter(text="fox"), history=table))[0] == "a fox arriving late"
