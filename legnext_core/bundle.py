@@ -10,6 +10,10 @@ stored, not deflated, which is as small and many times faster. No streamlit here
 
 from __future__ import annotations
 
+import re
+import secrets
+import shutil
+import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +24,14 @@ from legnext_core.gallery import media_file
 from legnext_core.records import JobRecord
 
 CHUNK_BYTES = 1024 * 1024
+#: Where made ZIPs wait under the data folder, each in a folder named by its token, and their URL path:
+#: ``/downloads/<token>/<name>``. The server streams the file from disk (``legnext_core.server``).
+DOWNLOADS_DIR = "downloads"
+DOWNLOAD_PATH = "/downloads"
+#: A made ZIP can be fetched for this long, then it is removed.
+KEEP_SECONDS = 3600
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+_ZIP_NAME = re.compile(r"^legnext-[A-Za-z0-9-]{1,80}\.zip$")
 
 
 def output_file_name(job_ref: str, index: int, *, is_video: bool, suffix: str | None = None) -> str:
@@ -100,3 +112,56 @@ def zip_file_name(selection: Selection) -> str:
     count = len(selection.entries)
     noun = "videos" if all("-video-" in e.name for e in selection.entries) else "files"
     return f"legnext-{count}-{noun if count != 1 else noun[:-1]}.zip"
+
+
+# -- made ZIPs, waiting to be fetched -------------------------------------------------------------------
+
+
+def new_download(data_dir: Path, name: str) -> Path:
+    """Where to put a new ZIP called ``name``: a fresh folder named by a 128-bit random token.
+
+    The token is what makes the download URL unguessable (like Streamlit's own media URLs); expired
+    ZIPs are removed on the way.
+    """
+    if not _ZIP_NAME.match(name):
+        raise ValueError(f"not a download name: {name!r}")
+    sweep(data_dir)
+    folder = Path(data_dir) / DOWNLOADS_DIR / secrets.token_hex(16)
+    folder.mkdir(parents=True)
+    return folder / name
+
+
+def download_url(path: Path) -> str:
+    """The URL path a made ZIP is fetched from."""
+    return f"{DOWNLOAD_PATH}/{path.parent.name}/{path.name}"
+
+
+def find_download(data_dir: Path, token: str, name: str, *, now: float | None = None) -> Path | None:
+    """The made ZIP a download URL names, or None (malformed, expired or gone)."""
+    if not _TOKEN.match(token) or not _ZIP_NAME.match(name):
+        return None
+    path = Path(data_dir) / DOWNLOADS_DIR / token / name
+    try:
+        fresh = (now or time.time()) - path.stat().st_mtime < KEEP_SECONDS
+    except OSError:
+        return None
+    return path if fresh and path.is_file() else None
+
+
+def remove_download(path: Path) -> None:
+    """Remove a made ZIP and its token folder."""
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def sweep(data_dir: Path, *, now: float | None = None) -> None:
+    """Remove made ZIPs older than :data:`KEEP_SECONDS` (and folders left half made)."""
+    root = Path(data_dir) / DOWNLOADS_DIR
+    if not root.is_dir():
+        return
+    cutoff = (now or time.time()) - KEEP_SECONDS
+    for folder in root.iterdir():
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # removed by another session meanwhile

@@ -1,9 +1,12 @@
-"""The dashboard server's own routes: ``GET /healthz`` and the webhook routes.
+"""The dashboard server's own routes: ``GET /healthz``, the Gallery's ZIP downloads and the webhook routes.
 
 ``app.py`` adds these to Streamlit's server (no streamlit import here). They run on the event loop, so
 anything that touches the job log runs in Starlette's thread pool, and a delivery is answered as soon
 as it is checked: the tracker confirms the job with its own GET afterwards (a delivery is only a hint,
 see :mod:`legnext_core.webhooks`).
+
+``GET /downloads/<token>/<name>``: a ZIP made in the Gallery (``legnext_core.bundle``), streamed from disk;
+404 once it has expired (an hour) or for a malformed or unknown token.
 
 ``POST /webhooks/legnext/<token>``: each submission's own callback URL. The 128-bit token is known only
 to Legnext and this dashboard, so it is what makes a delivery believable:
@@ -30,9 +33,10 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from legnext_core.bundle import DOWNLOAD_PATH, find_download
 from legnext_core.models import Job
 from legnext_core.settings import WEBHOOK_PATH
 from legnext_core.webhooks import (
@@ -86,6 +90,26 @@ def build_routes(
             "webhooks": tally.as_dict(),
         }
         return JSONResponse(body, status_code=200 if health.running else 503)
+
+    async def download(request: Request) -> Response:
+        """A ZIP made in the Gallery, streamed from disk; its URL carries a 128-bit token."""
+        studio = get_studio()
+        if studio is None:
+            return PlainTextResponse("The dashboard is starting.", status_code=503)
+        path = find_download(
+            studio.settings.data_dir, request.path_params["token"], request.path_params["name"]
+        )
+        if path is None:
+            return PlainTextResponse(
+                "This download has expired or does not exist: make the ZIP again in the Gallery.",
+                status_code=404,
+            )
+        return FileResponse(
+            path,
+            media_type="application/zip",
+            filename=path.name,
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        )
 
     def refuse(outcome: str, status: int, message: str) -> JSONResponse:
         tally.add(outcome)
@@ -151,6 +175,7 @@ def build_routes(
 
     return [
         Route(HEALTH_PATH, healthz, methods=["GET"]),
+        Route(DOWNLOAD_PATH + "/{token}/{name}", download, methods=["GET"]),
         Route(WEBHOOK_PATH, receive_legacy, methods=["POST"]),
         Route(WEBHOOK_PATH + "/{token}", receive_for_token, methods=["POST"]),
     ]

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 import zipfile
+from types import SimpleNamespace
 
-from legnext_core.bundle import CHUNK_BYTES, output_file_name, select, write_zip, zip_file_name
+import requests
+
+from legnext_core.bundle import (
+    CHUNK_BYTES,
+    KEEP_SECONDS,
+    download_url,
+    find_download,
+    new_download,
+    output_file_name,
+    select,
+    write_zip,
+    zip_file_name,
+)
 from legnext_core.records import JobRecord
+from tests.test_server_routes import RouteServer
 
 
 def record(tmp_path, job_id: str, sizes: list[int | None], kind: str = "text_video") -> JobRecord:
@@ -55,3 +71,36 @@ def test_relative_media_paths_are_read_under_the_media_folder(tmp_path):
     relative = made.replace(media_paths=["job-c/0.mp4"])
     assert [e.path for e in select([(relative, 0)], tmp_path).entries] == [tmp_path / "job-c" / "0.mp4"]
     assert select([(relative, 0)]).missing == ("legnext-job-c-video-1.mp4",)
+
+
+def test_made_zips_are_streamed_by_token_and_expire(tmp_path):
+    settings = SimpleNamespace(data_dir=tmp_path)
+    server = RouteServer(lambda: SimpleNamespace(settings=settings))
+    try:
+        made = new_download(tmp_path, "legnext-2-videos.zip")
+        payload = bytes(range(256)) * 5000
+        made.write_bytes(payload)
+        answer = requests.get(server.url + download_url(made), timeout=10)
+        assert answer.status_code == 200 and answer.content == payload
+        assert answer.headers["content-type"] == "application/zip"
+        assert 'filename="legnext-2-videos.zip"' in answer.headers["content-disposition"]
+        assert answer.headers["cache-control"] == "no-store"
+
+        token = made.parent.name
+        for path in (
+            f"/downloads/{'0' * 32}/legnext-2-videos.zip",  # no such token
+            f"/downloads/{token}/other.zip",  # not a download name
+            f"/downloads/{token[:-1]}/legnext-2-videos.zip",  # malformed token
+            f"/downloads/{token}/..%2Fjobs.json",
+        ):
+            assert requests.get(server.url + path, timeout=10).status_code == 404, path
+        # An hour later it is gone, and a new ZIP sweeps it away.
+        assert find_download(tmp_path, token, made.name, now=time.time() + KEEP_SECONDS + 1) is None
+        old = time.time() - KEEP_SECONDS - 5
+        os.utime(made, (old, old))
+        os.utime(made.parent, (old, old))
+        assert requests.get(server.url + download_url(made), timeout=10).status_code == 404
+        new_download(tmp_path, "legnext-1-video.zip")
+        assert not made.parent.exists()
+    finally:
+        server.stop()

@@ -9,9 +9,6 @@ under the pointer. A box ticked inside the grid asks for one full run, which red
 from __future__ import annotations
 
 import os
-import tempfile
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +29,6 @@ PICKS_CHANGED_KEY = "gallery:picks-changed"
 ZIP_KEY = "gallery:zip"
 COMPARE_KEY = "gallery:compare"
 MIN_COMPARE, MAX_COMPARE = 2, 4
-#: Made ZIPs are removed when a new one is made and after this long.
-ZIP_KEEP_SECONDS = 3600
 
 Pick = tuple[str, int]
 
@@ -135,23 +130,10 @@ def _hide_picked(studio: Studio) -> None:
 # -- the ZIP ----------------------------------------------------------------------------------------
 
 
-def _zip_folder(studio: Studio) -> Path:
-    folder = studio.settings.data_dir / "downloads"
-    folder.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - ZIP_KEEP_SECONDS
-    for old in folder.glob("*.zip"):
-        try:
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-        except OSError:
-            pass  # another tab removed it first
-    return folder
-
-
 def _forget_zip() -> None:
     made = st.session_state.pop(ZIP_KEY, None)
     if made is not None:
-        Path(made[1]).unlink(missing_ok=True)
+        bundle.remove_download(Path(made[1]))
 
 
 def _build_zip(studio: Studio, chosen: tuple[Pick, ...]) -> None:
@@ -160,42 +142,41 @@ def _build_zip(studio: Studio, chosen: tuple[Pick, ...]) -> None:
     if not selection.entries:
         st.error("None of the selected results is archived on this dashboard.", icon=":material/folder_off:")
         return
-    folder = _zip_folder(studio)
-    target = folder / f"{uuid.uuid4().hex}.zip"
+    name = bundle.zip_file_name(selection)
+    target = bundle.new_download(studio.settings.data_dir, name)
+    partial = target.with_name(target.name + ".part")
     total = max(1, selection.total_bytes)
     bar = st.progress(0.0, text="Making the ZIP…")
-    fd, partial = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with partial.open("wb") as handle:
             for done in bundle.write_zip(selection.entries, handle):
                 bar.progress(min(1.0, done / total), text=f"Making the ZIP… {done / total:.0%}")
         os.replace(partial, target)
     except OSError as exc:
-        Path(partial).unlink(missing_ok=True)
+        bundle.remove_download(target)
         bar.empty()
         st.error(f"The ZIP could not be made: {exc.strerror or exc}", icon=":material/error:")
         return
     bar.empty()
-    st.session_state[ZIP_KEY] = (chosen, str(target), bundle.zip_file_name(selection), selection.missing)
+    st.session_state[ZIP_KEY] = (chosen, str(target), name, selection.missing)
 
 
 def _offer_zip(chosen: tuple[Pick, ...]) -> None:
+    """The made ZIP as a link the server streams from disk (never held in memory by the page)."""
     made = st.session_state.get(ZIP_KEY)
     if made is None:
         return
-    if made[0] != chosen or not Path(made[1]).is_file():
-        _forget_zip()  # the selection changed since: that ZIP is not what is picked now
+    path = Path(made[1])
+    if made[0] != chosen or not path.is_file():
+        _forget_zip()  # the selection changed since (or it expired): not what is picked now
         return
-    _, path, name, missing = made
-    size = Path(path).stat().st_size
-    st.download_button(
-        f"Download {name} ({size / 1_048_576:.1f} MB)",
-        data=Path(path).read_bytes(),
-        file_name=name,
-        mime="application/zip",
+    _, _, name, missing = made
+    st.link_button(
+        f"Download {name} ({path.stat().st_size / 1_048_576:.1f} MB)",
+        bundle.download_url(path),
         icon=":material/download:",
-        key="gallery:zip-download",
-        on_click="ignore",
+        type="primary",
+        help="Ready for an hour; each file inside is named by its job and variant.",
     )
     if missing:
         st.caption("Not archived, so not in the ZIP: " + ", ".join(missing))
