@@ -96,3 +96,34 @@ def test_picked_results_are_counted_compared_and_hidden_together(app_test, studi
     assert studio().store.get(fox).hidden and studio().store.get(heron).hidden
     assert "No job matches" in page_text(at)
     assert not any(element.value.endswith("selected**") for element in at.markdown)
+
+
+def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox, tmp_path):
+    import io
+    import zipfile
+
+    at = app_test("gallery")
+    (fox,) = made(studio(), sandbox, ["A fox in the snow"])
+    current = studio()
+    record = current.store.get(fox)
+    folder = current.settings.media_dir / record.job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(4):
+        (folder / f"{n}.mp4").write_bytes(bytes([n]) * (1000 + n))
+        paths.append(str(folder / f"{n}.mp4"))
+    current.store.update_tracking(fox, media_paths=paths)
+    at.run()
+    at.checkbox(key=f"gallery:pick:{fox}:0").check().run()
+    at.checkbox(key=f"gallery:pick:{fox}:3").check().run()
+    at.button(key="gallery:zip-picked").click().run()
+    assert not at.exception
+    (link,) = [b for b in at.link_button if b.label.startswith("Download legnext-2-videos.zip")]
+    token, name = link.proto.url.split("/")[-2:]
+    made_zip = current.settings.data_dir / "downloads" / token / name
+    with zipfile.ZipFile(io.BytesIO(made_zip.read_bytes())) as archive:
+        assert archive.namelist() == [f"legnext-{record.job_id}-video-{n}.mp4" for n in (1, 4)]
+    # Another selection makes the old ZIP go: it no longer holds what is picked.
+    at.checkbox(key=f"gallery:pick:{fox}:3").uncheck().run()
+    assert not made_zip.exists()
+    assert not [b for b in at.link_button if b.label.startswith("Download legnext-")]
