@@ -104,9 +104,11 @@ def data_path(store: JobStore, jobs: int, repeat: int) -> None:
             )
             # A refresh with the log unchanged reuses the table's answer; a new search (or a changed log)
             # reads the prompt column again: each repetition here asks a word it has not asked before.
-            fresh = iter(range(repeat + 1))
+            words = iter(range(repeat + 1))
             first = timed(
-                lambda f=filters: load_page(store, replace(f, text=f"{f.text}{next(fresh)}"), history=table),
+                lambda f=filters, n=words: load_page(
+                    store, replace(f, text=f"{f.text}{next(n)}"), history=table
+                ),
                 repeat,
             )
             figures["table_first_ask_median_ms"] = round(statistics.median(first), 2)
