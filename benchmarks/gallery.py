@@ -102,6 +102,7 @@ def data_path(store: JobStore, jobs: int, repeat: int) -> None:
             figures["walk_over_table_ratio"] = round(
                 statistics.median(walk) / max(statistics.median(gallery), 1e-6), 1
             )
+        if name == "text_search_no_match":
             # A refresh with the log unchanged reuses the table's answer; a new search (or a changed log)
             # reads the prompt column again: each repetition here asks a word it has not asked before.
             words = iter(range(repeat + 1))
