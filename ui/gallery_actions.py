@@ -224,9 +224,11 @@ def _play(studio: Studio, tile: Tile, *, autoplay: bool, loop: bool = True) -> N
 
 def copy_prompt(card: Card) -> None:
     """The whole prompt, literally, with Streamlit's copy button."""
-    if card.prompt:
-        st.caption("Prompt (the copy button is at its top right)")
-        st.code(card.prompt, language=None, wrap_lines=True)
+    if not card.prompt:
+        st.text("(no prompt)")
+        return
+    st.caption("Prompt (the copy button is at its top right)")
+    st.code(card.prompt, language=None, wrap_lines=True)
 
 
 def chain_playlist(studio: Studio, record: JobRecord, index: int) -> None:

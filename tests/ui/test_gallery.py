@@ -9,8 +9,7 @@ from tests.ui.helpers import finish_jobs, page_text
 
 def made(studio, sandbox, prompts, **options) -> list[str]:
     ids = [
-        submit_job(studio, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=p, **options)).local_id
-        for p in prompts
+        submit_job(studio, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=p, **options)).local_id for p in prompts
     ]
     finish_jobs(studio, sandbox)
     return ids
@@ -127,3 +126,28 @@ def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox
     at.checkbox(key=f"gallery:pick:{fox}:3").uncheck().run()
     assert not made_zip.exists()
     assert not [b for b in at.link_button if b.label.startswith("Download legnext-")]
+
+
+def test_the_player_plays_an_extension_chain_in_order_and_offers_the_prompt_to_copy(
+    app_test, studio, sandbox
+):
+    at = app_test("gallery")
+    (first,) = made(studio(), sandbox, ["A kite over the dunes `x` **y**"])
+    parent = studio().store.get(first)
+    extension = submit_job(
+        studio(),
+        JobRequest(kind=JobKind.EXTEND, prompt="higher", parent_job_id=parent.job_id, index=2),
+    ).local_id
+    finish_jobs(studio(), sandbox)
+    at.run()
+    at.button(key=f"gallery:play:{extension}:1").click().run()
+    assert not at.exception
+    assert "higher" in [block.value for block in at.code]
+    captions = [caption.value for caption in at.caption]
+    assert "Part 1: Text to video, video 3" in captions
+    assert "Part 2: Extension, video 2" in captions
+    assert captions.index("Part 1: Text to video, video 3") < captions.index("Part 2: Extension, video 2")
+    at.button(key=f"gallery:play:{first}:0").click().run()
+    # The prompt is offered literally (a code block), with no chain for a video that was not extended.
+    assert "A kite over the dunes `x` **y**" in [block.value for block in at.code]
+    assert not any(str(caption.value).startswith("Part ") for caption in at.caption)
