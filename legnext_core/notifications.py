@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from legnext_core.access import LOCAL_PERSON
 from legnext_core.models import JobKind
 from legnext_core.records import JobRecord, RecordStatus
 from legnext_core.store import JobStore
@@ -37,8 +38,6 @@ _ENDINGS = {
     RecordStatus.REJECTED.value: "was refused",
     RecordStatus.LOST.value: "was lost",
 }
-#: The user's word for records made before sign-in (:class:`JobRecord`'s default ``submitted_by``).
-NO_SIGN_IN = "local"
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def check(store: JobStore, person: str | None, watch: Watch | None, *, now: floa
     """
 
     def mine(record: JobRecord) -> bool:
-        return person is None or (record.submitted_by or NO_SIGN_IN) == person
+        return person is None or (record.submitted_by or LOCAL_PERSON) == person
 
     unfinished = [record for record in store.unfinished() if mine(record)]
     version = store.storage.changes_since(watch.version if watch else -1)
