@@ -23,6 +23,7 @@ from ui.lineage import KIND_LABELS
 
 #: The picked variants, in the order they were picked: {(local_id, index): None}.
 PICKS_KEY = "gallery:picks"
+PICK_WIDGET_PREFIX = "gallery:pick:"
 #: Set by a box ticked in the grid: the next run of the grid asks for a full run.
 PICKS_CHANGED_KEY = "gallery:picks-changed"
 #: The ZIP made for the current selection: (the picks it holds, its file, its name).
@@ -40,21 +41,22 @@ def picks() -> dict[Pick, None]:
 def pick_box(card: Card, tile: Tile) -> None:
     """The tile's "Select" box (in the grid)."""
     key = (card.local_id, tile.index)
+    widget = f"{PICK_WIDGET_PREFIX}{card.local_id}:{tile.index}"
     st.checkbox(
         f"Select {tile.label.lower()}",
         value=key in picks(),
-        key=f"gallery:pick:{card.local_id}:{tile.index}",
+        key=widget,
         on_change=_toggle_pick,
-        args=(key,),
+        args=(key, widget),
     )
 
 
-def _toggle_pick(key: Pick) -> None:
+def _toggle_pick(key: Pick, widget: str) -> None:
     chosen = picks()
-    if key in chosen:
-        del chosen[key]
-    else:
+    if st.session_state.get(widget):
         chosen[key] = None
+    else:
+        chosen.pop(key, None)
     st.session_state[PICKS_CHANGED_KEY] = True
 
 
@@ -112,7 +114,11 @@ def _open_compare() -> None:
 
 
 def _clear() -> None:
-    st.session_state[PICKS_KEY] = {}
+    state = st.session_state
+    state[PICKS_KEY] = {}
+    # The boxes keep their own state: untick them too, or they would show picks that are gone.
+    for key in [k for k in state if str(k).startswith(PICK_WIDGET_PREFIX)]:
+        del state[key]
     _forget_zip()
 
 

@@ -90,6 +90,12 @@ def test_picked_results_are_counted_compared_and_hidden_together(app_test, studi
     assert not at.exception
     assert "**2 selected**" in [element.value for element in at.markdown]
     assert not at.button(key="gallery:compare-picked").disabled
+    at.button(key="gallery:clear").click().run()
+    assert not at.checkbox(key=f"gallery:pick:{fox}:0").value
+    assert not any(element.value.endswith("selected**") for element in at.markdown)
+    at.checkbox(key=f"gallery:pick:{fox}:0").check().run()
+    at.checkbox(key=f"gallery:pick:{heron}:2").check().run()
+    assert "**2 selected**" in [element.value for element in at.markdown]
     at.button(key="gallery:hide-picked").click().run()
     assert not at.exception
     assert studio().store.get(fox).hidden and studio().store.get(heron).hidden
