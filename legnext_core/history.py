@@ -418,6 +418,8 @@ class HistoryTable:
 
     #: How many distinct refreshes (filters and page) are remembered for other tabs.
     CACHE_SIZE = 32
+    #: How many distinct :meth:`local_ids` answers are remembered.
+    IDS_CACHE_SIZE = 8
     #: The most records :meth:`records` keeps built between calls.
     KEEP_BUILT = 20_000
 
@@ -427,6 +429,9 @@ class HistoryTable:
         self._version = -1
         self._columns: _Columns | None = None
         self._cache: OrderedDict[tuple, HistoryPage] = OrderedDict()
+        #: The matching local ids of recent :meth:`local_ids` filters (the Gallery's search asks again
+        #: on every refresh), dropped with the page cache whenever the log changes.
+        self._ids_cache: OrderedDict[_Filters, tuple[str, ...]] = OrderedDict()
         self._built: dict[str, tuple[Any, JobRecord]] = {}
         #: How many times the table was built from every record, and how many refreshes it computed.
         self.rebuilds = 0
@@ -454,6 +459,7 @@ class HistoryTable:
             self._columns.put(changed)
         self._version = changes.version
         self._cache.clear()
+        self._ids_cache.clear()
 
     def page(
         self,
@@ -512,14 +518,26 @@ class HistoryTable:
 
     def local_ids(self, **filters: Any) -> list[str]:
         """The local ids of every row matching the filters, newest first."""
+        for name in ("statuses", "kinds"):
+            if filters.get(name) is not None:
+                filters[name] = tuple(filters[name])
+        key = _Filters(**filters)
         with self._lock:
             self._sync()
-            columns = self._columns
-            assert columns is not None
-            mask = columns.mask(**_Filters(**filters)._asdict())
-            order = columns.newest_first()
-            ids = columns.texts["local_id"]
-            return [ids[i] for i in order[mask[order]]]
+            found = self._ids_cache.get(key)
+            if found is None:
+                columns = self._columns
+                assert columns is not None
+                mask = columns.mask(**key._asdict())
+                order = columns.newest_first()
+                ids = columns.texts["local_id"]
+                found = tuple(ids[i] for i in order[mask[order]])
+                self._ids_cache[key] = found
+                if len(self._ids_cache) > self.IDS_CACHE_SIZE:
+                    self._ids_cache.popitem(last=False)
+            else:
+                self._ids_cache.move_to_end(key)
+            return list(found)
 
     def records(self, **filters: Any) -> list[JobRecord]:
         """Every record matching the filters, newest first, as the log holds them now.

@@ -1,9 +1,12 @@
-"""The dashboard server's own routes: ``GET /healthz`` and the webhook routes.
+"""The dashboard server's own routes: ``GET /healthz``, the Gallery's ZIP downloads and the webhook routes.
 
 ``app.py`` adds these to Streamlit's server (no streamlit import here). They run on the event loop, so
 anything that touches the job log runs in Starlette's thread pool, and a delivery is answered as soon
 as it is checked: the tracker confirms the job with its own GET afterwards (a delivery is only a hint,
 see :mod:`legnext_core.webhooks`).
+
+``GET /downloads/<token>/<name>``: a ZIP made in the Gallery (``legnext_core.bundle``), streamed from disk;
+404 once it has expired (an hour) or for a malformed or unknown token.
 
 ``POST /webhooks/legnext/<token>``: each submission's own callback URL. The 128-bit token is known only
 to Legnext and this dashboard, so it is what makes a delivery believable:
@@ -39,6 +42,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from legnext_core.bundle import DOWNLOAD_PATH, find_download
 from legnext_core.models import Job
 from legnext_core.settings import UPLOADS_PATH, WEBHOOK_PATH
 from legnext_core.uploads import CONTENT_TYPES, upload_file
@@ -56,6 +60,8 @@ from legnext_core.webhooks import (
 
 HEALTH_PATH = "/healthz"
 UNKNOWN_CALLBACK = "No such callback."
+#: What every route answers (503) before the dashboard has started its studio.
+STARTING = "The dashboard is starting; try again shortly."
 #: An upload's name is its content's hash, so what it names never changes.
 UPLOAD_CACHE = "public, max-age=31536000, immutable"
 LEGACY_UNSIGNED = (
@@ -98,6 +104,26 @@ def build_routes(
         }
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    async def download(request: Request) -> Response:
+        """A ZIP made in the Gallery, streamed from disk; its URL carries a 128-bit token."""
+        studio = get_studio()
+        if studio is None:
+            return PlainTextResponse(STARTING, status_code=503)
+        path = find_download(
+            studio.settings.data_dir, request.path_params["token"], request.path_params["name"]
+        )
+        if path is None:
+            return PlainTextResponse(
+                "This download has expired or does not exist: make the ZIP again in the Gallery.",
+                status_code=404,
+            )
+        return FileResponse(
+            path,
+            media_type="application/zip",
+            filename=path.name,
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        )
+
     def refuse(outcome: str, status: int, message: str) -> JSONResponse:
         tally.add(outcome)
         return _answer(status, message)
@@ -132,7 +158,7 @@ def build_routes(
         token = request.path_params["token"]
         studio = get_studio()
         if studio is None:
-            return _answer(503, "The dashboard is starting; try again shortly.")
+            return _answer(503, STARTING)
         record = (
             await run_in_threadpool(studio.store.by_callback_token, token)
             if is_callback_token(token)
@@ -150,7 +176,7 @@ def build_routes(
     async def receive_legacy(request: Request) -> JSONResponse:
         studio = get_studio()
         if studio is None:
-            return _answer(503, "The dashboard is starting; try again shortly.")
+            return _answer(503, STARTING)
         if not studio.settings.webhook_secret:
             return refuse("legacy_unsigned", 410, LEGACY_UNSIGNED)
         job = await read_delivery(studio, request)
@@ -163,7 +189,7 @@ def build_routes(
     async def serve_upload(request: Request) -> Response:
         studio = get_studio()
         if studio is None:
-            return PlainTextResponse("The dashboard is starting; try again shortly.", status_code=503)
+            return PlainTextResponse(STARTING, status_code=503)
         name = request.path_params["name"]
         path = await run_in_threadpool(upload_file, studio.settings.uploads_dir, name)
         if path is None:
@@ -177,6 +203,7 @@ def build_routes(
     return [
         Route(HEALTH_PATH, healthz, methods=["GET"]),
         Route(UPLOADS_PATH + "/{name}", serve_upload, methods=["GET", "HEAD"]),
+        Route(DOWNLOAD_PATH + "/{token}/{name}", download, methods=["GET"]),
         Route(WEBHOOK_PATH, receive_legacy, methods=["POST"]),
         Route(WEBHOOK_PATH + "/{token}", receive_for_token, methods=["POST"]),
     ]

@@ -593,6 +593,10 @@ class JobStore:
             ]
         return sorted(found, key=lambda r: r.sort_time)
 
+    def unfinished(self) -> list[JobRecord]:
+        """Every record that is not terminal yet (queued to processing, and unknown), oldest first."""
+        return self._unfinished(newest_first=False)
+
     def _unfinished(self, *, newest_first: bool) -> list[JobRecord]:
         with self._lock:
             stored, indexes = self._synced()

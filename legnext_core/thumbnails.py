@@ -208,3 +208,14 @@ def poster_source(poster: str | None, media_dir: Path | None = None) -> Path | b
         if path.is_file():
             return path
     return placeholder_jpeg()
+
+
+def preview_source(poster: str | None, media_dir: Path | None = None) -> Path | None:
+    """The looping preview made beside a poster, or None where there is none (images, old posters)."""
+    if not poster:
+        return None
+    path = Path(poster)
+    if not path.is_absolute() and media_dir is not None:
+        path = media_dir / path
+    preview = preview_path(path)
+    return preview if preview.is_file() else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import gallery_actions
 from ui import gallery_view as gv
 from ui.context import studio
 from ui.history_view import refresh_seconds
@@ -11,6 +12,8 @@ from ui.history_view import refresh_seconds
 current = studio()
 st.title("Gallery", anchor=False)
 filters = gv.filter_bar()
+# Drawn by full runs only, outside the refreshing grid: what to do with the picked results.
+gallery_actions.selection_bar(current)
 gv.open_player(current)
 
 # Reads the job log only; redraws itself so posters appear as the tracker makes them.

@@ -2,6 +2,7 @@
 
     python -m scripts.take_screenshots            # writes docs/screenshots/*.png
     python -m scripts.take_screenshots usage      # only the Usage page, over a seeded month of a team
+    python -m scripts.take_screenshots studio     # only the Gallery and Create's live feed
 
 Starts `streamlit run app.py` with no key on a fresh data folder (sandbox at time scale 10), makes a few
 jobs by clicking through the pages like a user, and photographs each page.
@@ -173,5 +174,56 @@ def usage_screenshot() -> None:
             browser.close()
 
 
+def shoot_small(page: Page, name: str) -> None:
+    """A viewport picture cut to 256 colours: the studio pages are mostly posters, which PNG keeps big."""
+    from PIL import Image
+
+    page.wait_for_timeout(2500)  # let posters, previews and fragments settle
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path))
+    with Image.open(path) as shot:
+        small = shot.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+    print(f"wrote docs/screenshots/{name}.png ({path.stat().st_size // 1024} KB)")
+
+
+def studio_screenshots() -> None:
+    """The Gallery and Create's live feed, over a few finished jobs."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory() as data,
+        running_dashboard(Path(data)) as dashboard,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.set_default_timeout(30_000)
+        base = dashboard.url
+        create_text_video(page, base, "Waves breaking on black sand at dawn, slow motion")
+        create_text_video(page, base, "A neon city in the rain, seen from a tram window")
+        last = create_text_video(page, base, "A paper boat drifting down a rainy street, golden hour")
+        wait_done(page, base, last)
+
+        page.goto(f"{base}/create")
+        page.get_by_role("textbox", name="Prompt").fill("A lighthouse at dusk, gulls circling")
+        page.get_by_role("button", name="Create video").click()
+        submitted(page)
+        expect(page.get_by_role("img", name="Poster of video 4").first).to_be_visible(timeout=WAIT_MS)
+        # The feed sits under the form: scrolled into view, with the new job still running above it.
+        page.get_by_role("heading", name="Your latest jobs").scroll_into_view_if_needed()
+        shoot_small(page, "create-feed")
+
+        page.goto(f"{base}/gallery")
+        picture = re.compile(r"^(Preview|Poster) of video 4$")
+        expect(page.get_by_role("img", name=picture).nth(2)).to_be_visible(timeout=WAIT_MS)
+        for number in (1, 2):
+            page.get_by_text(f"Select video {number}", exact=True).first.click()
+            expect(page.get_by_role("checkbox", name=f"Select video {number}").first).to_be_checked()
+        expect(page.get_by_text("2 selected")).to_be_visible()
+        shoot_small(page, "gallery")
+        browser.close()
+
+
 if __name__ == "__main__":
-    usage_screenshot() if sys.argv[1:] == ["usage"] else main()
+    modes = {"usage": usage_screenshot, "studio": studio_screenshots}
+    modes.get(sys.argv[1] if sys.argv[1:] else "", main)()

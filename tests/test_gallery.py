@@ -153,3 +153,58 @@ def test_a_page_builds_typed_records_only_for_the_cards_it_shows(store):
     assert [type(r) for r in records] == [JobRecord, JobRecord] and older == 3
     assert [r.prompt for r in records] == ["job 4", "job 3"]
     assert store.newest_page(lambda data: True, limit=2, before=0) == ([], None)
+
+
+def test_an_extension_chain_is_played_from_its_first_video(store):
+    from legnext_core.gallery import extension_chain
+    from legnext_core.models import Job
+
+    def made(local_id: str, job_id: str) -> JobRecord:
+        store.record_accepted(local_id, Job.from_api({"job_id": job_id, "status": "pending"}))
+        return store.get(local_id)
+
+    first = made(add(store, "a kite"), "job-1")
+    request = JobRequest(JobKind.EXTEND, prompt="higher", parent_job_id="job-1", index=2)
+    once = store.add_intent(request, api_mode="sandbox", api_base_url="http://x/api", estimated_points=1)
+    once = made(once.local_id, "job-2")
+    request = JobRequest(JobKind.EXTEND, prompt="", parent_job_id="job-2", index=0)
+    twice = store.add_intent(request, api_mode="sandbox", api_base_url="http://x/api", estimated_points=1)
+    twice = made(twice.local_id, "job-3")
+    chain = extension_chain(store, twice, 3)
+    assert [(record.job_id, index) for record, index in chain] == [("job-1", 2), ("job-2", 0), ("job-3", 3)]
+    assert [(r.job_id, i) for r, i in extension_chain(store, first, 1)] == [("job-1", 1)]
+
+
+def test_a_text_search_through_the_history_table_finds_what_the_walk_finds(store):
+    from legnext_core.history import HistoryTable
+
+    ids = [add(store, f"a {'fox' if n % 3 else 'heron'} number {n}") for n in range(12)]
+    set_hidden(store, ids[10], True)
+    toggle_favourite(store, ids[7], 1)
+    set_tags(store, ids[4], "winter")
+    table = HistoryTable(store)
+    cases = [
+        GalleryFilter(text="FOX"),
+        GalleryFilter(text="fox", show_hidden=True),
+        GalleryFilter(text="fox", favourites_only=True),
+        GalleryFilter(text="fox", tags=("Winter",)),
+        GalleryFilter(text="heron", kinds=("text_video",)),
+        GalleryFilter(text="no such words"),
+    ]
+    for filters in cases:
+        walked = prompts(load_page(store, filters, per_page=50))
+        searched = prompts(load_page(store, filters, per_page=50, history=table))
+        assert searched == walked, filters
+
+    # Paged by place among the matches: every match once, newest first.
+    seen, before = [], None
+    while True:
+        page = load_page(store, GalleryFilter(text="fox"), per_page=3, before=before, history=table)
+        seen += prompts(page)
+        if page.older is None:
+            break
+        before = page.older
+    assert seen == prompts(load_page(store, GalleryFilter(text="fox"), per_page=50))
+    # A job added later is found by the same search asked again (nothing kept from before is stale).
+    add(store, "a fox arriving late")
+    assert prompts(load_page(store, GalleryFilter(text="fox"), history=table))[0] == "a fox arriving late"

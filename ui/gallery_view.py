@@ -15,7 +15,8 @@ import streamlit as st
 from legnext_core import gallery
 from legnext_core.gallery import Card, GalleryFilter, GalleryPage, Tile
 from legnext_core.studio import Studio
-from legnext_core.thumbnails import poster_source
+from legnext_core.thumbnails import poster_source, preview_source
+from ui import gallery_actions
 from ui.format import relative_time
 from ui.history_view import STATUSES, day_bounds, viewer_zone
 from ui.lineage import KIND_LABELS
@@ -104,7 +105,10 @@ def pager(page: GalleryPage) -> None:
 
 def show_grid(studio: Studio, filters: GalleryFilter) -> None:
     """One page of cards in a responsive grid, and the pager."""
-    page = gallery.load_page(studio.store, filters, before=current_cursor(filters))
+    gallery_actions.follow_selection()
+    page = gallery.load_page(
+        studio.store, filters, before=current_cursor(filters), history=studio.history
+    )
     _remember_tags(page)
     if not page.cards:
         st.info("No job matches these filters.", icon=":material/filter_alt_off:")
@@ -140,8 +144,15 @@ def _card(studio: Studio, card: Card) -> None:
     _card_menu(studio, card)
 
 
-def poster(studio: Studio, tile: Tile) -> None:
-    """A variant's poster frame, or the placeholder; the alt text says which (and tests read it)."""
+def poster(studio: Studio, tile: Tile, *, animated: bool = False) -> None:
+    """A variant's poster frame, or the placeholder; the alt text says which (and tests read it).
+
+    ``animated``: the short looping preview instead, where one was made (an ``<img>``, no player).
+    """
+    preview = preview_source(tile.poster, studio.settings.media_dir) if animated else None
+    if preview is not None:
+        st.image(str(preview), width="stretch", alt=f"Preview of {tile.label.lower()}")
+        return
     source = poster_source(tile.poster, studio.settings.media_dir)
     made = not isinstance(source, bytes)
     st.image(
@@ -154,7 +165,7 @@ def poster(studio: Studio, tile: Tile) -> None:
 
 
 def _tile(studio: Studio, card: Card, tile: Tile) -> None:
-    poster(studio, tile)
+    poster(studio, tile, animated=True)
     play, star = st.columns(2)
     if play.button(
         "Play" if tile.is_video else "Open",
@@ -174,6 +185,7 @@ def _tile(studio: Studio, card: Card, tile: Tile) -> None:
         on_click=_toggle_favourite,
         args=(studio, card.local_id, tile.index),
     )
+    gallery_actions.pick_box(card, tile)
 
 
 def _toggle_favourite(studio: Studio, local_id: str, index: int) -> None:
@@ -238,7 +250,6 @@ def _player(studio: Studio, card: Card, tile: Tile) -> None:
     local = gallery.media_file(tile.media, studio.settings.media_dir)
     source: Any = str(local) if local is not None else tile.url
     st.markdown(f"**{tile.label}** of {KIND_LABELS.get(card.kind, card.kind).lower()}")
-    st.text(card.prompt or "(no prompt)")
     if source is None:
         st.image(poster_source(None), width="stretch")
         st.caption("This result is neither archived nor reachable any more.")
@@ -246,6 +257,10 @@ def _player(studio: Studio, card: Card, tile: Tile) -> None:
         st.video(source, autoplay=True, loop=True, muted=True)
     else:
         st.image(source, width="stretch")
+    gallery_actions.copy_prompt(card)
+    record = studio.store.get(card.local_id)
+    if record is not None and tile.is_video:
+        gallery_actions.chain_playlist(studio, record, tile.index)
     if card.job_id:
         st.page_link(
             "pages/job.py", label="Open the job", icon=":material/info:", query_params={"job": card.job_id}

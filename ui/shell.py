@@ -8,11 +8,12 @@ from pathlib import Path
 import streamlit as st
 
 from legnext_core.studio import Studio
-from ui import access
+from ui import access, notifier
 from ui.context import studio
 from ui.format import relative_time
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+APP_TITLE = "Legnext Video Studio"
 
 
 def _pages() -> dict[str, list[st.Page]]:
@@ -93,7 +94,7 @@ def _sidebar_status(current: Studio) -> None:
 
 
 def run_dashboard() -> None:
-    st.set_page_config(page_title="Legnext Video Studio", page_icon=":material/movie:", layout="wide")
+    st.set_page_config(page_title=APP_TITLE, page_icon=":material/movie:", layout="wide")
     current = studio()
     if access.decision(current).person is None:
         # Nobody is let in yet: the navigation knows every URL (so a deep link is not "page not found")
@@ -106,6 +107,8 @@ def run_dashboard() -> None:
         st.markdown("### :material/movie_edit: Legnext Video Studio")
         access.sidebar_identity(current, who)
         _sidebar_status(current)
+        # Toasts and the running count in the tab's title, on every page (draws nothing).
+        notifier.watch(current, who.email, APP_TITLE)
         if current.store.recovered_from is not None:
             st.warning(
                 f"The job log could not be read and was kept aside as `{current.store.recovered_from.name}`; "

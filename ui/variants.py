@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from legnext_core.bundle import output_file_name
 from legnext_core.records import JobRecord
 from ui.context import studio
 
@@ -36,10 +37,8 @@ class Variant:
     @property
     def file_name(self) -> str:
         """``<job>-video-2.mp4``: files from different jobs never collide in a downloads folder."""
-        noun = "video" if self.is_video else "image"
-        default = ".mp4" if self.is_video else ".png"
-        suffix = self.local_path.suffix if self.local_path is not None else default
-        return f"legnext-{self.job_ref}-{noun}-{self.index + 1}{suffix}"
+        suffix = self.local_path.suffix if self.local_path is not None else None
+        return output_file_name(self.job_ref, self.index, is_video=self.is_video, suffix=suffix)
 
 
 def _media_root() -> Path | None:

@@ -9,8 +9,7 @@ from tests.ui.helpers import finish_jobs, page_text
 
 def made(studio, sandbox, prompts, **options) -> list[str]:
     ids = [
-        submit_job(studio, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=p, **options)).local_id
-        for p in prompts
+        submit_job(studio, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=p, **options)).local_id for p in prompts
     ]
     finish_jobs(studio, sandbox)
     return ids
@@ -80,3 +79,81 @@ def test_create_shows_the_latest_jobs_with_progress_then_posters_and_follow_ups(
     assert len(at.get("image")) == 4
     labels = [link.proto.label for link in at.get("page_link")]
     assert {"Extend", "Upscale", "Remix"} <= set(labels)
+
+
+def test_picked_results_are_counted_compared_and_hidden_together(app_test, studio, sandbox):
+    at = app_test("gallery")
+    fox, heron = made(studio(), sandbox, ["A fox in the snow", "A heron at dawn"])
+    at.run()
+    at.checkbox(key=f"gallery:pick:{fox}:0").check().run()
+    at.checkbox(key=f"gallery:pick:{heron}:2").check().run()
+    assert not at.exception
+    assert "**2 selected**" in [element.value for element in at.markdown]
+    assert not at.button(key="gallery:compare-picked").disabled
+    at.button(key="gallery:clear").click().run()
+    assert not at.checkbox(key=f"gallery:pick:{fox}:0").value
+    assert not any(element.value.endswith("selected**") for element in at.markdown)
+    at.checkbox(key=f"gallery:pick:{fox}:0").check().run()
+    at.checkbox(key=f"gallery:pick:{heron}:2").check().run()
+    assert "**2 selected**" in [element.value for element in at.markdown]
+    at.button(key="gallery:hide-picked").click().run()
+    assert not at.exception
+    assert studio().store.get(fox).hidden and studio().store.get(heron).hidden
+    assert "No job matches" in page_text(at)
+    assert not any(element.value.endswith("selected**") for element in at.markdown)
+
+
+def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox, tmp_path):
+    import io
+    import zipfile
+
+    at = app_test("gallery")
+    (fox,) = made(studio(), sandbox, ["A fox in the snow"])
+    current = studio()
+    record = current.store.get(fox)
+    folder = current.settings.media_dir / record.job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(4):
+        (folder / f"{n}.mp4").write_bytes(bytes([n]) * (1000 + n))
+        paths.append(str(folder / f"{n}.mp4"))
+    current.store.update_tracking(fox, media_paths=paths)
+    at.run()
+    at.checkbox(key=f"gallery:pick:{fox}:0").check().run()
+    at.checkbox(key=f"gallery:pick:{fox}:3").check().run()
+    at.button(key="gallery:zip-picked").click().run()
+    assert not at.exception
+    (link,) = [b for b in at.link_button if b.label.startswith("Download legnext-2-videos.zip")]
+    token, name = link.proto.url.split("/")[-2:]
+    made_zip = current.settings.data_dir / "downloads" / token / name
+    with zipfile.ZipFile(io.BytesIO(made_zip.read_bytes())) as archive:
+        assert archive.namelist() == [f"legnext-{record.job_id}-video-{n}.mp4" for n in (1, 4)]
+    # Another selection makes the old ZIP go: it no longer holds what is picked.
+    at.checkbox(key=f"gallery:pick:{fox}:3").uncheck().run()
+    assert not made_zip.exists()
+    assert not [b for b in at.link_button if b.label.startswith("Download legnext-")]
+
+
+def test_the_player_plays_an_extension_chain_in_order_and_offers_the_prompt_to_copy(
+    app_test, studio, sandbox
+):
+    at = app_test("gallery")
+    (first,) = made(studio(), sandbox, ["A kite over the dunes `x` **y**"])
+    parent = studio().store.get(first)
+    extension = submit_job(
+        studio(),
+        JobRequest(kind=JobKind.EXTEND, prompt="higher", parent_job_id=parent.job_id, index=2),
+    ).local_id
+    finish_jobs(studio(), sandbox)
+    at.run()
+    at.button(key=f"gallery:play:{extension}:1").click().run()
+    assert not at.exception
+    assert "higher" in [block.value for block in at.code]
+    captions = [caption.value for caption in at.caption]
+    assert "Part 1: Text to video, video 3" in captions
+    assert "Part 2: Extension, video 2" in captions
+    assert captions.index("Part 1: Text to video, video 3") < captions.index("Part 2: Extension, video 2")
+    at.button(key=f"gallery:play:{first}:0").click().run()
+    # The prompt is offered literally (a code block), with no chain for a video that was not extended.
+    assert "A kite over the dunes `x` **y**" in [block.value for block in at.code]
+    assert not any(str(caption.value).startswith("Part ") for caption in at.caption)
