@@ -93,7 +93,7 @@ def bench(jobs: int, rounds: int) -> list[dict]:
                 runs.append((time.perf_counter() - t0) * 1000)
             assert not first.exception, first.exception
             view = hv.load_view(current, hv.HistoryFilters())
-            arrow = len(convert_anything_to_arrow_bytes(view.frame))
+            arrow = len(convert_anything_to_arrow_bytes(view.table))
 
             cpu: dict[int, float] = {}
             for tabs in (1, 10):
@@ -127,7 +127,7 @@ def bench(jobs: int, rounds: int) -> list[dict]:
                     }
                 )
             lines.append(
-                {**common, "metric": "bytes_per_refresh", "arrow_bytes": arrow, "rows": len(view.rows)}
+                {**common, "metric": "bytes_per_refresh", "arrow_bytes": arrow, "rows": len(view.local_ids)}
             )
             lines.append({**common, "metric": "rss_mb", "value": round(rss, 1), "target_mb": 500})
             lines.append(
