@@ -193,15 +193,23 @@ class _Columns:
     def __len__(self) -> int:
         return len(self.texts["local_id"])
 
-    def put(self, stored: Sequence[Mapping[str, Any]]) -> None:
-        """Update the rows of these stored records in place; add rows for new ones."""
+    def put(self, stored: Sequence[Mapping[str, Any]]) -> bool:
+        """Update the rows of these stored records in place; add rows for new ones.
+
+        Returns whether any row changed: most changes to the log (a poll's time and count) change
+        nothing the table shows, and then every answer already given still holds.
+        """
         added: list[tuple[tuple[float, ...], tuple[Any, ...]]] = []
+        changed = False
         for data in stored:
             numbers, texts = _row(data)
             position = self.position.get(texts[6])
             if position is None:
                 added.append((numbers, texts))
                 continue
+            if self._same(position, numbers, texts):
+                continue
+            changed = True
             if self.numbers["submitted"][position] != numbers[2]:
                 self.order = None
             for i, name in enumerate(_NUMBERS):
@@ -220,6 +228,14 @@ class _Columns:
             for offset, row in enumerate(added):
                 self.position[row[1][6]] = start + offset
             self.order = None
+        return changed or bool(added)
+
+    def _same(self, position: int, numbers: tuple[float, ...], texts: tuple[Any, ...]) -> bool:
+        for i, name in enumerate(_NUMBERS):
+            old = self.numbers[name][position]
+            if old != numbers[i] and not (old != old and numbers[i] != numbers[i]):  # NaN is NaN here
+                return False
+        return all(self.texts[name][position] == texts[i] for i, name in enumerate(_TEXTS))
 
     def newest_first(self) -> np.ndarray:
         if self.order is None:
@@ -482,11 +498,13 @@ class HistoryTable:
         if changes.ids is None or self._columns is None:
             self._columns = _Columns(list(stored.values()))
             self.rebuilds += 1
+            self._cache.clear()
         elif changes.ids:
-            changed = [stored[i] for table, i in changes.ids if table == "jobs" and i in stored]
-            self._columns.put(changed)
+            ids = [i for table, i in changes.ids if table == "jobs"]
+            changed = [stored[i] for i in ids if i in stored]
+            if self._columns.put(changed) or len(changed) < len(ids):
+                self._cache.clear()
         self._version = changes.version
-        self._cache.clear()
 
     def page(
         self,
