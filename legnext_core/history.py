@@ -176,8 +176,8 @@ class _Columns:
             row_numbers, row_texts = _row(data)
             for column, value in zip(numbers, row_numbers, strict=True):
                 column.append(value)
-            for column, value in zip(texts, row_texts, strict=True):
-                column.append(value)
+            for cells, cell in zip(texts, row_texts, strict=True):
+                cells.append(cell)
         self.numbers = {name: np.array(numbers[i], dtype="float64") for i, name in enumerate(_NUMBERS)}
         self.texts: dict[str, list[Any]] = {name: texts[i] for i, name in enumerate(_TEXTS)}
         self.position = {local_id: i for i, local_id in enumerate(self.texts["local_id"])}
