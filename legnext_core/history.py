@@ -13,8 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import threading
+from array import array
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -87,12 +88,12 @@ _NUMBERS = (
     "credits_frozen",
     "credits_consumed",
 )
-#: Text columns, held as lists (None for none). ``search`` is the casefolded prompt and job id;
-#: ``label`` the status label (marked when the progress is estimated). ``status`` stays first and
-#: ``local_id`` seventh: rows are read by position.
+#: Text columns, held as lists (None for none). ``search`` and ``search_id`` are the casefolded
+#: prompt and job id; ``label`` the status label (marked when the progress is estimated). ``status``
+#: stays first and ``local_id`` seventh: rows are read by position.
 _TEXTS = (
     "status", "kind", "prompt", "resolution", "parent", "job_id", "local_id", "search",
-    "submitted_by", "label",
+    "submitted_by", "label", "search_id",
 )  # fmt: skip
 _STATUS_CODES = {status.value: code for code, status in enumerate(RecordStatus)}
 _UNKNOWN_CODE = len(_STATUS_CODES)
@@ -102,70 +103,113 @@ def _number(value: Any) -> float:
     return float(value) if value is not None else np.nan
 
 
-def _row(record: JobRecord) -> tuple[tuple[float, ...], tuple[Any, ...]]:
-    status = str(record.status.value if isinstance(record.status, RecordStatus) else record.status or "")
-    kind = str(getattr(record.kind, "value", record.kind) or "")
-    started, ended, created = record.started_at, record.ended_at, record.created_at
+def _folded(text: str) -> str:
+    """``text`` casefolded, the same object when it already is (most prompts and every job id)."""
+    folded = text.casefold()
+    return text if folded == text else folded
+
+
+#: Status labels of jobs whose progress is estimated, made once per status rather than once per row.
+_ESTIMATED_LABELS = {status: label + ESTIMATE_SUFFIX for status, label in STATUS_LABELS.items()}
+
+
+def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
+    """One stored record's row, read from the stored object itself (as :meth:`JobRecord.from_dict`
+    reads it: a missing status is ``submitting``, a missing author ``local``) without building the
+    record, which costs more than the row at 100,000 jobs."""
+    raw_status = data.get("status", "submitting")
+    status = raw_status if type(raw_status) is str else str(raw_status or "")
+    raw_kind = data.get("kind")
+    kind = raw_kind if type(raw_kind) is str else str(raw_kind or "")
+    started, ended, created = data.get("started_at"), data.get("ended_at"), data.get("created_at")
     queue_wait = started - created if started is not None and created is not None else None
     run_time = ended - started if ended is not None and started is not None else None
-    progress = 100.0 if status == "completed" else _number(record.progress)
-    resolution = RESOLUTION_LABELS.get(record.video_type or 0) if kind in _KINDS_WITH_OWN_RESOLUTION else None
+    progress = 100.0 if status == "completed" else _number(data.get("progress"))
+    resolution = (
+        RESOLUTION_LABELS.get(data.get("video_type") or 0) if kind in _KINDS_WITH_OWN_RESOLUTION else None
+    )
+    parent_index = data.get("parent_index")
+    submitted = data.get("submitted_at") or created
+    prompt = data.get("prompt") or ""
+    job_id = data.get("job_id")
     numbers = (
         progress,
-        _number(record.parent_index + 1 if record.parent_index is not None else None),
-        _number(record.sort_time if (record.submitted_at or record.created_at) else None),
+        _number(parent_index + 1 if parent_index is not None else None),
+        _number(submitted or None),
         _number(ended),
         # A clock step between two Legnext timestamps must not show as a negative duration.
         _number(queue_wait if queue_wait is not None and queue_wait >= 0 else None),
         _number(run_time if run_time is not None and run_time >= 0 else None),
-        _number(record.credits_frozen),
-        _number(record.credits_consumed),
+        _number(data.get("credits_frozen")),
+        _number(data.get("credits_consumed")),
     )
     texts = (
         status,
         kind,
-        shorten(record.prompt),
+        shorten(prompt),
         resolution,
-        (record.parent_job_id or "")[:SHORT_ID_CHARS] or None,
-        record.job_id,
-        record.local_id,
-        f"{(record.prompt or '').casefold()}\n{(record.job_id or '').casefold()}",
+        (data.get("parent_job_id") or "")[:SHORT_ID_CHARS] or None,
+        job_id,
+        data.get("local_id"),
+        _folded(prompt),
         # Records made before people signed in were made by the one local user.
-        record.submitted_by or "local",
-        STATUS_LABELS.get(status, status) + (ESTIMATE_SUFFIX if record.progress_estimated else ""),
+        data.get("submitted_by") or "local",
+        (_ESTIMATED_LABELS if data.get("progress_estimated") else STATUS_LABELS).get(status, status),
+        _folded(job_id or ""),
     )
     return numbers, texts
 
 
 class _Columns:
-    """The table's rows as column arrays, in the order records were first seen."""
+    """The table's rows as column arrays, in the order records were first seen.
 
-    def __init__(self, records: Iterable[JobRecord]) -> None:
-        rows = [_row(record) for record in records]
-        self.numbers = {
-            name: np.array([row[0][i] for row in rows], dtype="float64") for i, name in enumerate(_NUMBERS)
-        }
-        self.texts: dict[str, list[Any]] = {
-            name: [row[1][i] for row in rows] for i, name in enumerate(_TEXTS)
-        }
+    Rows are made from stored objects (:meth:`JobRecord.to_dict` form); text cells refer to the
+    stored strings wherever the row shows them unchanged, so the table adds little to the log's memory.
+    """
+
+    def __init__(self, stored: Iterable[Mapping[str, Any]]) -> None:
+        # Filled column by column in one pass: no list of 100,000 row tuples and boxed floats is
+        # held (the memory it took stayed with the process after it was freed).
+        numbers = [array("d") for _ in _NUMBERS]
+        texts: list[list[Any]] = [[] for _ in _TEXTS]
+        for data in stored:
+            row_numbers, row_texts = _row(data)
+            for column, value in zip(numbers, row_numbers, strict=True):
+                column.append(value)
+            for cells, cell in zip(texts, row_texts, strict=True):
+                cells.append(cell)
+        self.numbers = {name: np.array(numbers[i], dtype="float64") for i, name in enumerate(_NUMBERS)}
+        self.texts: dict[str, list[Any]] = {name: texts[i] for i, name in enumerate(_TEXTS)}
         self.position = {local_id: i for i, local_id in enumerate(self.texts["local_id"])}
-        self.status_codes = np.array(
-            [_STATUS_CODES.get(s, _UNKNOWN_CODE) for s in self.texts["status"]], "int16"
+        self.status_codes = np.fromiter(
+            (_STATUS_CODES.get(s, _UNKNOWN_CODE) for s in self.texts["status"]), "int16", len(self)
         )
         self.order: np.ndarray | None = None
+
+    @classmethod
+    def of_records(cls, records: Iterable[JobRecord]) -> _Columns:
+        return cls(record.to_dict() for record in records)
 
     def __len__(self) -> int:
         return len(self.texts["local_id"])
 
-    def put(self, records: Sequence[JobRecord]) -> None:
-        """Update the rows of these records in place; add rows for new ones."""
+    def put(self, stored: Sequence[Mapping[str, Any]]) -> bool:
+        """Update the rows of these stored records in place; add rows for new ones.
+
+        Returns whether any row changed: most changes to the log (a poll's time and count) change
+        nothing the table shows, and then every answer already given still holds.
+        """
         added: list[tuple[tuple[float, ...], tuple[Any, ...]]] = []
-        for record in records:
-            numbers, texts = _row(record)
-            position = self.position.get(record.local_id)
+        changed = False
+        for data in stored:
+            numbers, texts = _row(data)
+            position = self.position.get(texts[6])
             if position is None:
                 added.append((numbers, texts))
                 continue
+            if self._same(position, numbers, texts):
+                continue
+            changed = True
             if self.numbers["submitted"][position] != numbers[2]:
                 self.order = None
             for i, name in enumerate(_NUMBERS):
@@ -184,6 +228,14 @@ class _Columns:
             for offset, row in enumerate(added):
                 self.position[row[1][6]] = start + offset
             self.order = None
+        return changed or bool(added)
+
+    def _same(self, position: int, numbers: tuple[float, ...], texts: tuple[Any, ...]) -> bool:
+        for i, name in enumerate(_NUMBERS):
+            old = self.numbers[name][position]
+            if old != numbers[i] and not (old != old and numbers[i] != numbers[i]):  # NaN is NaN here
+                return False
+        return all(self.texts[name][position] == texts[i] for i, name in enumerate(_TEXTS))
 
     def newest_first(self) -> np.ndarray:
         if self.order is None:
@@ -208,7 +260,8 @@ class _Columns:
             keep &= submitted < _epoch(until)
         needle = text.strip().casefold() if text and text.strip() else None
         if needle:
-            keep &= np.fromiter((needle in s for s in self.texts["search"]), bool, len(self))
+            found = zip(self.texts["search"], self.texts["search_id"], strict=True)
+            keep &= np.fromiter((needle in p or needle in j for p, j in found), bool, len(self))
         return keep
 
     def frame(self, positions: np.ndarray) -> pd.DataFrame:
@@ -250,7 +303,7 @@ def records_to_frame(records: Iterable[JobRecord]) -> pd.DataFrame:
     ``queue_wait_s`` is Legnext's created -> started, ``run_time_s`` started -> ended; ``variant`` is
     the 1-4 output of the parent the job was made from.
     """
-    columns = _Columns(records)
+    columns = _Columns.of_records(records)
     return columns.frame(columns.newest_first())
 
 
@@ -430,7 +483,7 @@ class HistoryTable:
         self._columns: _Columns | None = None
         self._cache: OrderedDict[tuple, HistoryPage] = OrderedDict()
         #: The matching local ids of recent :meth:`local_ids` filters (the Gallery's search asks again
-        #: on every refresh), dropped with the page cache whenever the log changes.
+        #: on every refresh), dropped with the page cache whenever a row changes.
         self._ids_cache: OrderedDict[_Filters, tuple[str, ...]] = OrderedDict()
         self._built: dict[str, tuple[Any, JobRecord]] = {}
         #: How many times the table was built from every record, and how many refreshes it computed.
@@ -448,16 +501,18 @@ class HistoryTable:
             return
         stored = self._store.stored()
         if changes.ids is None or self._columns is None:
-            self._columns = _Columns(JobRecord.from_dict(data) for data in list(stored.values()))
+            self._columns = _Columns(list(stored.values()))
             self.rebuilds += 1
+            self._forget_answers()
         elif changes.ids:
-            changed = [
-                JobRecord.from_dict(stored[local_id])
-                for table, local_id in changes.ids
-                if table == "jobs" and local_id in stored
-            ]
-            self._columns.put(changed)
+            ids = [i for table, i in changes.ids if table == "jobs"]
+            changed = [stored[i] for i in ids if i in stored]
+            if self._columns.put(changed) or len(changed) < len(ids):
+                self._forget_answers()
         self._version = changes.version
+
+    def _forget_answers(self) -> None:
+        """Drop the pages and id lists already answered: a row they came from has changed."""
         self._cache.clear()
         self._ids_cache.clear()
 
@@ -599,7 +654,7 @@ def filter_records(
 ) -> list[JobRecord]:
     """The records that pass the same filters as the table, in their given order."""
     records = list(records)
-    columns = _Columns(records)
+    columns = _Columns.of_records(records)
     mask = columns.mask(
         statuses=statuses, kinds=kinds, text=text, since=since, until=until, submitted_by=submitted_by
     )

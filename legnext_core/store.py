@@ -77,6 +77,11 @@ DEFAULT_SUBMIT_TIMEOUT = 660.0
 _TABLE = "jobs"
 #: Statuses of records the indexes keep at hand (everything not finished).
 _OPEN = frozenset(status.value for status in RecordStatus if not status.is_terminal)
+#: The stored statuses each query over unfinished records looks at (filtered before a record is built).
+_ACTIVE = frozenset(status.value for status in RecordStatus if status.is_active)
+_QUEUED = frozenset({RecordStatus.QUEUED.value})
+_SUBMITTING = frozenset({RecordStatus.SUBMITTING.value})
+_UNKNOWN = frozenset({RecordStatus.UNKNOWN.value})
 
 
 class StoreError(Exception):
@@ -151,11 +156,16 @@ class _Indexes:
         self.by_token: dict[str, str] = {}
         self.unfinished: dict[str, None] = {}
         self.children: dict[str, dict[str, None]] = {}
+        #: Unfinished records already built, with the stored object each was built from: the log
+        #: replaces a record's object when it changes (never edits one), so an unchanged record is
+        #: not built again by the tracker's and the dispatcher's questions every second.
+        self.built: dict[str, tuple[Mapping[str, Any], JobRecord]] = {}
 
     def sync(self, storage: LogStorage, stored: Mapping[str, Mapping[str, Any]]) -> None:
         changes = storage.changes_since(self.version)
         if changes.ids is None:
             self.by_job_id, self.by_token, self.unfinished, self.children = {}, {}, {}, {}
+            self.built = {}
             for local_id, data in stored.items():
                 self._note(local_id, data)
         else:
@@ -165,9 +175,28 @@ class _Indexes:
                 data = stored.get(local_id)
                 if data is None:
                     self.unfinished.pop(local_id, None)
+                    self.built.pop(local_id, None)
                 else:
                     self._note(local_id, data)
         self.version = changes.version
+
+    def unfinished_records(
+        self, stored: Mapping[str, Mapping[str, Any]], statuses: frozenset[str] | None
+    ) -> list[JobRecord]:
+        """The unfinished records with one of ``statuses`` (all if None); only new objects are built."""
+        found = []
+        for local_id in self.unfinished:
+            data = stored.get(local_id)
+            if data is None or (statuses is not None and data.get("status") not in statuses):
+                continue
+            kept = self.built.get(local_id)
+            if kept is not None and kept[0] is data:
+                found.append(kept[1])
+                continue
+            record = JobRecord.from_dict(data)
+            self.built[local_id] = (data, record)
+            found.append(record)
+        return found
 
     def _note(self, local_id: str, data: Mapping[str, Any]) -> None:
         job_id = data.get("job_id")
@@ -180,6 +209,7 @@ class _Indexes:
             self.unfinished.setdefault(local_id, None)
         else:
             self.unfinished.pop(local_id, None)
+            self.built.pop(local_id, None)
         parent = data.get("parent_job_id")
         if parent:
             self.children.setdefault(parent, {}).setdefault(local_id, None)
@@ -386,8 +416,8 @@ class JobStore:
         now = self._clock()
         return [
             r
-            for r in self._unfinished(newest_first=False)
-            if r.status == RecordStatus.SUBMITTING and not self._interrupted(r, now)
+            for r in self._unfinished(newest_first=False, statuses=_SUBMITTING)
+            if not self._interrupted(r, now)
         ]
 
     def resolve_interrupted_submissions(self) -> list[JobRecord]:
@@ -395,8 +425,8 @@ class JobStore:
         now = self._clock()
         stale = [
             r.local_id
-            for r in self._unfinished(newest_first=False)
-            if r.status == RecordStatus.SUBMITTING and self._interrupted(r, now)
+            for r in self._unfinished(newest_first=False, statuses=_SUBMITTING)
+            if self._interrupted(r, now)
         ]
         resolved = []
         for local_id in stale:
@@ -519,8 +549,8 @@ class JobStore:
         """``unknown`` records with no job yet, oldest first (what reconciliation looks for)."""
         return [
             r
-            for r in self._unfinished(newest_first=False)
-            if r.status == RecordStatus.UNKNOWN and not r.job_id
+            for r in self._unfinished(newest_first=False, statuses=_UNKNOWN)
+            if not r.job_id
         ]
 
     def apply_progress(self, updates: Iterable[ProgressUpdate]) -> int:
@@ -576,11 +606,11 @@ class JobStore:
 
     def active(self) -> list[JobRecord]:
         """Jobs Legnext is working on (pending, staged, processing, with a job id), oldest first."""
-        return [r for r in self._unfinished(newest_first=False) if r.is_active]
+        return [r for r in self._unfinished(newest_first=False, statuses=_ACTIVE) if r.is_active]
 
     def queued(self) -> list[JobRecord]:
         """Batch lines waiting for a free slot, in the order they were queued."""
-        return [r for r in self._unfinished(newest_first=False) if r.status == RecordStatus.QUEUED]
+        return self._unfinished(newest_first=False, statuses=_QUEUED)
 
     def children(self, job_id: str) -> list[JobRecord]:
         """Jobs made from this one (animations, extensions, upscales), oldest first."""
@@ -597,10 +627,12 @@ class JobStore:
         """Every record that is not terminal yet (queued to processing, and unknown), oldest first."""
         return self._unfinished(newest_first=False)
 
-    def _unfinished(self, *, newest_first: bool) -> list[JobRecord]:
+    def _unfinished(
+        self, *, newest_first: bool, statuses: frozenset[str] | None = None
+    ) -> list[JobRecord]:
         with self._lock:
             stored, indexes = self._synced()
-            found = [JobRecord.from_dict(stored[i]) for i in indexes.unfinished if i in stored]
+            found = indexes.unfinished_records(stored, statuses)
         return sorted(found, key=lambda r: r.sort_time, reverse=newest_first)
 
     def recent(

@@ -41,13 +41,13 @@ def live_table(filters: hv.HistoryFilters) -> None:
         st.rerun(scope="app")
     view = hv.load_view(current, filters)
     hv.show_counts(view)
-    if not view.rows:
+    if not view.local_ids:
         st.info("No job matches these filters.", icon=":material/filter_alt_off:")
         return
     selected = hv.show_table(view)
     first = view.page * filters.page_size + 1
     st.caption(
-        f"Page {view.page + 1} of {view.pages}: jobs {first:,}-{first + len(view.rows) - 1:,} "
+        f"Page {view.page + 1} of {view.pages}: jobs {first:,}-{first + len(view.local_ids) - 1:,} "
         f"of {view.matching:,}, newest first"
     )
     if selected is not None:

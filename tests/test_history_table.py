@@ -119,3 +119,22 @@ def test_jobs_written_by_another_process_or_replica_show_at_the_next_refresh(sto
     assert page.frame["prompt"].tolist() == ["made in the other replica", "made here"]
     # Only the two changed records were read again, not the whole table.
     assert table.rebuilds == 1
+
+
+def test_a_change_the_table_does_not_show_keeps_the_answers_already_given(store):
+    table = HistoryTable(store)
+    first = submit(store, "a heron", "ana@team.test", "job-1", frozen=480)
+    submit(store, "a boat", "bo@team.test", "job-2", frozen=480)
+    shown = table.page()
+    computed = table.computed
+
+    # A poll's bookkeeping (its time and count) changes the log but no cell of the table.
+    store.update_tracking(first, poll_count=7, last_poll_at=store.clock.now())
+    assert table.page() is shown and table.computed == computed
+
+    # Progress is shown: the next refresh answers from the changed row.
+    store.apply_job(snapshot("job-1", "processing", progress=40))
+    after = table.page()
+    assert after is not shown and table.computed == computed + 1
+    assert after.counts == {"pending": 1, "processing": 1}
+    assert after.frame["progress"].iloc[1] == 40.0

@@ -507,3 +507,23 @@ def test_two_stores_on_one_log_see_each_others_quick_writes(place, clock):
     assert first.get(a.local_id).poll_count == 9
     assert second.get(a.local_id).not_found_count == 9
     assert first.count() == second.count() == 2
+
+
+def test_unfinished_queries_answer_by_status_and_build_only_changed_records(store):
+    running = accepted(store, "job-1")
+    waiting = intent(store, "a queued line", status="queued")
+    accepted(store, "job-2")
+    store.apply_job(finished_video("job-2"))
+
+    assert [r.local_id for r in store.active()] == [running.local_id]
+    assert [r.local_id for r in store.queued()] == [waiting.local_id]
+    # Asked again with nothing changed: the same records, not built anew.
+    assert store.active()[0] is store.active()[0]
+    assert store.queued()[0] is store.queued()[0]
+
+    before = store.active()[0]
+    store.apply_job(job("job-1", "processing", progress=30))
+    after = store.active()[0]
+    assert after is not before and after.progress == 30 and after.status == "processing"
+    store.apply_job(finished_video("job-1"))
+    assert store.active() == []

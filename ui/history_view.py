@@ -7,13 +7,18 @@ prompts belong to the detail view), which keeps a 10,000-job log quick.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 import streamlit as st
+from streamlit import dataframe_util
 
 from legnext_core import history, reconcile
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
@@ -141,14 +146,18 @@ class HistoryView:
     """What one refresh shows: a page of rows out of everything that matches the filters."""
 
     matching: int
-    rows: list[JobRecord]
-    frame: pd.DataFrame
+    #: The page's jobs by local id, in table order (a record is read only when its row is selected).
+    local_ids: tuple[str, ...]
+    #: The table st.dataframe shows, already in Arrow form (see :func:`table_of`).
+    table: pa.Table
     counts: dict[str, int]
     #: Points held for the matching jobs still under way (finished jobs hold none).
     reserved: int
     consumed: int
     page: int
     pages: int
+    #: Reads one record by local id (the selected row's).
+    read: Callable[[str], JobRecord | None] = field(repr=False, compare=False)
 
 
 def matching_records(studio: Studio, filters: HistoryFilters) -> list[JobRecord]:
@@ -159,17 +168,40 @@ def matching_records(studio: Studio, filters: HistoryFilters) -> list[JobRecord]
 def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
     """One refresh's data: the server's shared, incrementally kept table answers filters and counts."""
     page = studio.history.page(**filters.query(), page=filters.page, page_size=filters.page_size)
-    rows = [record for record in map(studio.store.get, page.local_ids) if record is not None]
     return HistoryView(
         matching=page.matching,
-        rows=rows,
-        frame=table_frame(page.frame),
+        local_ids=page.local_ids,
+        table=table_of(page),
         counts=page.counts,
         reserved=page.reserved,
         consumed=page.consumed,
         page=page.page,
         pages=page.pages,
+        read=studio.store.get,
     )
+
+
+#: Arrow tables of the pages last shown, by page: the server's history table hands every tab asking
+#: the same question the same page object until the log changes, so its Arrow form (the costly part of
+#: st.dataframe with a pandas frame) is made once for all of them.
+_TABLES: OrderedDict[int, tuple[history.HistoryPage, pa.Table]] = OrderedDict()
+_TABLES_KEPT = 32
+_tables_lock = threading.Lock()
+
+
+def table_of(page: history.HistoryPage) -> pa.Table:
+    """The page's table for st.dataframe, converted as st.dataframe converts a pandas frame."""
+    with _tables_lock:
+        kept = _TABLES.get(id(page))
+        if kept is not None and kept[0] is page:
+            _TABLES.move_to_end(id(page))
+            return kept[1]
+    table = dataframe_util.convert_pandas_df_to_arrow_table(table_frame(page.frame))
+    with _tables_lock:
+        _TABLES[id(page)] = (page, table)
+        while len(_TABLES) > _TABLES_KEPT:
+            _TABLES.popitem(last=False)
+    return table
 
 
 def table_frame(page_frame: pd.DataFrame) -> pd.DataFrame:
@@ -234,7 +266,7 @@ def show_table(view: HistoryView) -> JobRecord | None:
     if state is not None:
         st.session_state[SELECTED_KEY] = selected_local_id(state)
     selected_id = st.session_state.get(SELECTED_KEY)
-    row_ids = [r.local_id for r in view.rows]
+    row_ids = list(view.local_ids)
     position = row_ids.index(selected_id) if selected_id in row_ids else None
     if state is not None and ((state.get("selection") or {}).get("rows") or []) != (
         [] if position is None else [position]
@@ -243,21 +275,21 @@ def show_table(view: HistoryView) -> JobRecord | None:
         st.session_state[TABLE_KEY] = _selection(position)
     st.session_state[ROW_IDS_KEY] = row_ids
     st.dataframe(
-        view.frame,
+        view.table,
         key=TABLE_KEY,
         on_select="rerun",
         selection_mode="single-row",
         selection_default=_selection(position) if position is not None else None,
         hide_index=True,
         column_config=column_config(),
-        column_order=[c for c in column_config() if c in view.frame.columns],
+        column_order=[c for c in column_config() if c in view.table.column_names],
         row_height=34,
-        height=min(36 + 34 * max(len(view.rows), 3), 560),
+        height=min(36 + 34 * max(len(row_ids), 3), 560),
         placeholder="—",
     )
     if position is None:
         return None
-    return view.rows[position]
+    return view.read(row_ids[position])
 
 
 def show_counts(view: HistoryView) -> None:

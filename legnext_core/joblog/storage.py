@@ -37,6 +37,7 @@ is bad, as the journal only means something on top of it) and the log starts afr
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -116,6 +117,23 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector held off while a snapshot is parsed.
+
+    Parsing 100,000 records makes millions of objects, none of them garbage; the collections their
+    allocations set off walk them again and again (about 40 % of a cold load). Nothing is lost: the
+    collector runs as usual afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
@@ -295,8 +313,15 @@ class JournalStorage(Storage):
             oldest = self._changelog[0][0] if self._changelog else current + 1
             if version < self._reset_version or oldest > version + 1:
                 return Changes(current, None)
+            # Walked from the newest end: a reader a few changes behind must not pay for the
+            # 100,000 remembered before them (the tracker asks before every write).
+            newer = []
+            for entry in reversed(self._changelog):
+                if entry[0] <= version:
+                    break
+                newer.append(entry)
             # In the order they first changed, so records logged together keep their order.
-            changed = dict.fromkeys((t, d) for v, t, d in self._changelog if v > version)
+            changed = dict.fromkeys((t, d) for _, t, d in reversed(newer))
             return Changes(current, tuple(changed))
 
     @property
@@ -478,7 +503,8 @@ class JournalStorage(Storage):
         if not raw.strip():
             return {}, 0, signature
         try:
-            data = loads(raw)
+            with _collector_paused():
+                data = loads(raw)
         except ValueError as exc:  # orjson.JSONDecodeError and json's are both ValueErrors
             raise UnreadableLogError(
                 f"{self.path.name} is not valid JSON: {exc}", snapshot_bad=True
