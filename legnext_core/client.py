@@ -416,14 +416,16 @@ class LegnextClient:
         kind = request.kind
         if kind in (JobKind.TEXT_VIDEO, JobKind.IMAGE_URL_VIDEO):
             return self.create_video(prompt or "", request.video_type, request.callback)
+        # validate() has refused a follow-up (animate, extend, upscale) without a parent job and an index.
+        index = request.index if request.index is not None else 0
         if kind is JobKind.ANIMATE:
             return self.animate_image(
-                request.parent_job_id or "", request.index, prompt, request.video_type, request.callback
+                request.parent_job_id or "", index, prompt, request.video_type, request.callback
             )
         if kind is JobKind.EXTEND:
-            return self.extend_video(request.parent_job_id or "", request.index, prompt, request.callback)
+            return self.extend_video(request.parent_job_id or "", index, prompt, request.callback)
         if kind is JobKind.UPSCALE:
-            return self.upscale_video(request.parent_job_id or "", request.index, request.callback)
+            return self.upscale_video(request.parent_job_id or "", index, request.callback)
         if kind is JobKind.IMAGE:
             return self.create_image(prompt or "", request.callback)
         raise InvalidInputError("kind", f"Unknown kind of job: {kind!r}.")

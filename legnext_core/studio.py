@@ -160,7 +160,9 @@ class Studio:
         reading = self._balance
         if reading is not None and time.time() - reading.read_at < max_age:
             return reading
-        if not self._balance_lock.acquire(blocking=reading is None):
+        if reading is None:
+            self._balance_lock.acquire()  # nothing to show yet: wait for the read under way
+        elif not self._balance_lock.acquire(blocking=False):
             return reading
         try:
             current = self._balance
@@ -179,7 +181,8 @@ class Studio:
 
     def _keep_balance(self, reading: BalanceReading) -> None:
         balance = reading.balance
-        if balance is None:
+        # A reading without both figures (a failed read, or an answer missing one) says nothing to keep.
+        if balance is None or balance.available_points is None or balance.balance_usd is None:
             return
         try:
             self.balance_log.record(reading.read_at, balance.available_points, balance.balance_usd)

@@ -290,10 +290,11 @@ def submit_batch(
             slots = 0  # no slot left, or Legnext said busy: the rest wait for the dispatcher
         elif result.outcome == "accepted":
             slots -= 1
-        results[position] = result or SubmitResult("queued", local_id)
+        result = result or SubmitResult("queued", local_id)
+        results[position] = result
         done += 1
         if on_progress is not None:
-            on_progress(done, len(requests), results[position])
+            on_progress(done, len(requests), result)
     return [result for result in results if result is not None]
 
 
@@ -333,6 +334,8 @@ def request_from_record(record: JobRecord, *, same_submission: bool = False) -> 
     from a record gets a callback token of its own, so the dashboard's callback is not copied.
     """
     own_callback = bool(record.callback_token) and not same_submission
+    if record.kind is None:
+        raise ValueError(f"record {record.local_id} does not say what kind of job it is")
     return JobRequest(
         kind=JobKind(record.kind),
         prompt=record.prompt,

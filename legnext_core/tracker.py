@@ -173,7 +173,7 @@ class Tracker:
         self._departed: set[str] = set()
         self._unlisted: set[str] = set()
         #: Listed jobs not in the log whose callback carries no token of ours, for likely matches.
-        self._foreign: dict[str, tuple[ActiveTask, float]] = {}
+        self._foreign: dict[str, tuple[ActiveTask | None, float]] = {}
         #: Job ids a delivery on an unknown submission's token named: (local_id, client) to check.
         self._link_checks: dict[str, tuple[str, Any]] = {}
         #: Submissions whose POST is under way (the list is read often meanwhile).
@@ -368,7 +368,7 @@ class Tracker:
             # A GET that confirms a job's leaving the list was not asked for by a delivery.
             hinted = not not_woken and record.job_id not in departed
             futures.append(self._polls.submit(self._poll, record, client, hinted, now))
-            polled.append(record.job_id)
+            polled.append(record.legnext_id)
         if not paused:
             futures += self._dispatch_link_checks(now)
             futures += self._dispatch_active_list(records, now)
@@ -500,7 +500,7 @@ class Tracker:
             if job_id in known
         )
         for record in covered:
-            job_id = record.job_id
+            job_id = record.legnext_id
             with self._lock:
                 if job_id in running:
                     self._unlisted.discard(job_id)
@@ -605,7 +605,7 @@ class Tracker:
         """Without the active list: progress from elapsed time, for jobs with no reported figure."""
         self.store.apply_progress(
             ProgressUpdate(
-                record.job_id,
+                record.legnext_id,
                 None,
                 schedule.estimated_progress(
                     record.kind or "", self._age(record, now), duration_scale=self.duration_scale
@@ -618,7 +618,7 @@ class Tracker:
 
     # -- one poll --------------------------------------------------------------------------------
     def _poll(self, record: Record, client: Any, woken: bool, now: float) -> None:
-        local_id, job_id = record.local_id, record.job_id
+        local_id, job_id = record.local_id, record.legnext_id
         try:
             with self._lock:
                 paused_until = self._paused_until
@@ -653,7 +653,7 @@ class Tracker:
             self._wakeup.set()
 
     def _polled(self, record: Record, job: Job, woken: bool, now: float) -> None:
-        local_id, job_id = record.local_id, record.job_id
+        local_id, job_id = record.local_id, record.legnext_id
         updated = self.store.apply_job(job) or record
         polls = (record.poll_count or 0) + 1
         finished = job.status.is_terminal or updated.status not in _ACTIVE
@@ -743,7 +743,7 @@ class Tracker:
         resume_at = self._pause(exc, now)
         if woken:
             with self._lock:
-                self._woken.add(record.job_id)
+                self._woken.add(record.legnext_id)
         self._note_error(exc.user_message)
         self.store.update_tracking(
             record.local_id,

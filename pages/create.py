@@ -13,6 +13,7 @@ from ui.create_modes.deep_link import apply_deep_link
 from ui.create_modes.image_url import image_url_mode
 from ui.create_modes.keys import MODE_KEY, MODES
 from ui.create_modes.text import text_mode
+from ui.format import label_of
 
 current = studio()
 # A viewer, or a live server anyone could reach with nobody signing in, gets the reason, not the form.
@@ -25,7 +26,7 @@ linked_image = apply_deep_link(current)
 mode = st.segmented_control(
     "What to start from",
     list(MODES),
-    format_func=MODES.get,
+    format_func=label_of(MODES),
     required=True,
     key=MODE_KEY,
     default=None if MODE_KEY in st.session_state else "text",

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
+from legnext_core.history import KIND_LABELS
 from ui import access, lineage
 from ui import history_view as hv
 from ui.context import studio
 from ui.format import code_span
 from ui.job_page.details import show_details
 from ui.job_page.recovery import show_recovery
+from ui.job_page.results import show_results
 from ui.job_page.status import live_status
-from ui.variants import show_variants
 
 current = studio()
 # Behind the sign-in: nothing of the team's work is drawn for anyone not let in.
@@ -33,7 +34,7 @@ local_id = record.local_id
 job_id = record.job_id
 zone = hv.viewer_zone()
 
-kind_label = lineage.KIND_LABELS.get(record.kind or "", record.kind or "Job")
+kind_label = KIND_LABELS.get(record.kind or "", record.kind or "Job")
 st.title(kind_label)
 st.page_link("pages/history.py", label="Back to History", icon=":material/arrow_back:")
 
@@ -44,22 +45,7 @@ st.fragment(live_status, run_every=refresh)(current, record, shown_status)
 
 # -- outputs and what can follow -----------------------------------------------------------------------
 if record.status == "completed":
-    st.subheader("Results")
-    extendable = job_id and record.kind in lineage.EXTENDABLE_KINDS
-    chain = current.store.extension_chain(job_id) if extendable else None
-    if lineage.follow_up_expired(record):
-        st.caption(
-            ":material/schedule: Legnext accepts follow-ups (extend, upscale, animate) for 3 days after "
-            "a job was made; this one is older, so they may be refused."
-        )
-    show_variants(
-        record,
-        key_prefix=f"job-{local_id}",
-        columns=2,
-        actions=lambda variant: lineage.variant_actions(
-            record, variant.index, chain, key_prefix=f"job-{local_id}"
-        ),
-    )
+    show_results(current, record)
 
 actions = st.columns(2)
 with actions[0]:

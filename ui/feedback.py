@@ -7,9 +7,8 @@ general area then only says that nothing was sent.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import streamlit as st
 
@@ -187,7 +186,7 @@ def show_result(
     """
     if result is None:
         return
-    if result.outcome == "accepted":
+    if result.outcome == "accepted" and result.job_id is not None:  # an accepted job always has its id
         st.success(f"**Submitted.** Legnext accepted job {code_span(result.job_id)}.", icon=_ICONS["success"])
         job_link(result.job_id)
         _live_progress(current, result.job_id)
@@ -198,7 +197,7 @@ def show_result(
     if result.outcome == "invalid":
         if result.field in shown_fields:
             st.error("**Not sent: fix the input marked above.**", icon=_ICONS["error"])
-        else:
+        elif result.error is not None:
             _draw(describe(result.error))
         return
     if result.error is not None:
@@ -224,7 +223,7 @@ def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str
     """A deliberate "submit again", in two steps, for a submission whose outcome is unknown."""
     if result.local_id is None:
         return
-    state: MutableMapping[str, Any] = st.session_state
+    state = st.session_state
     confirm_key = f"{result_key}:confirm-resubmit"
 
     def ask() -> None:

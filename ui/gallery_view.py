@@ -14,11 +14,11 @@ import streamlit as st
 
 from legnext_core import gallery
 from legnext_core.gallery import Card, GalleryFilter, GalleryPage, Tile
+from legnext_core.history import KIND_LABELS, shorten
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source
 from ui.format import relative_time
 from ui.history_view import STATUSES, day_bounds, viewer_zone
-from ui.lineage import KIND_LABELS
 
 #: Positions in the log where the pages seen so far began (the first page has None).
 CURSORS_KEY = "gallery:cursors"
@@ -44,7 +44,7 @@ def filter_bar() -> GalleryFilter:
         "Search", key="gallery-text", placeholder="Words from the prompt, or a job id",
         icon=":material/search:",
     )
-    days = date_col.date_input("Submitted", value=(), key="gallery-days", format="YYYY-MM-DD")
+    days = date_col.date_input("Submitted", value=[], key="gallery-days", format="YYYY-MM-DD")
     since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
     person_col, tags_col, favourite_col, hidden_col = st.columns(
         [1.3, 1.6, 1, 1], vertical_alignment="bottom"
@@ -125,7 +125,7 @@ def _remember_tags(page: GalleryPage) -> None:
 def _card(studio: Studio, card: Card) -> None:
     label = KIND_LABELS.get(card.kind, card.kind)
     st.markdown(f"**{label}** · {card.status} · {relative_time(card.submitted_at, time.time())}")
-    prompt = card.prompt if len(card.prompt) <= PROMPT_CHARS else card.prompt[: PROMPT_CHARS - 1] + "…"
+    prompt = shorten(card.prompt, PROMPT_CHARS)
     # Prompts are untrusted text: st.text shows them literally, never as Markdown.
     st.text(prompt or "(no prompt)")
     if card.status in ACTIVE:

@@ -8,8 +8,8 @@ prompts belong to the detail view), which keeps a 10,000-job log quick.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -17,12 +17,16 @@ import streamlit as st
 
 from legnext_core import history, reconcile
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
-from legnext_core.models import validate_job_id
-from legnext_core.records import JobRecord
+from legnext_core.history import KIND_LABELS
+from legnext_core.models import resolution_label, validate_job_id
+from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.studio import Studio
 from ui import access
 from ui.format import code_span, points
-from ui.lineage import KIND_LABELS, job_link_params
+from ui.lineage import job_link_params
+
+if TYPE_CHECKING:
+    from streamlit.elements.arrow import DataframeStateInput
 
 #: Every status a record can have, in the order a job moves through them.
 STATUSES = (
@@ -85,7 +89,7 @@ def refresh_seconds(studio: Studio) -> int:
     return SANDBOX_REFRESH_SECONDS if studio.settings.is_sandbox else LIVE_REFRESH_SECONDS
 
 
-def viewer_zone() -> ZoneInfo | UTC:
+def viewer_zone() -> tzinfo:
     try:
         return ZoneInfo(st.context.timezone) if st.context.timezone else UTC
     except (ZoneInfoNotFoundError, ValueError):
@@ -117,7 +121,7 @@ def filter_bar() -> HistoryFilters:
         "Search", key="history-text", placeholder="Prompt words or job id",
         icon=":material/search:",
     )
-    days = date_col.date_input("Submitted", value=(), key="history-days", format="YYYY-MM-DD")
+    days = date_col.date_input("Submitted", value=[], key="history-days", format="YYYY-MM-DD")
     since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
     return HistoryFilters(
         tuple(statuses), tuple(kinds), text.strip(), since, until, submitted_by=_whose_filter()
@@ -224,7 +228,7 @@ def selected_local_id(state: Any) -> str | None:
     return None
 
 
-def _selection(position: int | None) -> dict[str, Any]:
+def _selection(position: int | None) -> DataframeStateInput:
     return {"selection": {"rows": [] if position is None else [position], "columns": []}}
 
 
@@ -292,7 +296,7 @@ def show_selected(studio: Studio, record: JobRecord) -> None:
             )
         if record.prompt:
             # st.text: a prompt is shown as typed, never as Markdown.
-            st.text(_shorten(record.prompt, 300))
+            st.text(history.shorten(record.prompt, 300))
         guidance = status_guidance(studio, record)
         if guidance:
             st.caption(guidance)
@@ -320,10 +324,6 @@ def status_guidance(studio: Studio, record: JobRecord) -> str | None:
     if reason and status not in ("completed", "failed", "rejected", "lost"):
         return f":material/sync_disabled: Not followed here. {reason}"
     return None
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
@@ -476,7 +476,7 @@ def parameter_lines(record: JobRecord) -> str:
     estimate = record.estimated_points
     api = f"{record.api_mode} · {record.api_base_url}" if record.api_mode else None
     literal = [
-        ("Submitted by", record.submitted_by or "local"),
+        ("Submitted by", record.submitted_by or NO_SIGN_IN),
         ("Image URL", record.image_url if record.kind == "image_url_video" else None),
         ("Motion", record.motion),
         ("Parent job", record.parent_job_id),
@@ -488,7 +488,7 @@ def parameter_lines(record: JobRecord) -> str:
     ]
     ours = [
         ("Kind", KIND_LABELS.get(record.kind or "", record.kind)),
-        ("Resolution", history.RESOLUTION_LABELS.get(video_type) if video_type is not None else None),
+        ("Resolution", resolution_label(video_type)),
         ("Raw", "on" if record.raw else None),
         ("Variant of parent", None if index is None else f"#{index + 1}"),
         ("Estimated cost", points(estimate) if estimate else None),

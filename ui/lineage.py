@@ -22,7 +22,6 @@ FOLLOW_UP_WINDOW_SECONDS = 3 * 86400
 #: The kinds whose outputs are videos that Legnext can extend and upscale.
 EXTENDABLE_KINDS = frozenset({"text_video", "image_url_video", "animate", "extend"})
 
-KIND_LABELS = history.KIND_LABELS
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def lineage_nodes(store, record: JobRecord, *, limit: int = MAX_TREE_NODES) -> l
 
 
 def node_label(record: JobRecord) -> str:
-    kind = KIND_LABELS.get(record.kind or "", record.kind or "Job")
+    kind = history.KIND_LABELS.get(record.kind or "", record.kind or "Job")
     variant = record.parent_index
     of_variant = f" of #{variant + 1}" if isinstance(variant, int) and record.parent_job_id else ""
     status = record.status or "?"
@@ -100,7 +99,9 @@ def upscale_block_reason(record: JobRecord, index: int) -> str | None:
 
 def follow_up_expired(record: JobRecord, now: float | None = None) -> bool:
     created = record.created_at or record.submitted_at
-    return bool(created) and (now or time.time()) - created > FOLLOW_UP_WINDOW_SECONDS
+    if not created:
+        return False
+    return (now or time.time()) - created > FOLLOW_UP_WINDOW_SECONDS
 
 
 def variant_actions(record: JobRecord, index: int, chain, *, key_prefix: str) -> None:

@@ -24,7 +24,6 @@ from ui.variants import show_variants, variants_of
 #: Jobs whose four videos can be extended or upscaled (an upscale's single output cannot).
 VIDEO_PARENT_KINDS = (JobKind.TEXT_VIDEO, JobKind.IMAGE_URL_VIDEO, JobKind.ANIMATE, JobKind.EXTEND)
 
-KIND_LABELS = history.KIND_LABELS
 
 
 def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[JobRecord]:
@@ -39,10 +38,8 @@ def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[JobRecord]
 
 def job_label(record: JobRecord, now: float | None = None) -> str:
     """One line that tells jobs apart: prompt, kind, age and the start of the id."""
-    prompt = (record.prompt or "").strip() or "(no prompt)"
-    if len(prompt) > 60:
-        prompt = prompt[:57] + "…"
-    kind = KIND_LABELS.get(record.kind or "", record.kind or "job")
+    prompt = history.shorten(record.prompt, 60) or "(no prompt)"
+    kind = history.KIND_LABELS.get(record.kind or "", record.kind or "job")
     when = record.ended_at or record.updated_at or record.submitted_at
     age = f" · {relative_time(when, now or time.time())}" if when else ""
     return f"{prompt} · {kind}{age} · {str(record.job_id)[:8]}"
@@ -196,7 +193,7 @@ def linked_job_problem(
         return None, f"Job {shown} could not be opened: {describe(exc).title}"
     wanted = {kind.value for kind in kinds}
     if record.kind not in wanted:
-        kind = KIND_LABELS.get(record.kind or "", "job")
+        kind = history.KIND_LABELS.get(record.kind or "", "job")
         return None, f"Job {shown} is {_article(kind)} {kind.lower()} job: it cannot be used to {action}."
     status = record.status
     if status in FINISHED_WITHOUT_OUTPUT:

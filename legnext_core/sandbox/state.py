@@ -244,8 +244,9 @@ class SandboxState:
             staged_at = now + total * PHASE_SHARES[0]
             processing_at = staged_at + total * PHASE_SHARES[1]
             fails = self._rng.random() < self.config.failure_rate
+            job_id = str(uuid.uuid4())
             job = {
-                "job_id": str(uuid.uuid4()),
+                "job_id": job_id,
                 "account": account,
                 "kind": submission.kind,
                 "prompt": submission.prompt,
@@ -268,8 +269,8 @@ class SandboxState:
                 "media_base": media_base,
                 "finalized": False,
             }
-            self._jobs[job["job_id"]] = job
-            self._unfinalized.add(job["job_id"])
+            self._jobs[job_id] = job
+            self._unfinalized.add(job_id)
             self._save()
             return self._wire(job, now)
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from legnext_core.access import Person
 from legnext_core.errors import InvalidInputError, LegnextError
+from legnext_core.history import KIND_LABELS
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.studio import Studio
 from legnext_core.submit import submit_job
@@ -105,7 +106,7 @@ def animate_mode(current: Studio, who: Person, linked_image: int | None) -> None
     index = None
     if record is not None:
         if record.kind != JobKind.IMAGE.value:
-            kind = pickers.KIND_LABELS.get(record.kind or "", "job").lower()
+            kind = KIND_LABELS.get(record.kind or "", "job").lower()
             st.error(
                 f"Job {code_span(job_id)} is a {kind} job, not an image job. Animate needs the four "
                 "images of an image job; to lengthen a video, use Extend.",

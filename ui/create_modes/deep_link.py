@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from legnext_core.models import JobKind, JobRequest
+from legnext_core.models import JobKind, JobRequest, resolution_label
 from legnext_core.studio import Studio
 from legnext_core.submit import request_from_record
 from ui import forms, pickers, video_options
@@ -17,7 +17,7 @@ def _fill_from_request(current: Studio, mode: str, request: JobRequest) -> None:
     state = st.session_state
     prefix = f"create:{mode}"
     state[f"{prefix}:prompt"] = request.prompt or ""
-    state[f"{prefix}:resolution"] = "720p" if request.video_type == 1 else "480p"
+    state[f"{prefix}:resolution"] = resolution_label(request.video_type or 0)
     state[f"{prefix}:motion"] = request.motion.capitalize() if request.motion else "Default"
     state[f"{prefix}:raw"] = bool(request.raw)
     own_webhook = current.settings.webhook_url
@@ -63,7 +63,9 @@ def apply_deep_link(current: Studio) -> int | None:
                 fields["mode"] = "manual" if request.prompt else "auto"
                 fields["prompt"] = request.prompt or ""
             forms.hand_over(form, **fields)
-            st.switch_page(target, query_params={"job": request.parent_job_id, "variant": request.index or 0})
+            st.switch_page(
+                target, query_params={"job": request.parent_job_id or "", "variant": str(request.index or 0)}
+            )
         mode = KIND_MODES.get(request.kind.value)
         if mode is None:  # an image job: its prompt goes to the sandbox image form
             state[MODE_KEY] = "animate"
