@@ -165,8 +165,16 @@ class SpendingLockedError(LegnextError):
         self.reason = reason
 
     @property
-    def user_message(self) -> str:
+    def headline(self) -> str:
+        return "Not sent."
+
+    @property
+    def advice(self) -> str:
         return self.reason
+
+    @property
+    def user_message(self) -> str:
+        return self.reason  # said where the form would be: "Not sent." would be out of place there
 
 
 class NotAllowedToSpendError(LegnextError):
@@ -177,5 +185,13 @@ class NotAllowedToSpendError(LegnextError):
         self.email = email
 
     @property
-    def user_message(self) -> str:
+    def headline(self) -> str:
+        return "Not sent."
+
+    @property
+    def advice(self) -> str:
         return f"{self.email} may look at the team's jobs but not make new ones. Ask an admin for access."
+
+    @property
+    def user_message(self) -> str:
+        return self.advice  # said where the form would be: "Not sent." would be out of place there

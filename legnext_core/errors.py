@@ -38,11 +38,39 @@ _BODY_EXCERPT_CHARS = 300
 
 
 class LegnextError(Exception):
-    """Base of every error the client raises."""
+    """Base of every error the client raises.
+
+    The wording a person reads lives here, once, in three parts that ``ui.feedback`` lays out and
+    :attr:`user_message` joins: :attr:`headline` (what happened, the dashboard's own words),
+    :attr:`legnext_says` (Legnext's own message, untrusted text: shown literally) and :attr:`advice`
+    (what to do next).
+    """
+
+    @property
+    def headline(self) -> str:
+        return "Something went wrong while talking to Legnext."
+
+    @property
+    def legnext_says(self) -> str:
+        return ""
+
+    @property
+    def legnext_details(self) -> str:
+        """The underlying cause Legnext reports, when it adds to :attr:`legnext_says` (untrusted text)."""
+        return ""
+
+    @property
+    def advice(self) -> str:
+        return "Try again in a minute."
 
     @property
     def user_message(self) -> str:
-        return "Something went wrong while talking to Legnext. Try again in a minute."
+        parts = [self.headline]
+        if self.legnext_says:
+            details = f" ({self.legnext_details})" if self.legnext_details else ""
+            parts.append(f"Legnext said: {self.legnext_says}{details}.")
+        parts.append(self.advice)
+        return " ".join(part for part in parts if part)
 
 
 class InvalidInputError(LegnextError, ValueError):
@@ -54,7 +82,16 @@ class InvalidInputError(LegnextError, ValueError):
         self.message = message
 
     @property
+    def headline(self) -> str:
+        return "Not sent: fix the highlighted input."
+
+    @property
+    def advice(self) -> str:
+        return self.message
+
+    @property
     def user_message(self) -> str:
+        # Shown beside the field it is about: the field's own message is all that is needed there.
         return self.message
 
 
@@ -88,27 +125,50 @@ class APIStatusError(LegnextError):
         super().__init__(summary)
 
     @property
-    def user_message(self) -> str:
-        return f"Legnext answered with an error (HTTP {self.status}): {self.message}"
+    def headline(self) -> str:
+        return f"Legnext answered with an error (HTTP {self.status})."
+
+    @property
+    def legnext_says(self) -> str:
+        return self.message
+
+    @property
+    def advice(self) -> str:
+        return ""
 
 
 class BadRequestError(APIStatusError):
     """400, 413 or 422: invalid parameters, a moderation rejection, or an unsuitable parent job."""
 
     @property
-    def user_message(self) -> str:
-        detail = f" ({self.raw_message})" if self.raw_message and self.raw_message != self.message else ""
-        return f"Legnext rejected the request: {self.message}{detail}. Change the input and try again."
+    def headline(self) -> str:
+        return f"Legnext rejected the request (HTTP {self.status})."
+
+    @property
+    def legnext_details(self) -> str:
+        return self.raw_message if self.raw_message != self.message else ""
+
+    @property
+    def advice(self) -> str:
+        return "Change the input and submit again. Nothing was created."
 
 
 class AuthenticationError(APIStatusError):
     """401: missing or wrong API key."""
 
     @property
-    def user_message(self) -> str:
+    def headline(self) -> str:
+        return "Legnext did not accept the API key (HTTP 401). Nothing was created."
+
+    @property
+    def legnext_says(self) -> str:
+        return ""
+
+    @property
+    def advice(self) -> str:
         return (
-            "Legnext did not accept the API key. Check LEGNEXT_API_KEY in the environment or in "
-            ".streamlit/secrets.toml, then restart the dashboard."
+            "Set a valid key in the LEGNEXT_API_KEY environment variable or in .streamlit/secrets.toml, "
+            "then restart the dashboard."
         )
 
 
@@ -116,29 +176,48 @@ class InsufficientCreditsError(APIStatusError):
     """402: the account has too few credits for this job."""
 
     @property
-    def user_message(self) -> str:
-        return (
-            "Your Legnext account does not have enough credits for this job. Top up at legnext.ai, "
-            "then submit again. Nothing was created."
-        )
+    def headline(self) -> str:
+        return "Not enough credits for this job (HTTP 402). Nothing was created."
+
+    @property
+    def legnext_says(self) -> str:
+        return ""
+
+    @property
+    def advice(self) -> str:
+        return "Top up your Legnext account at legnext.ai, then submit again."
 
 
 class PermissionDeniedError(APIStatusError):
     """403: feature not enabled for the account, or a content-policy refusal."""
 
     @property
-    def user_message(self) -> str:
-        return f"Legnext refused this request: {self.message}"
+    def headline(self) -> str:
+        return "Legnext refused this request (HTTP 403)."
+
+    @property
+    def advice(self) -> str:
+        return (
+            "This is decided by Legnext for your account or this content. Change the prompt, or ask "
+            "Legnext support to enable the feature."
+        )
 
 
 class NotFoundError(APIStatusError):
     """404: unknown or expired job id."""
 
     @property
-    def user_message(self) -> str:
+    def headline(self) -> str:
+        return "Legnext does not know this job (HTTP 404)."
+
+    @property
+    def legnext_says(self) -> str:
+        return ""
+
+    @property
+    def advice(self) -> str:
         return (
-            "Legnext does not know this job: the id is wrong, or the job is older than Legnext keeps "
-            "jobs. Check the id, or start a new job."
+            "The id is wrong, or the job is older than Legnext keeps jobs. Check the id, or start a new job."
         )
 
 
@@ -151,23 +230,37 @@ class RateLimitError(APIStatusError):
         self.retry_after = retry_after
 
     @property
-    def user_message(self) -> str:
-        if self.retry_after is not None and self.retry_after > 0:
-            wait = f"Wait {max(1, round(self.retry_after))} s"
-        else:
-            wait = "Wait until one of your running jobs finishes"
+    def headline(self) -> str:
         return (
-            f"Legnext is busy with too many of your jobs or requests (a standard account runs 6 at a "
-            f"time). {wait} and try again. Nothing was created."
+            "Legnext is busy with too many of your jobs or requests (HTTP 429; a standard account runs 6 "
+            "at a time). Nothing was created."
         )
+
+    @property
+    def legnext_says(self) -> str:
+        return ""
+
+    @property
+    def advice(self) -> str:
+        if self.retry_after is not None and self.retry_after > 0:
+            return f"Wait {max(1, round(self.retry_after))} s, then submit again."
+        return "Wait until one of your running jobs finishes (see History), then submit again."
 
 
 class ServerError(APIStatusError):
     """5xx: Legnext (or a proxy in front of it) failed."""
 
     @property
-    def user_message(self) -> str:
-        return f"Legnext had a server error (HTTP {self.status}). Try again in a minute."
+    def headline(self) -> str:
+        return f"Legnext had a server error (HTTP {self.status})."
+
+    @property
+    def legnext_says(self) -> str:
+        return ""
+
+    @property
+    def advice(self) -> str:
+        return "Try again in a minute."
 
 
 class APIConnectionError(LegnextError):
@@ -185,11 +278,12 @@ class APIConnectionError(LegnextError):
         self.reason = reason
 
     @property
-    def user_message(self) -> str:
-        return (
-            "Could not reach Legnext. Check the network connection (and LEGNEXT_BASE_URL), then try "
-            "again. Nothing was submitted."
-        )
+    def headline(self) -> str:
+        return "Could not reach Legnext: nothing was sent."
+
+    @property
+    def advice(self) -> str:
+        return "Check the network connection (and LEGNEXT_BASE_URL), then try again."
 
 
 class APITimeoutError(LegnextError):
@@ -202,8 +296,8 @@ class APITimeoutError(LegnextError):
         self.reason = reason
 
     @property
-    def user_message(self) -> str:
-        return "Legnext did not answer in time. Try again in a minute."
+    def headline(self) -> str:
+        return "Legnext did not answer in time."
 
 
 class SubmissionOutcomeUnknownError(LegnextError):
@@ -223,10 +317,14 @@ class SubmissionOutcomeUnknownError(LegnextError):
         self.status = status
 
     @property
-    def user_message(self) -> str:
+    def headline(self) -> str:
+        return f"We could not tell whether Legnext created the job ({self.reason})."
+
+    @property
+    def advice(self) -> str:
         return (
-            f"We could not tell whether Legnext created the job ({self.reason}). The job may exist "
-            "and may be billed: check History before resubmitting."
+            "The job may exist and may be billed. It is logged in History, where the tracker will find it "
+            "if Legnext made it: check History before submitting again."
         )
 
 

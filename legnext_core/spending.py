@@ -154,7 +154,11 @@ class SpendingCapError(LegnextError):
         self.resets_at = resets_at
 
     @property
-    def user_message(self) -> str:
+    def headline(self) -> str:
+        return "Not sent: over a spending limit."
+
+    @property
+    def advice(self) -> str:
         whose = "Your daily" if self.scope == "daily" else "The team's monthly"
         period = "today" if self.scope == "daily" else "this month"
         when = self.resets_at.strftime("%Y-%m-%d %H:%M UTC")
