@@ -21,10 +21,11 @@ from legnext_core.client import LegnextClient
 from legnext_core.errors import LegnextError
 from legnext_core.history import HistoryTable
 from legnext_core.media import MediaArchiver
-from legnext_core.models import Balance
+from legnext_core.models import Balance, validate_job_id
 from legnext_core.records import JobRecord
 from legnext_core.settings import Settings
 from legnext_core.store import JobStore
+from legnext_core.submit import dispatch_queued
 from legnext_core.tracker import Tracker
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,6 @@ class Studio:
 
     def _dispatch_loop(self) -> None:
         """Send queued batch lines as running jobs finish and free Legnext's concurrency slots."""
-        from legnext_core.submit import dispatch_queued  # submit needs Studio for typing only
-
         # A sped-up sandbox frees its slots sooner, so its queue is looked at as much more often.
         speedup = self.settings.sandbox_time_scale if self.settings.is_sandbox else 1.0
         interval = max(0.5, DISPATCH_INTERVAL_SECONDS / max(1.0, speedup))
@@ -123,6 +122,24 @@ class Studio:
                 dispatch_queued(self)
             except Exception:  # noqa: BLE001 - the loop must survive; the next round tries again
                 log.exception("Sending queued jobs failed")
+
+    # -- a job made elsewhere -------------------------------------------------------------------
+    def track_job(self, raw_id: str, *, field: str = "job_id") -> tuple[JobRecord, bool]:
+        """The log's record of a job by its id; one made elsewhere is fetched, logged and tracked.
+
+        Returns the record and whether it was new to the log. Raises ``InvalidInputError`` (naming
+        ``field``) for something that is not a job id, and the client's errors otherwise.
+        """
+        job_id = validate_job_id(raw_id, field)
+        record = self.store.by_job_id(job_id)
+        if record is not None:
+            return record, False
+        job = self.client.get_job(job_id)
+        settings = self.settings
+        record = self.store.track_external(job, api_mode=settings.mode, api_base_url=settings.base_url)
+        if not job.status.is_terminal:
+            self.tracker.wake(job.job_id)
+        return record, True
 
     # -- which API a record lives on ------------------------------------------------------------
     def client_for(self, record: JobRecord) -> LegnextClient | None:

@@ -290,9 +290,9 @@ class Tracker:
         """
         self._ensure_pools()
         now = self.clock() if now is None else now
-        futures, polled = self._dispatch(now, limit_to_free_slots=False)
+        futures, polled = self._start_polls(now, limit_to_free_slots=False)
         wait(futures)
-        downloads = self._dispatch_media(now)
+        downloads = self._start_downloads(now)
         wait(downloads)
         return polled
 
@@ -302,8 +302,8 @@ class Tracker:
             idle = MAX_IDLE
             try:
                 now = self.clock()
-                self._dispatch(now, limit_to_free_slots=True)
-                self._dispatch_media(now)
+                self._start_polls(now, limit_to_free_slots=True)
+                self._start_downloads(now)
                 idle = self._idle_time(now)
             except Exception as exc:  # noqa: BLE001 - the tracker must outlive any one bad sweep
                 log.exception("Tracker sweep failed")
@@ -316,7 +316,7 @@ class Tracker:
         if self._downloads is None:
             self._downloads = ThreadPoolExecutor(1, thread_name_prefix="legnext-media")
 
-    def _dispatch(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
+    def _start_polls(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
         if not self._resumed:
             self._resumed = True
             self._queue_missing_media(now)
@@ -370,8 +370,8 @@ class Tracker:
             futures.append(self._polls.submit(self._poll, record, client, hinted, now))
             polled.append(record.legnext_id)
         if not paused:
-            futures += self._dispatch_link_checks(now)
-            futures += self._dispatch_active_list(records, now)
+            futures += self._start_link_checks(now)
+            futures += self._start_active_list_read(records, now)
         with self._lock:
             self._last_sweep_at = now
             self._next_due_at = soonest
@@ -423,7 +423,7 @@ class Tracker:
     def _hint_interval(self) -> float:
         return max(HINT_INTERVAL * self.duration_scale, MIN_HINT_INTERVAL)
 
-    def _dispatch_active_list(self, records: list[Record], now: float) -> list[Future]:
+    def _start_active_list_read(self, records: list[Record], now: float) -> list[Future]:
         """Read the account's active list once per interval while there is something to learn from it."""
         if self.account_client is None:
             return []
@@ -545,7 +545,7 @@ class Tracker:
             self._foreign[job.job_id] = (task if token is None else None, now)
         return False
 
-    def _dispatch_link_checks(self, now: float) -> list[Future]:
+    def _start_link_checks(self, now: float) -> list[Future]:
         with self._lock:
             checks, self._link_checks = self._link_checks, {}
         assert self._polls is not None
@@ -801,7 +801,7 @@ class Tracker:
         with self._lock:
             self._media_due[record.local_id] = (attempts, due_at)
 
-    def _dispatch_media(self, now: float) -> list[Future]:
+    def _start_downloads(self, now: float) -> list[Future]:
         with self._lock:
             ready = [
                 (local_id, attempts)

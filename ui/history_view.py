@@ -18,7 +18,7 @@ import streamlit as st
 from legnext_core import history, reconcile
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
 from legnext_core.history import KIND_LABELS
-from legnext_core.models import resolution_label, validate_job_id
+from legnext_core.models import resolution_label
 from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.studio import Studio
 from ui import access
@@ -380,15 +380,11 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
     """Look a job up on the API by id, log it and hand it to the tracker."""
     if not raw_id.strip():
         return TrackOutcome(False, "Paste a Legnext job id first.")
+    job_id = raw_id.strip()
     try:
-        job_id = validate_job_id(raw_id)
+        record, new = studio.track_job(raw_id)
     except InvalidInputError as exc:
         return TrackOutcome(False, exc.user_message)
-    known = studio.store.by_job_id(job_id)
-    if known is not None:
-        return TrackOutcome(True, "This job is already in your history.", known)
-    try:
-        job = studio.client.get_job(job_id)
     except NotFoundError:
         return TrackOutcome(
             False,
@@ -398,10 +394,8 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
         )
     except LegnextError as exc:
         return TrackOutcome(False, exc.user_message)
-    record = studio.store.track_external(
-        job, api_mode=studio.settings.mode, api_base_url=studio.settings.base_url
-    )
-    studio.tracker.wake(job_id)
+    if not new:
+        return TrackOutcome(True, "This job is already in your history.", record)
     status = status_label(record.status or "").lower()
     return TrackOutcome(True, f"Now tracking job {code_span(job_id)} ({status}).", record)
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from legnext_core import history
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
-from legnext_core.models import OUTPUT_INDEXES, JobKind, validate_job_id
+from legnext_core.models import OUTPUT_INDEXES, JobKind
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from ui.context import studio
@@ -52,25 +52,6 @@ def parse_index(raw: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return value if value in OUTPUT_INDEXES else None
-
-
-def fetch_job(current: Studio, job_id: str, *, field: str = "job_id") -> JobRecord:
-    """The log's record of a job, fetching and logging it first when it was made elsewhere.
-
-    Raises ``InvalidInputError`` (naming ``field``) for something that is not a job id, and the
-    client's errors otherwise.
-    """
-    job_id = validate_job_id(job_id, field)
-    record = current.store.by_job_id(job_id)
-    if record is not None:
-        return record
-    job = current.client.get_job(job_id)
-    record = current.store.track_external(
-        job, api_mode=current.settings.mode, api_base_url=current.settings.base_url
-    )
-    if not job.status.is_terminal:
-        current.tracker.wake(job.job_id)
-    return record
 
 
 def pick_job(
@@ -184,7 +165,7 @@ def linked_job_problem(
 
     shown = code_span(job_id)
     try:
-        record = fetch_job(current, job_id)
+        record, _ = current.track_job(job_id)
     except InvalidInputError:
         return None, f"{shown} is not a Legnext job id."
     except NotFoundError:

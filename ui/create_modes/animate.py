@@ -98,7 +98,7 @@ def animate_mode(current: Studio, who: Person, linked_image: int | None) -> None
     record = None
     if job_id:
         try:
-            record = pickers.fetch_job(current, job_id, field="parent_job_id")
+            record, _ = current.track_job(job_id, field="parent_job_id")
         except InvalidInputError as exc:
             st.error(exc.message, icon=":material/edit:")
         except LegnextError as exc:
