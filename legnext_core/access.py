@@ -164,9 +164,7 @@ class SpendingLockedError(LegnextError):
         super().__init__("spending is locked on this server")
         self.reason = reason
 
-    @property
-    def headline(self) -> str:
-        return "Not sent."
+    _headline = "Not sent."
 
     @property
     def advice(self) -> str:
@@ -184,9 +182,7 @@ class NotAllowedToSpendError(LegnextError):
         super().__init__("this person may not spend")
         self.email = email
 
-    @property
-    def headline(self) -> str:
-        return "Not sent."
+    _headline = "Not sent."
 
     @property
     def advice(self) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 #: How much of a non-JSON error body is kept (an HTML error page can be large).
 _BODY_EXCERPT_CHARS = 300
@@ -46,9 +46,13 @@ class LegnextError(Exception):
     (what to do next).
     """
 
+    #: Each subclass's wording; ``{name}`` in the headline is filled from the error's own attributes.
+    _headline: ClassVar[str] = "Something went wrong while talking to Legnext."
+    _advice: ClassVar[str] = "Try again in a minute."
+
     @property
     def headline(self) -> str:
-        return "Something went wrong while talking to Legnext."
+        return self._headline.format_map(vars(self))
 
     @property
     def legnext_says(self) -> str:
@@ -61,7 +65,7 @@ class LegnextError(Exception):
 
     @property
     def advice(self) -> str:
-        return "Try again in a minute."
+        return self._advice
 
     @property
     def user_message(self) -> str:
@@ -81,9 +85,7 @@ class InvalidInputError(LegnextError, ValueError):
         self.field = field
         self.message = message
 
-    @property
-    def headline(self) -> str:
-        return "Not sent: fix the highlighted input."
+    _headline = "Not sent: fix the highlighted input."
 
     @property
     def advice(self) -> str:
@@ -124,101 +126,68 @@ class APIStatusError(LegnextError):
             summary += f" [{raw_message}]"
         super().__init__(summary)
 
-    @property
-    def headline(self) -> str:
-        return f"Legnext answered with an error (HTTP {self.status})."
+    _headline = "Legnext answered with an error (HTTP {status})."
 
     @property
     def legnext_says(self) -> str:
-        return self.message
+        return self.message if self._quotes_legnext else ""
 
-    @property
-    def advice(self) -> str:
-        return ""
+    #: Whether Legnext's own message is worth quoting (a subclass whose wording says it all sets False).
+    _quotes_legnext: ClassVar[bool] = True
+    _advice = ""
 
 
 class BadRequestError(APIStatusError):
     """400, 413 or 422: invalid parameters, a moderation rejection, or an unsuitable parent job."""
 
-    @property
-    def headline(self) -> str:
-        return f"Legnext rejected the request (HTTP {self.status})."
+    _headline = "Legnext rejected the request (HTTP {status})."
 
     @property
     def legnext_details(self) -> str:
         return self.raw_message if self.raw_message != self.message else ""
-
-    @property
-    def advice(self) -> str:
-        return "Change the input and submit again. Nothing was created."
+    _advice = "Change the input and submit again. Nothing was created."
 
 
 class AuthenticationError(APIStatusError):
     """401: missing or wrong API key."""
 
-    @property
-    def headline(self) -> str:
-        return "Legnext did not accept the API key (HTTP 401). Nothing was created."
+    _headline = "Legnext did not accept the API key (HTTP 401). Nothing was created."
 
-    @property
-    def legnext_says(self) -> str:
-        return ""
-
-    @property
-    def advice(self) -> str:
-        return (
-            "Set a valid key in the LEGNEXT_API_KEY environment variable or in .streamlit/secrets.toml, "
-            "then restart the dashboard."
-        )
+    _quotes_legnext = False
+    _advice = (
+        "Set a valid key in the LEGNEXT_API_KEY environment variable or in .streamlit/secrets.toml, "
+        "then restart the dashboard."
+    )
 
 
 class InsufficientCreditsError(APIStatusError):
     """402: the account has too few credits for this job."""
 
-    @property
-    def headline(self) -> str:
-        return "Not enough credits for this job (HTTP 402). Nothing was created."
+    _headline = "Not enough credits for this job (HTTP 402). Nothing was created."
 
-    @property
-    def legnext_says(self) -> str:
-        return ""
-
-    @property
-    def advice(self) -> str:
-        return "Top up your Legnext account at legnext.ai, then submit again."
+    _quotes_legnext = False
+    _advice = "Top up your Legnext account at legnext.ai, then submit again."
 
 
 class PermissionDeniedError(APIStatusError):
     """403: feature not enabled for the account, or a content-policy refusal."""
 
-    @property
-    def headline(self) -> str:
-        return "Legnext refused this request (HTTP 403)."
-
-    @property
-    def advice(self) -> str:
-        return (
-            "This is decided by Legnext for your account or this content. Change the prompt, or ask "
-            "Legnext support to enable the feature."
-        )
+    _headline = "Legnext refused this request (HTTP 403)."
+    _advice = (
+        "This is decided by Legnext for your account or this content. Change the prompt, or ask "
+        "Legnext support to enable the feature."
+    )
 
 
 class NotFoundError(APIStatusError):
     """404: unknown or expired job id."""
 
-    @property
-    def headline(self) -> str:
-        return "Legnext does not know this job (HTTP 404)."
+    _headline = "Legnext does not know this job (HTTP 404)."
 
-    @property
-    def legnext_says(self) -> str:
-        return ""
-
-    @property
-    def advice(self) -> str:
-        return (
-            "The id is wrong, or the job is older than Legnext keeps jobs. Check the id, or start a new job."
-        )
+    _quotes_legnext = False
+    _advice = (
+        "The id is wrong, or the job is older than Legnext keeps jobs. Check the id, or start a new job."
+    )
 
 
 class RateLimitError(APIStatusError):
@@ -229,16 +198,12 @@ class RateLimitError(APIStatusError):
         #: Seconds the server asked us to wait (from ``Retry-After``), when it said.
         self.retry_after = retry_after
 
-    @property
-    def headline(self) -> str:
-        return (
-            "Legnext is busy with too many of your jobs or requests (HTTP 429; a standard account runs 6 "
-            "at a time). Nothing was created."
-        )
+    _headline = (
+        "Legnext is busy with too many of your jobs or requests (HTTP 429; a standard account runs 6 "
+        "at a time). Nothing was created."
+    )
 
-    @property
-    def legnext_says(self) -> str:
-        return ""
+    _quotes_legnext = False
 
     @property
     def advice(self) -> str:
@@ -250,17 +215,10 @@ class RateLimitError(APIStatusError):
 class ServerError(APIStatusError):
     """5xx: Legnext (or a proxy in front of it) failed."""
 
-    @property
-    def headline(self) -> str:
-        return f"Legnext had a server error (HTTP {self.status})."
+    _headline = "Legnext had a server error (HTTP {status})."
 
-    @property
-    def legnext_says(self) -> str:
-        return ""
-
-    @property
-    def advice(self) -> str:
-        return "Try again in a minute."
+    _quotes_legnext = False
+    _advice = "Try again in a minute."
 
 
 class APIConnectionError(LegnextError):
@@ -277,13 +235,8 @@ class APIConnectionError(LegnextError):
         self.path = path
         self.reason = reason
 
-    @property
-    def headline(self) -> str:
-        return "Could not reach Legnext: nothing was sent."
-
-    @property
-    def advice(self) -> str:
-        return "Check the network connection (and LEGNEXT_BASE_URL), then try again."
+    _headline = "Could not reach Legnext: nothing was sent."
+    _advice = "Check the network connection (and LEGNEXT_BASE_URL), then try again."
 
 
 class APITimeoutError(LegnextError):
@@ -295,9 +248,7 @@ class APITimeoutError(LegnextError):
         self.path = path
         self.reason = reason
 
-    @property
-    def headline(self) -> str:
-        return "Legnext did not answer in time."
+    _headline = "Legnext did not answer in time."
 
 
 class SubmissionOutcomeUnknownError(LegnextError):
@@ -316,16 +267,11 @@ class SubmissionOutcomeUnknownError(LegnextError):
         self.reason = reason
         self.status = status
 
-    @property
-    def headline(self) -> str:
-        return f"We could not tell whether Legnext created the job ({self.reason})."
-
-    @property
-    def advice(self) -> str:
-        return (
-            "The job may exist and may be billed. It is logged in History, where the tracker will find it "
-            "if Legnext made it: check History before submitting again."
-        )
+    _headline = "We could not tell whether Legnext created the job ({reason})."
+    _advice = (
+        "The job may exist and may be billed. It is logged in History, where the tracker will find it "
+        "if Legnext made it: check History before submitting again."
+    )
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -153,9 +153,7 @@ class SpendingCapError(LegnextError):
         self.needed = needed
         self.resets_at = resets_at
 
-    @property
-    def headline(self) -> str:
-        return "Not sent: over a spending limit."
+    _headline = "Not sent: over a spending limit."
 
     @property
     def advice(self) -> str:
