@@ -626,6 +626,41 @@ def curate(record: JobRecord, fields: Mapping[str, Any]) -> JobRecord:
     return record.replace(**changes)
 
 
+def _snapshot_changes(record: JobRecord, job: Any, incoming: RecordStatus | str | None) -> dict[str, Any]:
+    """The fields an applying snapshot sets: status, progress, outputs, usage, error, times and log."""
+    current = record.status
+    changes: dict[str, Any] = {"status": incoming}
+    if job.progress is not None:
+        old = record.progress
+        # Same-stage snapshots can arrive out of order (a webhook overtaking a poll); a reported
+        # figure always replaces an estimate.
+        fresh = old is None or incoming != current or record.progress_estimated
+        changes["progress"] = job.progress if fresh else max(old, job.progress)
+        changes["progress_estimated"] = False
+    for name in ("video_urls", "image_url", "image_urls", "seed", "available_actions"):
+        value = getattr(job, name, None)
+        if not _is_blank(value):
+            changes[name] = list(value) if isinstance(value, list) else value
+    if job.usage_frozen is not None:
+        changes["credits_frozen"] = job.usage_frozen
+    if job.usage_consumed is not None:
+        changes["credits_consumed"] = job.usage_consumed
+    if job.error is not None:
+        changes["error_code"] = job.error.code
+        changes["error_message"] = job.error.message
+        changes["error_raw_message"] = job.error.raw_message
+    for name in ("created_at", "started_at", "ended_at"):
+        stamp = _epoch(getattr(job, name, None))
+        if stamp is not None:
+            changes[name] = stamp
+    if job.logs:
+        changes["last_log"] = job.logs[-1]
+    elif incoming != current:
+        # Legnext empties the logs when a job moves on; "Processing 85%" no longer describes it.
+        changes["last_log"] = None
+    return changes
+
+
 def merge_snapshot(
     record: JobRecord, job: Any, *, now: float, polled_at: float | None = None
 ) -> JobRecord | None:
@@ -640,35 +675,7 @@ def merge_snapshot(
     before = record.to_dict()
     merged = record
     if applies:
-        changes: dict[str, Any] = {"status": incoming}
-        if job.progress is not None:
-            old = record.progress
-            # Same-stage snapshots can arrive out of order (a webhook overtaking a poll); a reported
-            # figure always replaces an estimate.
-            fresh = old is None or incoming != current or record.progress_estimated
-            changes["progress"] = job.progress if fresh else max(old, job.progress)
-            changes["progress_estimated"] = False
-        for name in ("video_urls", "image_url", "image_urls", "seed", "available_actions"):
-            value = getattr(job, name, None)
-            if not _is_blank(value):
-                changes[name] = list(value) if isinstance(value, list) else value
-        if job.usage_frozen is not None:
-            changes["credits_frozen"] = job.usage_frozen
-        if job.usage_consumed is not None:
-            changes["credits_consumed"] = job.usage_consumed
-        if job.error is not None:
-            changes["error_code"] = job.error.code
-            changes["error_message"] = job.error.message
-            changes["error_raw_message"] = job.error.raw_message
-        for name in ("created_at", "started_at", "ended_at"):
-            stamp = _epoch(getattr(job, name, None))
-            if stamp is not None:
-                changes[name] = stamp
-        if job.logs:
-            changes["last_log"] = job.logs[-1]
-        elif incoming != current:
-            # Legnext empties the logs when a job moves on; "Processing 85%" no longer describes it.
-            changes["last_log"] = None
+        changes = _snapshot_changes(record, job, incoming)
         merged = record.replace(**changes)
         if merged.to_dict() != before:
             merged = merged.replace(updated_at=now)

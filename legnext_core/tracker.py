@@ -316,6 +316,18 @@ class Tracker:
         if self._downloads is None:
             self._downloads = ThreadPoolExecutor(1, thread_name_prefix="legnext-media")
 
+    def _poll_time(self, record: Record, now: float, *, reschedule_all: bool) -> tuple[Record, float]:
+        """When ``record`` (pollable again) is next polled; a first or rescheduled time is written down."""
+        if record.note == NOT_POLLED_NOTE:
+            record = self.store.update_tracking(record.local_id, note=None)
+        next_at = record.next_poll_at
+        if next_at is None or reschedule_all:
+            fresh = now + self._delay(record, record.poll_count or 0, now)
+            if next_at is None or fresh < next_at:
+                next_at = fresh
+                self.store.update_tracking(record.local_id, next_poll_at=next_at)
+        return record, next_at
+
     def _start_polls(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
         if not self._resumed:
             self._resumed = True
@@ -339,14 +351,7 @@ class Tracker:
                 if record.note != NOT_POLLED_NOTE:
                     self.store.update_tracking(record.local_id, note=NOT_POLLED_NOTE)
                 continue
-            if record.note == NOT_POLLED_NOTE:
-                record = self.store.update_tracking(record.local_id, note=None)
-            next_at = record.next_poll_at
-            if next_at is None or reschedule_all:
-                fresh = now + self._delay(record, record.poll_count or 0, now)
-                if next_at is None or fresh < next_at:
-                    next_at = fresh
-                    self.store.update_tracking(record.local_id, next_poll_at=next_at)
+            record, next_at = self._poll_time(record, now, reschedule_all=reschedule_all)
             is_woken = record.job_id in woken
             if not is_woken and record.job_id in listed and client is self.account_client:
                 continue  # the active list reports this job: no GET of its own
