@@ -106,25 +106,42 @@ def day_bounds(days: tuple[date, ...] | list[date], zone=UTC) -> tuple[float | N
     return start, end
 
 
-def filter_bar() -> HistoryFilters:
-    """The filter widgets; the table below follows them."""
+@dataclass(frozen=True)
+class CommonFilters:
+    """The filters History and the Gallery share: statuses, kinds, search text and a day range."""
+
+    statuses: tuple[str, ...]
+    kinds: tuple[str, ...]
+    text: str
+    since: float | None
+    until: float | None
+
+
+def common_filters(prefix: str, *, search_placeholder: str) -> CommonFilters:
+    """The shared row of filter widgets, keyed ``<prefix>-status`` and so on."""
     status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
     statuses = status_col.multiselect(
-        "Status", STATUSES, key="history-status", placeholder="All statuses",
+        "Status", STATUSES, key=f"{prefix}-status", placeholder="All statuses",
         format_func=status_label,
     )
     kinds = kind_col.multiselect(
-        "Kind", list(KIND_LABELS), key="history-kind", placeholder="All kinds",
+        "Kind", list(KIND_LABELS), key=f"{prefix}-kind", placeholder="All kinds",
         format_func=lambda k: KIND_LABELS[k],
     )
     text = text_col.text_input(
-        "Search", key="history-text", placeholder="Prompt words or job id",
+        "Search", key=f"{prefix}-text", placeholder=search_placeholder,
         icon=":material/search:",
     )
-    days = date_col.date_input("Submitted", value=[], key="history-days", format="YYYY-MM-DD")
+    days = date_col.date_input("Submitted", value=[], key=f"{prefix}-days", format="YYYY-MM-DD")
     since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
+    return CommonFilters(tuple(statuses), tuple(kinds), text.strip(), since, until)
+
+
+def filter_bar() -> HistoryFilters:
+    """The filter widgets; the table below follows them."""
+    shared = common_filters("history", search_placeholder="Prompt words or job id")
     return HistoryFilters(
-        tuple(statuses), tuple(kinds), text.strip(), since, until, submitted_by=_whose_filter()
+        shared.statuses, shared.kinds, shared.text, shared.since, shared.until, submitted_by=_whose_filter()
     )
 
 

@@ -11,7 +11,7 @@ from legnext_core.models import JobKind, JobRequest
 from legnext_core.studio import Studio
 from legnext_core.submit import submit_job
 from ui import feedback, forms, pickers
-from ui.create_modes.common import options_area, prompt_area, submit_area
+from ui.create_modes.common import request_area
 from ui.create_modes.keys import IMAGE_JOB_KEY, NEXT_IMAGE_JOB, SANDBOX_IMAGE, result_key
 from ui.format import code_span
 
@@ -127,25 +127,16 @@ def animate_mode(current: Studio, who: Person, linked_image: int | None) -> None
         else:
             _image_job_progress(current, job_id)
             record = None
-    prompt = prompt_area(
-        "animate",
-        label="Prompt (optional)",
-        placeholder="How it should move, e.g. slow zoom, hair in the wind",
-    )
-    options = options_area("animate")
-    request = JobRequest(
-        kind=JobKind.ANIMATE,
-        prompt=prompt or None,
-        parent_job_id=job_id or None,
-        index=index,
-        **options.request_fields(),
-    )
-    submit_area(
+    request_area(
         current,
         who,
         "animate",
-        request,
+        JobKind.ANIMATE,
+        prompt_label="Prompt (optional)",
+        placeholder="How it should move, e.g. slow zoom, hair in the wind",
         label="Animate image",
         shown=("prompt", "parent_job_id", "index", "callback"),
         ready=record is not None and index is not None,
+        parent_job_id=job_id or None,
+        index=index,
     )

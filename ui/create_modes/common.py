@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from legnext_core.access import Person
-from legnext_core.models import JobRequest, estimate_points
+from legnext_core.models import JobKind, JobRequest, estimate_points
 from legnext_core.pricing import estimate_note
 from legnext_core.studio import Studio
 from legnext_core.submit import submit_job
@@ -49,3 +51,25 @@ def options_area(mode: str) -> forms.VideoOptions:
     result = st.session_state.get(result_key(mode))
     feedback.field_error(result, "callback", "motion", "video_type", "raw", *video_options.FIELDS)
     return options
+
+
+def request_area(
+    current: Studio,
+    who: Person,
+    mode: str,
+    kind: JobKind,
+    *,
+    prompt_label: str,
+    placeholder: str,
+    prompt_help: str | None = None,
+    label: str,
+    shown: tuple[str, ...],
+    ready: bool = True,
+    **fields: Any,
+) -> None:
+    """The rest of a one-job mode: its prompt, the video options, the cost and the submit button, for a
+    request of ``kind`` with the mode's own ``fields``."""
+    prompt = prompt_area(mode, label=prompt_label, placeholder=placeholder, help=prompt_help)
+    options = options_area(mode)
+    request = JobRequest(kind=kind, prompt=prompt or None, **fields, **options.request_fields())
+    submit_area(current, who, mode, request, label=label, shown=shown, ready=ready)

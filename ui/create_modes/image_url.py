@@ -7,10 +7,10 @@ import streamlit as st
 from legnext_core.access import Person
 from legnext_core.errors import InvalidInputError
 from legnext_core.media import check_image_url
-from legnext_core.models import JobKind, JobRequest, validate_http_url
+from legnext_core.models import JobKind, validate_http_url
 from legnext_core.studio import Studio
 from ui import feedback
-from ui.create_modes.common import options_area, prompt_area, submit_area
+from ui.create_modes.common import request_area
 from ui.create_modes.keys import IMAGE_CHECK_KEY, result_key
 
 
@@ -33,22 +33,18 @@ def image_url_mode(current: Studio, who: Person) -> None:
                 st.error(exc.message, icon=":material/edit:")
         else:
             usable = _image_url_usable(current, url)
-    prompt = prompt_area(
+    request_area(
+        current,
+        who,
         "image_url",
-        label="Prompt (optional)",
+        JobKind.IMAGE_URL_VIDEO,
+        prompt_label="Prompt (optional)",
         placeholder="What should move, e.g. the leaves sway in the wind",
-        help="Sent after the URL, as Legnext expects: “<image URL> <prompt>”.",
-    )
-    options = options_area("image_url")
-    request = JobRequest(
-        kind=JobKind.IMAGE_URL_VIDEO,
-        prompt=prompt or None,
-        image_url=url or None,
-        **options.request_fields(),
-    )
-    submit_area(
-        current, who, "image_url", request, label="Create video", shown=("prompt", "image_url", "callback"),
+        prompt_help="Sent after the URL, as Legnext expects: “<image URL> <prompt>”.",
+        label="Create video",
+        shown=("prompt", "image_url", "callback"),
         ready=usable or not url,
+        image_url=url or None,
     )
 
 

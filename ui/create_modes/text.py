@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from legnext_core.access import Person
-from legnext_core.models import JobKind, JobRequest
+from legnext_core.models import JobKind
 from legnext_core.studio import Studio
-from ui.create_modes.common import options_area, prompt_area, submit_area
+from ui.create_modes.common import request_area
 
 
 def text_mode(current: Studio, who: Person) -> None:
-    prompt = prompt_area(
+    request_area(
+        current,
+        who,
         "text",
-        label="Prompt",
+        JobKind.TEXT_VIDEO,
+        prompt_label="Prompt",
         placeholder="A paper boat drifting down a rainy street, cinematic, golden hour",
+        label="Create video",
+        shown=("prompt", "callback"),
     )
-    options = options_area("text")
-    request = JobRequest(
-        kind=JobKind.TEXT_VIDEO,
-        prompt=prompt or None,
-        **options.request_fields(),
-    )
-    submit_area(current, who, "text", request, label="Create video", shown=("prompt", "callback"))
