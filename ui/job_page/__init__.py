@@ -1,1 +1,0 @@
-"""The parts of the job page (``pages/job.py``): live status, recovery of an unsure submission, details."""
