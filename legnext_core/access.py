@@ -19,10 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from legnext_core.errors import LegnextError
+from legnext_core.records import NO_SIGN_IN
 from legnext_core.settings import UNSAFE_OPEN_SETTING, Settings
-
-#: Who a record's ``submitted_by`` names when nobody signs in.
-LOCAL_PERSON = "local"
 
 
 class Role(StrEnum):
@@ -51,10 +49,10 @@ class Person:
         """A job whose outcome is unknown is resent only by its maker or an admin."""
         if not self.may_spend:
             return False
-        return self.is_admin or (record_submitted_by or LOCAL_PERSON) == self.email
+        return self.is_admin or (record_submitted_by or NO_SIGN_IN) == self.email
 
 
-LOCAL = Person(LOCAL_PERSON, Role.ADMIN, signed_in=False)
+LOCAL = Person(NO_SIGN_IN, Role.ADMIN, signed_in=False)
 
 
 @dataclass(frozen=True)
@@ -166,9 +164,15 @@ class SpendingLockedError(LegnextError):
         super().__init__("spending is locked on this server")
         self.reason = reason
 
+    _headline = "Not sent."
+
+    @property
+    def advice(self) -> str:
+        return self.reason
+
     @property
     def user_message(self) -> str:
-        return self.reason
+        return self.reason  # said where the form would be: "Not sent." would be out of place there
 
 
 class NotAllowedToSpendError(LegnextError):
@@ -178,6 +182,12 @@ class NotAllowedToSpendError(LegnextError):
         super().__init__("this person may not spend")
         self.email = email
 
+    _headline = "Not sent."
+
+    @property
+    def advice(self) -> str:
+        return f"{self.email} may look at the team's jobs but not make new ones. Ask an admin for access."
+
     @property
     def user_message(self) -> str:
-        return f"{self.email} may look at the team's jobs but not make new ones. Ask an admin for access."
+        return self.advice  # said where the form would be: "Not sent." would be out of place there

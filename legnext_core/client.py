@@ -32,7 +32,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 from urllib.parse import urlsplit
 
 import requests
@@ -141,6 +141,17 @@ def _classify(exc: requests.RequestException) -> Failure:
     return Failure.CONNECTION_DROPPED
 
 
+class _Failed(NamedTuple):
+    """One attempt that did not succeed: what kind of failure, in words, and the error if not retried."""
+
+    failure: Failure
+    reason: str
+    error: LegnextError
+    status: int | None = None
+    #: The raw ``Retry-After`` header, when the answer had one.
+    retry_after: str | None = None
+
+
 class LegnextClient:
     """A Legnext API client. Methods return models (:class:`Job`, :class:`Balance`), never dicts.
 
@@ -226,10 +237,6 @@ class LegnextClient:
         url = self._base_url + path
         attempt = 0
         while True:
-            failure: Failure
-            status: int | None = None
-            retry_after: str | None = None
-            give_up_error: LegnextError
             try:
                 response = self._session.request(
                     method,
@@ -240,83 +247,81 @@ class LegnextClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                failure = _classify(exc)
-                detail = self._scrub(f"{failure} ({type(exc).__name__})")
-                if failure in (Failure.CONNECT_ERROR, Failure.CONNECT_TIMEOUT):
-                    give_up_error = APIConnectionError(method, path, detail)
-                elif failure is Failure.READ_TIMEOUT:
-                    give_up_error = APITimeoutError(method, path, f"no answer within {self._timeout[1]:g} s")
-                else:
-                    give_up_error = APIConnectionError(method, path, detail)
-                reason = (
-                    f"no answer within {self._timeout[1]:g} s"
-                    if failure is Failure.READ_TIMEOUT
-                    else str(failure)
-                )
+                failed = self._no_answer(method, path, exc)
             else:
-                status = response.status_code
-                text = self._scrub(response.text)
-                if 200 <= status < 300:
-                    try:
-                        data = json.loads(text)
-                    except ValueError:
-                        data = None
-                    if isinstance(data, dict):
-                        logger.debug("%s %s -> %s", method, path, status)
-                        return data
-                    failure = Failure.UNREADABLE_BODY
-                    give_up_error = APIConnectionError(
-                        method, path, f"HTTP {status} with an unreadable answer"
-                    )
-                    reason = f"HTTP {status} with an unreadable answer"
-                elif 300 <= status < 400:
-                    location_host = urlsplit(response.headers.get("Location", "")).netloc or self._host
-                    logger.warning(
-                        "%s %s -> redirect %s to %s, not followed", method, path, status, location_host
-                    )
-                    if method != "GET":
-                        # A 303 after a POST can mean "created, see there": the job may exist.
-                        raise SubmissionOutcomeUnknownError(
-                            method, path, f"redirect (HTTP {status}) not followed", status=status
-                        )
-                    raise APIStatusError(
-                        status,
-                        None,
-                        f"the API redirects to {location_host}; check LEGNEXT_BASE_URL (redirects are not "
-                        "followed, so the key is never sent elsewhere)",
-                    )
-                else:
-                    retry_after = response.headers.get("Retry-After")
-                    error = error_from_response(
-                        status, text, retry_after=parse_retry_after(retry_after, self._clock())
-                    )
-                    if status == 429:
-                        failure = Failure.RATE_LIMITED
-                    elif status >= 500:
-                        failure = Failure.SERVER_ERROR
-                    else:
-                        logger.info("%s %s -> %s %s", method, path, status, error.message)
-                        raise error
-                    give_up_error = error
-                    reason = f"HTTP {status}"
-
-            verdict = retry_verdict(method, failure, attempt, self.max_retries)
+                answer = self._read_answer(method, path, response)
+                if isinstance(answer, dict):
+                    return answer
+                failed = answer
+            verdict = retry_verdict(method, failed.failure, attempt, self.max_retries)
             if verdict is Verdict.OUTCOME_UNKNOWN:
-                logger.warning("%s %s: outcome unknown after %s; not resent", method, path, reason)
-                raise SubmissionOutcomeUnknownError(method, path, reason, status=status)
+                logger.warning("%s %s: outcome unknown after %s; not resent", method, path, failed.reason)
+                raise SubmissionOutcomeUnknownError(method, path, failed.reason, status=failed.status)
             if verdict is Verdict.GIVE_UP:
-                logger.warning("%s %s: giving up after %d attempts: %s", method, path, attempt + 1, reason)
-                raise give_up_error
+                logger.warning(
+                    "%s %s: giving up after %d attempts: %s", method, path, attempt + 1, failed.reason
+                )
+                raise failed.error
             delay = retry_delay(
                 attempt,
-                retry_after,
+                failed.retry_after,
                 now=self._clock(),
                 jitter=self._rng.random(),
                 retry_after_cap=self._retry_after_cap,
             )
-            logger.info("%s %s: %s; retry %d in %.2f s", method, path, reason, attempt + 1, delay)
+            logger.info("%s %s: %s; retry %d in %.2f s", method, path, failed.reason, attempt + 1, delay)
             self._sleep(delay)
             attempt += 1
+
+    def _no_answer(self, method: str, path: str, exc: requests.RequestException) -> _Failed:
+        """A request that got no answer: which failure it was, and the error to raise if not retried."""
+        failure = _classify(exc)
+        if failure is Failure.READ_TIMEOUT:
+            reason = f"no answer within {self._timeout[1]:g} s"
+            return _Failed(failure, reason, APITimeoutError(method, path, reason))
+        detail = self._scrub(f"{failure} ({type(exc).__name__})")
+        return _Failed(failure, str(failure), APIConnectionError(method, path, detail))
+
+    def _read_answer(self, method: str, path: str, response: requests.Response) -> dict[str, Any] | _Failed:
+        """The JSON object of a success, a retryable failure, or raise (a redirect, a final error)."""
+        status = response.status_code
+        text = self._scrub(response.text)
+        if 200 <= status < 300:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                data = None
+            if isinstance(data, dict):
+                logger.debug("%s %s -> %s", method, path, status)
+                return data
+            reason = f"HTTP {status} with an unreadable answer"
+            return _Failed(Failure.UNREADABLE_BODY, reason, APIConnectionError(method, path, reason), status)
+        if 300 <= status < 400:
+            self._refuse_redirect(method, path, response)
+        retry_after = response.headers.get("Retry-After")
+        error = error_from_response(status, text, retry_after=parse_retry_after(retry_after, self._clock()))
+        if status == 429:
+            return _Failed(Failure.RATE_LIMITED, f"HTTP {status}", error, status, retry_after)
+        if status >= 500:
+            return _Failed(Failure.SERVER_ERROR, f"HTTP {status}", error, status, retry_after)
+        logger.info("%s %s -> %s %s", method, path, status, error.message)
+        raise error
+
+    def _refuse_redirect(self, method: str, path: str, response: requests.Response) -> NoReturn:
+        status = response.status_code
+        location_host = urlsplit(response.headers.get("Location", "")).netloc or self._host
+        logger.warning("%s %s -> redirect %s to %s, not followed", method, path, status, location_host)
+        if method != "GET":
+            # A 303 after a POST can mean "created, see there": the job may exist.
+            raise SubmissionOutcomeUnknownError(
+                method, path, f"redirect (HTTP {status}) not followed", status=status
+            )
+        raise APIStatusError(
+            status,
+            None,
+            f"the API redirects to {location_host}; check LEGNEXT_BASE_URL (redirects are not "
+            "followed, so the key is never sent elsewhere)",
+        )
 
     def _post_job(self, path: str, body: dict[str, Any]) -> Job:
         data = self._request("POST", path, body)
@@ -416,14 +421,16 @@ class LegnextClient:
         kind = request.kind
         if kind in (JobKind.TEXT_VIDEO, JobKind.IMAGE_URL_VIDEO):
             return self.create_video(prompt or "", request.video_type, request.callback)
+        # validate() has refused a follow-up (animate, extend, upscale) without a parent job and an index.
+        index = request.index if request.index is not None else 0
         if kind is JobKind.ANIMATE:
             return self.animate_image(
-                request.parent_job_id or "", request.index, prompt, request.video_type, request.callback
+                request.parent_job_id or "", index, prompt, request.video_type, request.callback
             )
         if kind is JobKind.EXTEND:
-            return self.extend_video(request.parent_job_id or "", request.index, prompt, request.callback)
+            return self.extend_video(request.parent_job_id or "", index, prompt, request.callback)
         if kind is JobKind.UPSCALE:
-            return self.upscale_video(request.parent_job_id or "", request.index, request.callback)
+            return self.upscale_video(request.parent_job_id or "", index, request.callback)
         if kind is JobKind.IMAGE:
             return self.create_image(prompt or "", request.callback)
         raise InvalidInputError("kind", f"Unknown kind of job: {kind!r}.")

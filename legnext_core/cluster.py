@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import psycopg
 
-from legnext_core.joblog.postgres import CONNECTION_KEEPALIVES
+from legnext_core.joblog.postgres import CONNECTION_KEEPALIVES, first_value
 
 __all__ = [
     "PRESENCE_LOCK_CLASS",
@@ -113,8 +113,7 @@ class LeaderElection:
                 if self._leader:
                     self._conn.execute("SELECT 1")
                 else:
-                    row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", [self.key]).fetchone()
-                    if row[0]:
+                    if first_value(self._conn.execute("SELECT pg_try_advisory_lock(%s)", [self.key])):
                         self._leader = True
                         changed = "elected"
             except psycopg.Error as exc:
@@ -193,9 +192,9 @@ class ReplicaPresence:
             conn = _connect(self.url)
             for _ in range(100):
                 candidate = self.replica_id or secrets.randbelow(2**31 - 1) + 1
-                held = conn.execute(
-                    "SELECT pg_try_advisory_lock(%s, %s)", [PRESENCE_LOCK_CLASS, candidate]
-                ).fetchone()[0]
+                held = first_value(
+                    conn.execute("SELECT pg_try_advisory_lock(%s, %s)", [PRESENCE_LOCK_CLASS, candidate])
+                )
                 if held:
                     self.replica_id = candidate
                     self._conn = conn
@@ -216,7 +215,7 @@ class ReplicaPresence:
             conn = self._conn if self._conn is not None and not self._conn.closed else None
             if conn is None:
                 raise RuntimeError("start the presence before asking about others")
-            return bool(conn.execute(_PRESENCE_QUERY, [PRESENCE_LOCK_CLASS, replica_id]).fetchone()[0])
+            return bool(first_value(conn.execute(_PRESENCE_QUERY, [PRESENCE_LOCK_CLASS, replica_id])))
 
 
 # A two-number advisory lock shows in pg_locks as (classid, objid, objsubid = 2), in its database.

@@ -31,18 +31,50 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 #: How much of a non-JSON error body is kept (an HTML error page can be large).
 _BODY_EXCERPT_CHARS = 300
 
 
 class LegnextError(Exception):
-    """Base of every error the client raises."""
+    """Base of every error the client raises.
+
+    The wording a person reads lives here, once, in three parts that ``ui.feedback`` lays out and
+    :attr:`user_message` joins: :attr:`headline` (what happened, the dashboard's own words),
+    :attr:`legnext_says` (Legnext's own message, untrusted text: shown literally) and :attr:`advice`
+    (what to do next).
+    """
+
+    #: Each subclass's wording; ``{name}`` in the headline is filled from the error's own attributes.
+    _headline: ClassVar[str] = "Something went wrong while talking to Legnext."
+    _advice: ClassVar[str] = "Try again in a minute."
+
+    @property
+    def headline(self) -> str:
+        return self._headline.format_map(vars(self))
+
+    @property
+    def legnext_says(self) -> str:
+        return ""
+
+    @property
+    def legnext_details(self) -> str:
+        """The underlying cause Legnext reports, when it adds to :attr:`legnext_says` (untrusted text)."""
+        return ""
+
+    @property
+    def advice(self) -> str:
+        return self._advice
 
     @property
     def user_message(self) -> str:
-        return "Something went wrong while talking to Legnext. Try again in a minute."
+        parts = [self.headline]
+        if self.legnext_says:
+            details = f" ({self.legnext_details})" if self.legnext_details else ""
+            parts.append(f"Legnext said: {self.legnext_says}{details}.")
+        parts.append(self.advice)
+        return " ".join(part for part in parts if part)
 
 
 class InvalidInputError(LegnextError, ValueError):
@@ -53,8 +85,15 @@ class InvalidInputError(LegnextError, ValueError):
         self.field = field
         self.message = message
 
+    _headline = "Not sent: fix the highlighted input."
+
+    @property
+    def advice(self) -> str:
+        return self.message
+
     @property
     def user_message(self) -> str:
+        # Shown beside the field it is about: the field's own message is all that is needed there.
         return self.message
 
 
@@ -87,59 +126,68 @@ class APIStatusError(LegnextError):
             summary += f" [{raw_message}]"
         super().__init__(summary)
 
+    _headline = "Legnext answered with an error (HTTP {status})."
+
     @property
-    def user_message(self) -> str:
-        return f"Legnext answered with an error (HTTP {self.status}): {self.message}"
+    def legnext_says(self) -> str:
+        return self.message if self._quotes_legnext else ""
+
+    #: Whether Legnext's own message is worth quoting (a subclass whose wording says it all sets False).
+    _quotes_legnext: ClassVar[bool] = True
+    _advice = ""
 
 
 class BadRequestError(APIStatusError):
     """400, 413 or 422: invalid parameters, a moderation rejection, or an unsuitable parent job."""
 
+    _headline = "Legnext rejected the request (HTTP {status})."
+
     @property
-    def user_message(self) -> str:
-        detail = f" ({self.raw_message})" if self.raw_message and self.raw_message != self.message else ""
-        return f"Legnext rejected the request: {self.message}{detail}. Change the input and try again."
+    def legnext_details(self) -> str:
+        return self.raw_message if self.raw_message != self.message else ""
+    _advice = "Change the input and submit again. Nothing was created."
 
 
 class AuthenticationError(APIStatusError):
     """401: missing or wrong API key."""
 
-    @property
-    def user_message(self) -> str:
-        return (
-            "Legnext did not accept the API key. Check LEGNEXT_API_KEY in the environment or in "
-            ".streamlit/secrets.toml, then restart the dashboard."
-        )
+    _headline = "Legnext did not accept the API key (HTTP 401). Nothing was created."
+
+    _quotes_legnext = False
+    _advice = (
+        "Set a valid key in the LEGNEXT_API_KEY environment variable or in .streamlit/secrets.toml, "
+        "then restart the dashboard."
+    )
 
 
 class InsufficientCreditsError(APIStatusError):
     """402: the account has too few credits for this job."""
 
-    @property
-    def user_message(self) -> str:
-        return (
-            "Your Legnext account does not have enough credits for this job. Top up at legnext.ai, "
-            "then submit again. Nothing was created."
-        )
+    _headline = "Not enough credits for this job (HTTP 402). Nothing was created."
+
+    _quotes_legnext = False
+    _advice = "Top up your Legnext account at legnext.ai, then submit again."
 
 
 class PermissionDeniedError(APIStatusError):
     """403: feature not enabled for the account, or a content-policy refusal."""
 
-    @property
-    def user_message(self) -> str:
-        return f"Legnext refused this request: {self.message}"
+    _headline = "Legnext refused this request (HTTP 403)."
+    _advice = (
+        "This is decided by Legnext for your account or this content. Change the prompt, or ask "
+        "Legnext support to enable the feature."
+    )
 
 
 class NotFoundError(APIStatusError):
     """404: unknown or expired job id."""
 
-    @property
-    def user_message(self) -> str:
-        return (
-            "Legnext does not know this job: the id is wrong, or the job is older than Legnext keeps "
-            "jobs. Check the id, or start a new job."
-        )
+    _headline = "Legnext does not know this job (HTTP 404)."
+
+    _quotes_legnext = False
+    _advice = (
+        "The id is wrong, or the job is older than Legnext keeps jobs. Check the id, or start a new job."
+    )
 
 
 class RateLimitError(APIStatusError):
@@ -150,24 +198,27 @@ class RateLimitError(APIStatusError):
         #: Seconds the server asked us to wait (from ``Retry-After``), when it said.
         self.retry_after = retry_after
 
+    _headline = (
+        "Legnext is busy with too many of your jobs or requests (HTTP 429; a standard account runs 6 "
+        "at a time). Nothing was created."
+    )
+
+    _quotes_legnext = False
+
     @property
-    def user_message(self) -> str:
+    def advice(self) -> str:
         if self.retry_after is not None and self.retry_after > 0:
-            wait = f"Wait {max(1, round(self.retry_after))} s"
-        else:
-            wait = "Wait until one of your running jobs finishes"
-        return (
-            f"Legnext is busy with too many of your jobs or requests (a standard account runs 6 at a "
-            f"time). {wait} and try again. Nothing was created."
-        )
+            return f"Wait {max(1, round(self.retry_after))} s, then submit again."
+        return "Wait until one of your running jobs finishes (see History), then submit again."
 
 
 class ServerError(APIStatusError):
     """5xx: Legnext (or a proxy in front of it) failed."""
 
-    @property
-    def user_message(self) -> str:
-        return f"Legnext had a server error (HTTP {self.status}). Try again in a minute."
+    _headline = "Legnext had a server error (HTTP {status})."
+
+    _quotes_legnext = False
+    _advice = "Try again in a minute."
 
 
 class APIConnectionError(LegnextError):
@@ -184,12 +235,8 @@ class APIConnectionError(LegnextError):
         self.path = path
         self.reason = reason
 
-    @property
-    def user_message(self) -> str:
-        return (
-            "Could not reach Legnext. Check the network connection (and LEGNEXT_BASE_URL), then try "
-            "again. Nothing was submitted."
-        )
+    _headline = "Could not reach Legnext: nothing was sent."
+    _advice = "Check the network connection (and LEGNEXT_BASE_URL), then try again."
 
 
 class APITimeoutError(LegnextError):
@@ -201,9 +248,7 @@ class APITimeoutError(LegnextError):
         self.path = path
         self.reason = reason
 
-    @property
-    def user_message(self) -> str:
-        return "Legnext did not answer in time. Try again in a minute."
+    _headline = "Legnext did not answer in time."
 
 
 class SubmissionOutcomeUnknownError(LegnextError):
@@ -222,12 +267,11 @@ class SubmissionOutcomeUnknownError(LegnextError):
         self.reason = reason
         self.status = status
 
-    @property
-    def user_message(self) -> str:
-        return (
-            f"We could not tell whether Legnext created the job ({self.reason}). The job may exist "
-            "and may be billed: check History before resubmitting."
-        )
+    _headline = "We could not tell whether Legnext created the job ({reason})."
+    _advice = (
+        "The job may exist and may be billed. It is logged in History, where the tracker will find it "
+        "if Legnext made it: check History before submitting again."
+    )
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

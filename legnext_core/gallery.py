@@ -17,12 +17,10 @@ from typing import Any
 
 from legnext_core.history import HistoryTable
 from legnext_core.models import JobKind
-from legnext_core.records import JobRecord
+from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.store import JobStore, record_filter
 
 PER_PAGE = 24
-#: Who a record without ``submitted_by`` was made by (:class:`JobRecord`'s default).
-_NO_SIGN_IN: str = JobRecord.__dataclass_fields__["submitted_by"].default
 MAX_TAGS = 12
 MAX_TAG_CHARS = 32
 
@@ -60,7 +58,7 @@ class GalleryFilter:
                 return False
             if self.favourites_only and not record.get("favourite_variants"):
                 return False
-            if person and (record.get("submitted_by") or _NO_SIGN_IN).casefold() != person:
+            if person and (record.get("submitted_by") or NO_SIGN_IN).casefold() != person:
                 return False
             if wanted_tags and not wanted_tags <= {t.casefold() for t in record.get("tags") or ()}:
                 return False

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from legnext_core.models import JobKind
-from legnext_core.records import JobRecord, RecordStatus, sort_newest_first, status_rank
+from legnext_core.models import JobKind, resolution_label
+from legnext_core.records import NO_SIGN_IN, JobRecord, RecordStatus, sort_newest_first, status_rank
 
 #: The word for each record status, everywhere one is shown (defined once, by the status itself).
 STATUS_LABELS: dict[str, str] = {status.value: status.label for status in RecordStatus}
@@ -32,7 +32,6 @@ STATUS_LABELS: dict[str, str] = {status.value: status.label for status in Record
 #: Kind labels by record value (the wording lives on :class:`JobKind`).
 KIND_LABELS: dict[str, str] = {kind.value: kind.label for kind in JobKind}
 
-RESOLUTION_LABELS: dict[int, str] = {0: "480p", 1: "720p"}
 #: Added to the status label of a job whose progress is estimated from elapsed time.
 ESTIMATE_SUFFIX = " · progress estimated"
 
@@ -126,7 +125,7 @@ def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
     run_time = ended - started if ended is not None and started is not None else None
     progress = 100.0 if status == "completed" else _number(data.get("progress"))
     resolution = (
-        RESOLUTION_LABELS.get(data.get("video_type") or 0) if kind in _KINDS_WITH_OWN_RESOLUTION else None
+        resolution_label(data.get("video_type") or 0) if kind in _KINDS_WITH_OWN_RESOLUTION else None
     )
     parent_index = data.get("parent_index")
     submitted = data.get("submitted_at") or created
@@ -153,7 +152,7 @@ def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
         data.get("local_id"),
         _folded(prompt),
         # Records made before people signed in were made by the one local user.
-        data.get("submitted_by") or "local",
+        data.get("submitted_by") or NO_SIGN_IN,
         (_ESTIMATED_LABELS if data.get("progress_estimated") else STATUS_LABELS).get(status, status),
         _folded(job_id or ""),
     )
@@ -328,7 +327,7 @@ def made_by(records: Iterable[JobRecord], email: str | None) -> list[JobRecord]:
     """The records ``email`` submitted ("Mine"), or all of them when ``email`` is None ("Everyone")."""
     if email is None:
         return list(records)
-    return [record for record in records if (record.submitted_by or "local") == email]
+    return [record for record in records if (record.submitted_by or NO_SIGN_IN) == email]
 
 
 # -- the CSV export ----------------------------------------------------------------------------------------
@@ -384,7 +383,7 @@ def export_row(record: JobRecord) -> dict[str, Any]:
         "prompt": record.prompt,
         "image_url": record.image_url if kind == "image_url_video" else None,
         "resolution": (
-            RESOLUTION_LABELS.get(record.video_type) if kind in _KINDS_WITH_OWN_RESOLUTION else None
+            resolution_label(record.video_type) if kind in _KINDS_WITH_OWN_RESOLUTION else None
         ),
         "motion": record.motion,
         "raw": bool(record.raw) if kind != "image" else None,
@@ -397,7 +396,7 @@ def export_row(record: JobRecord) -> dict[str, Any]:
         "parent_variant": index + 1 if isinstance(index, int) else None,
         "batch_id": record.batch_id,
         "resubmit_of": record.resubmit_of,
-        "submitted_by": record.submitted_by or "local",
+        "submitted_by": record.submitted_by or NO_SIGN_IN,
         "submitted": _iso(record.submitted_at or record.created_at),
         "created": _iso(record.created_at),
         "started": _iso(record.started_at),

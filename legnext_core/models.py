@@ -27,7 +27,20 @@ PROMPT_MAX_CHARS = 8192
 OUTPUT_INDEXES = range(4)
 #: ``videoType``: 0 = 480p, 1 = 720p.
 VIDEO_TYPES = {0: "480p", 1: "720p"}
+
+
+def resolution_label(video_type: int | None) -> str | None:
+    """"480p" or "720p" for a ``videoType``; None when it is not known."""
+    return None if video_type is None else VIDEO_TYPES.get(video_type)
+
+
 MOTIONS = ("low", "high")
+#: Seconds of video a generation makes, each extension adds, and how many extensions one chain takes.
+VIDEO_SECONDS = 4
+EXTENSION_SECONDS = 4
+MAX_EXTENSIONS = 4
+#: The longest a chain of extensions gets (20 s).
+MAX_CHAIN_SECONDS = VIDEO_SECONDS + EXTENSION_SECONDS * MAX_EXTENSIONS
 #: Midjourney's ``--bs``: how many videos one job makes (Legnext's default is four).
 BATCH_SIZES = (1, 2, 4)
 DEFAULT_BATCH_SIZE = 4
@@ -97,6 +110,22 @@ _TASK_TYPES = {
     JobKind.UPSCALE: "video_upscale",
     JobKind.IMAGE: "diffusion",
 }
+#: The other way, for jobs made elsewhere: the first kind of each task type (video_diffusion is also
+#: what animate and image-URL jobs report; a job looked up by id is taken for a text-to-video one).
+_KIND_OF_TASK_TYPE = {task_type: kind for kind, task_type in reversed(_TASK_TYPES.items())}
+
+
+def task_type_of(kind: str | None) -> str | None:
+    """Legnext's ``task_type`` for a record's kind (a :class:`JobKind` value), None for an unknown kind."""
+    try:
+        return JobKind(kind or "").task_type
+    except ValueError:
+        return None
+
+
+def kind_of_task_type(task_type: str | None) -> JobKind | None:
+    """Our kind for a task type Legnext reports (underscored, as :class:`Job` normalises it)."""
+    return _KIND_OF_TASK_TYPE.get(task_type or "")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -350,6 +379,12 @@ class Job:
         return list(self.video_urls) or list(self.image_urls)
 
 
+def _envelope_content(data: dict[str, Any]) -> dict[str, Any]:
+    """The object inside a ``{"code": .., "data": {...}}`` envelope, or ``data`` itself when it is bare."""
+    inner = data.get("data")
+    return inner if isinstance(inner, dict) else data
+
+
 @dataclass(frozen=True)
 class Balance:
     """The account balance (``GET /account/balance``)."""
@@ -370,7 +405,7 @@ class Balance:
         """Parse the balance, wrapped (``{"code": 200, "data": {...}, "message": "success"}``) or bare."""
         if not isinstance(data, dict):
             raise ValueError(f"a Legnext balance must be a JSON object, got {type(data).__name__}")
-        inner = data.get("data") if isinstance(data.get("data"), dict) else data
+        inner = _envelope_content(data)
         known = {
             "account_id",
             "balance_usd",
@@ -446,7 +481,7 @@ class ActiveTasks:
         """Parse the answer, bare (as openapi-complete.yaml declares it) or in a ``data`` envelope."""
         if not isinstance(data, dict):
             raise ValueError(f"active tasks must be a JSON object, got {type(data).__name__}")
-        inner = data.get("data") if isinstance(data.get("data"), dict) else data
+        inner = _envelope_content(data)
         raw_tasks = inner.get("tasks")
         entries = raw_tasks if isinstance(raw_tasks, list) else []
         tasks = tuple(task for task in map(ActiveTask.from_api, entries) if task is not None)

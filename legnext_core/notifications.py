@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from legnext_core.access import LOCAL_PERSON
 from legnext_core.models import JobKind
-from legnext_core.records import JobRecord, RecordStatus
+from legnext_core.records import NO_SIGN_IN, JobRecord, RecordStatus
 from legnext_core.store import JobStore
 
 #: What counts as running in the tab's title: waiting for a slot, being sent, or at Legnext. An
@@ -70,7 +69,7 @@ def check(store: JobStore, person: str | None, watch: Watch | None, *, now: floa
     """
 
     def mine(record: JobRecord) -> bool:
-        return person is None or (record.submitted_by or LOCAL_PERSON) == person
+        return person is None or (record.submitted_by or NO_SIGN_IN) == person
 
     unfinished = [record for record in store.unfinished() if mine(record)]
     version = store.storage.changes_since(watch.version if watch else -1)

@@ -22,18 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from legnext_core import schedule
-from legnext_core.models import ActiveTask
+from legnext_core.models import ActiveTask, task_type_of
 from legnext_core.records import JobRecord
 
-#: Legnext's task type for each kind of submission (underscored, as models.Job normalises them).
-TASK_TYPE_OF_KIND = {
-    "text_video": "video_diffusion",
-    "image_url_video": "video_diffusion",
-    "animate": "video_diffusion",
-    "extend": "extend_video",
-    "upscale": "video_upscale",
-    "image": "diffusion",
-}
 #: A job is taken to stay in the active list for at least this share of its kind's shortest
 #: expected duration (the fastest captured video took 87 % of the documented minimum).
 VISIBLE_SHARE = 0.5
@@ -86,7 +77,7 @@ def likely_matches(record: JobRecord, seen: Iterable[ActiveTask]) -> list[Active
     """Jobs not in the log, of the record's task type, created inside its POST's window."""
     evidence = record.reconciliation or {}
     window = evidence.get("window") or [record.submitted_at or 0.0, record.updated_at or 0.0]
-    task_type = TASK_TYPE_OF_KIND.get(record.kind or "")
+    task_type = task_type_of(record.kind)
     low, high = float(window[0]) - CLOCK_SLACK, float(window[1]) + CLOCK_SLACK
     matches = []
     for task in seen:
@@ -195,7 +186,7 @@ def confirm_match(store: Any, client: Any, local_id: str, job_id: str) -> str | 
         job = client.get_job(job_id)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a sentence beside the button
         return getattr(exc, "user_message", None) or "Legnext could not be asked about that job."
-    if job.task_type != TASK_TYPE_OF_KIND.get(record.kind or ""):
+    if job.task_type != task_type_of(record.kind):
         return "That job is of another kind than this submission."
     if store.link_unknown(local_id, job, how="confirmed_by_person") is None:
         return "The submission could not be linked (it may have been linked meanwhile)."

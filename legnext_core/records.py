@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from legnext_core.models import JobKind
+from legnext_core.models import JobKind, kind_of_task_type
 
 __all__ = [
     "INTERRUPTED_NOTE",
@@ -90,7 +90,7 @@ class RecordStatus(StrEnum):
         """The status for a stored value; a value this version does not know is kept as it is."""
         if value is None or isinstance(value, RecordStatus):
             return value
-        return cls._value2member_map_.get(value, value)  # type: ignore[return-value]
+        return cls._value2member_map_.get(value, value)
 
 
 _RANKS = {
@@ -150,6 +150,10 @@ TRACKING_FIELDS = frozenset(
 
 #: Fields :func:`curate` may set: what people keep, tag and hide (the Gallery).
 LIBRARY_FIELDS = frozenset({"favourite_variants", "tags", "hidden"})
+
+
+#: Who made a job when nobody signs in (sandbox or no-auth mode): ``submitted_by`` of such a record.
+NO_SIGN_IN = "local"
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,8 +249,8 @@ class JobRecord:
     submitter_pid: int | None = None
     #: When that process started sending.
     submitting_since: float | None = None
-    #: Who submitted it: the signed-in person's e-mail, "local" without sign-in.
-    submitted_by: str = "local"
+    #: Who submitted it: the signed-in person's e-mail, :data:`NO_SIGN_IN` without sign-in.
+    submitted_by: str = NO_SIGN_IN
     #: The per-submission webhook token (32 hex characters).
     callback_token: str | None = None
     #: ``progress`` was estimated from elapsed time, not reported by Legnext.
@@ -320,6 +324,13 @@ class JobRecord:
     def is_active(self) -> bool:
         """Legnext is working on it and it has a job id to poll."""
         return isinstance(self.status, RecordStatus) and self.status.is_active and bool(self.job_id)
+
+    @property
+    def legnext_id(self) -> str:
+        """The job id of a record Legnext has answered for (every one polled or finished has one)."""
+        if not self.job_id:
+            raise ValueError(f"record {self.local_id} has no job id to track")
+        return self.job_id
 
     @property
     def is_terminal(self) -> bool:
@@ -615,6 +626,41 @@ def curate(record: JobRecord, fields: Mapping[str, Any]) -> JobRecord:
     return record.replace(**changes)
 
 
+def _snapshot_changes(record: JobRecord, job: Any, incoming: RecordStatus | str | None) -> dict[str, Any]:
+    """The fields an applying snapshot sets: status, progress, outputs, usage, error, times and log."""
+    current = record.status
+    changes: dict[str, Any] = {"status": incoming}
+    if job.progress is not None:
+        old = record.progress
+        # Same-stage snapshots can arrive out of order (a webhook overtaking a poll); a reported
+        # figure always replaces an estimate.
+        fresh = old is None or incoming != current or record.progress_estimated
+        changes["progress"] = job.progress if fresh else max(old, job.progress)
+        changes["progress_estimated"] = False
+    for name in ("video_urls", "image_url", "image_urls", "seed", "available_actions"):
+        value = getattr(job, name, None)
+        if not _is_blank(value):
+            changes[name] = list(value) if isinstance(value, list) else value
+    if job.usage_frozen is not None:
+        changes["credits_frozen"] = job.usage_frozen
+    if job.usage_consumed is not None:
+        changes["credits_consumed"] = job.usage_consumed
+    if job.error is not None:
+        changes["error_code"] = job.error.code
+        changes["error_message"] = job.error.message
+        changes["error_raw_message"] = job.error.raw_message
+    for name in ("created_at", "started_at", "ended_at"):
+        stamp = _epoch(getattr(job, name, None))
+        if stamp is not None:
+            changes[name] = stamp
+    if job.logs:
+        changes["last_log"] = job.logs[-1]
+    elif incoming != current:
+        # Legnext empties the logs when a job moves on; "Processing 85%" no longer describes it.
+        changes["last_log"] = None
+    return changes
+
+
 def merge_snapshot(
     record: JobRecord, job: Any, *, now: float, polled_at: float | None = None
 ) -> JobRecord | None:
@@ -629,35 +675,7 @@ def merge_snapshot(
     before = record.to_dict()
     merged = record
     if applies:
-        changes: dict[str, Any] = {"status": incoming}
-        if job.progress is not None:
-            old = record.progress
-            # Same-stage snapshots can arrive out of order (a webhook overtaking a poll); a reported
-            # figure always replaces an estimate.
-            fresh = old is None or incoming != current or record.progress_estimated
-            changes["progress"] = job.progress if fresh else max(old, job.progress)
-            changes["progress_estimated"] = False
-        for name in ("video_urls", "image_url", "image_urls", "seed", "available_actions"):
-            value = getattr(job, name, None)
-            if not _is_blank(value):
-                changes[name] = list(value) if isinstance(value, list) else value
-        if job.usage_frozen is not None:
-            changes["credits_frozen"] = job.usage_frozen
-        if job.usage_consumed is not None:
-            changes["credits_consumed"] = job.usage_consumed
-        if job.error is not None:
-            changes["error_code"] = job.error.code
-            changes["error_message"] = job.error.message
-            changes["error_raw_message"] = job.error.raw_message
-        for name in ("created_at", "started_at", "ended_at"):
-            stamp = _epoch(getattr(job, name, None))
-            if stamp is not None:
-                changes[name] = stamp
-        if job.logs:
-            changes["last_log"] = job.logs[-1]
-        elif incoming != current:
-            # Legnext empties the logs when a job moves on; "Processing 85%" no longer describes it.
-            changes["last_log"] = None
+        changes = _snapshot_changes(record, job, incoming)
         merged = record.replace(**changes)
         if merged.to_dict() != before:
             # The job's data changed, so the merged record differs from ``record`` whatever follows.
@@ -675,7 +693,7 @@ def external(job: Any, *, local_id: str, api_mode: str, api_base_url: str, now: 
     base = JobRecord(
         local_id=local_id,
         job_id=job.job_id,
-        kind=_KIND_BY_TASK_TYPE.get(job.task_type or "", job.task_type or JobKind.TEXT_VIDEO),
+        kind=kind_of_task_type(job.task_type) or job.task_type or JobKind.TEXT_VIDEO,
         api_mode=api_mode,
         api_base_url=api_base_url,
         callback=job.callback,
@@ -685,16 +703,6 @@ def external(job: Any, *, local_id: str, api_mode: str, api_base_url: str, now: 
     )
     # Any first snapshot applies: "pending" is only where an unseen job starts.
     return merge_snapshot(base.replace(status=RecordStatus.QUEUED), job, now=now) or base
-
-
-# Legnext's task types (underscored, as models.Job normalises them) to our kinds, for jobs made
-# elsewhere; video_diffusion is also what animate and image-URL jobs report.
-_KIND_BY_TASK_TYPE: dict[str, JobKind] = {
-    "video_diffusion": JobKind.TEXT_VIDEO,
-    "extend_video": JobKind.EXTEND,
-    "video_upscale": JobKind.UPSCALE,
-    "diffusion": JobKind.IMAGE,
-}
 
 
 def sort_newest_first(records: Iterable[JobRecord]) -> list[JobRecord]:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from legnext_core.errors import LegnextError
-from legnext_core.records import JobRecord
+from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.settings import Settings
 
 LIMITS_FILE = "limits.json"
@@ -102,7 +102,7 @@ def committed_points(record: JobRecord) -> int:
 
 
 def submitter(record: JobRecord) -> str:
-    return str(record.submitted_by or "local")
+    return str(record.submitted_by or NO_SIGN_IN)
 
 
 def day_start(now: float) -> datetime:
@@ -153,8 +153,10 @@ class SpendingCapError(LegnextError):
         self.needed = needed
         self.resets_at = resets_at
 
+    _headline = "Not sent: over a spending limit."
+
     @property
-    def user_message(self) -> str:
+    def advice(self) -> str:
         whose = "Your daily" if self.scope == "daily" else "The team's monthly"
         period = "today" if self.scope == "daily" else "this month"
         when = self.resets_at.strftime("%Y-%m-%d %H:%M UTC")

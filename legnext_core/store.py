@@ -29,6 +29,7 @@ from tinydb import TinyDB
 from legnext_core import records as transitions
 from legnext_core.joblog import JournalStorage, UnreadableLogError
 from legnext_core.joblog.backend import LogStorage
+from legnext_core.models import EXTENSION_SECONDS, MAX_EXTENSIONS, VIDEO_SECONDS
 from legnext_core.records import (
     ACTIVE_STATUSES,
     INTERRUPTED_NOTE,
@@ -64,11 +65,6 @@ __all__ = [
     "submitted_at",
 ]
 
-
-#: Seconds of video a generation makes, each extension adds, and how many extensions one chain takes.
-VIDEO_SECONDS = 4
-EXTENSION_SECONDS = 4
-MAX_EXTENSIONS = 4
 
 #: A POST never takes longer than the longest request timeout the settings allow (600 s) and is never
 #: resent, so a ``submitting`` record older than this was interrupted, whoever wrote it.
@@ -172,12 +168,12 @@ class _Indexes:
             for table, local_id in changes.ids:
                 if table != _TABLE:
                     continue
-                data = stored.get(local_id)
-                if data is None:
+                entry = stored.get(local_id)
+                if entry is None:
                     self.unfinished.pop(local_id, None)
                     self.built.pop(local_id, None)
                 else:
-                    self._note(local_id, data)
+                    self._note(local_id, entry)
         self.version = changes.version
 
     def unfinished_records(
@@ -568,7 +564,9 @@ class JobStore:
             changed: dict[str, dict[str, Any]] = {}
             for update in updates:
                 local_id = indexes.by_job_id.get(update.job_id)
-                data = changed.get(local_id) or stored.get(local_id) if local_id else None
+                if local_id is None:
+                    continue
+                data = changed.get(local_id) or stored.get(local_id)
                 if data is None:
                     continue
                 current = JobRecord.from_dict(data)

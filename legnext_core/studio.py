@@ -24,10 +24,11 @@ from legnext_core.errors import LegnextError
 from legnext_core.history import HistoryTable
 from legnext_core.joblog.backend import open_log_storage, spending_guard
 from legnext_core.media import MediaArchiver
-from legnext_core.models import Balance
+from legnext_core.models import Balance, validate_job_id
 from legnext_core.records import JobRecord
 from legnext_core.settings import Settings
 from legnext_core.store import JobStore
+from legnext_core.submit import dispatch_queued
 from legnext_core.tracker import Tracker
 
 if TYPE_CHECKING:
@@ -138,8 +139,6 @@ class Studio:
 
     def _dispatch_loop(self) -> None:
         """Send queued batch lines as running jobs finish and free Legnext's concurrency slots."""
-        from legnext_core.submit import dispatch_queued  # submit needs Studio for typing only
-
         # A sped-up sandbox frees its slots sooner, so its queue is looked at as much more often.
         speedup = self.settings.sandbox_time_scale if self.settings.is_sandbox else 1.0
         interval = max(0.5, DISPATCH_INTERVAL_SECONDS / max(1.0, speedup))
@@ -159,6 +158,24 @@ class Studio:
         and replica on this job log, so two cannot both fit under a cap only one of them fits under."""
         with spending_guard(self.store.storage, self.settings.data_dir / "spending.lock"):
             yield
+
+    # -- a job made elsewhere -------------------------------------------------------------------
+    def track_job(self, raw_id: str, *, field: str = "job_id") -> tuple[JobRecord, bool]:
+        """The log's record of a job by its id; one made elsewhere is fetched, logged and tracked.
+
+        Returns the record and whether it was new to the log. Raises ``InvalidInputError`` (naming
+        ``field``) for something that is not a job id, and the client's errors otherwise.
+        """
+        job_id = validate_job_id(raw_id, field)
+        record = self.store.by_job_id(job_id)
+        if record is not None:
+            return record, False
+        job = self.client.get_job(job_id)
+        settings = self.settings
+        record = self.store.track_external(job, api_mode=settings.mode, api_base_url=settings.base_url)
+        if not job.status.is_terminal:
+            self.tracker.wake(job.job_id)
+        return record, True
 
     # -- which API a record lives on ------------------------------------------------------------
     def client_for(self, record: JobRecord) -> LegnextClient | None:
@@ -196,7 +213,9 @@ class Studio:
         reading = self._balance
         if reading is not None and time.time() - reading.read_at < max_age:
             return reading
-        if not self._balance_lock.acquire(blocking=reading is None):
+        if reading is None:
+            self._balance_lock.acquire()  # nothing to show yet: wait for the read under way
+        elif not self._balance_lock.acquire(blocking=False):
             return reading
         try:
             current = self._balance
@@ -215,7 +234,8 @@ class Studio:
 
     def _keep_balance(self, reading: BalanceReading) -> None:
         balance = reading.balance
-        if balance is None:
+        # A reading without both figures (a failed read, or an answer missing one) says nothing to keep.
+        if balance is None or balance.available_points is None or balance.balance_usd is None:
             return
         try:
             self.balance_log.record(reading.read_at, balance.available_points, balance.balance_usd)

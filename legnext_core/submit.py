@@ -21,11 +21,13 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from legnext_core import spending
 from legnext_core.access import LOCAL, NotAllowedToSpendError, Person, SpendingLockedError, spending_lock
+from legnext_core.client import LegnextClient
 from legnext_core.errors import (
     APIConnectionError,
     APIStatusError,
@@ -34,11 +36,29 @@ from legnext_core.errors import (
     RateLimitError,
     SubmissionOutcomeUnknownError,
 )
+from legnext_core.history import HistoryTable
 from legnext_core.models import DEFAULT_BATCH_SIZE, DEFAULT_SPEED, JobKind, JobRequest, estimate_points
 from legnext_core.records import JobRecord
+from legnext_core.settings import Settings
+from legnext_core.store import JobStore
+from legnext_core.tracker import Tracker
 
-if TYPE_CHECKING:
-    from legnext_core.studio import Studio
+
+class StudioParts(Protocol):
+    """What submitting needs of the process's :class:`~legnext_core.studio.Studio`.
+
+    A protocol, so this module does not import the studio, which imports it to send queued lines.
+    """
+
+    settings: Settings
+    store: JobStore
+    client: LegnextClient
+    tracker: Tracker
+    history: HistoryTable
+
+    def forget_balance(self) -> None: ...
+
+    def spending_guard(self) -> AbstractContextManager[None]: ...
 
 #: Legnext runs at most this many unfinished jobs per standard account; more are answered 429.
 CONCURRENCY_LIMIT = 6
@@ -73,7 +93,7 @@ class SubmitResult:
         return self.error.field if isinstance(self.error, InvalidInputError) else None
 
 
-def _parent_video_type(studio: Studio, request: JobRequest) -> int | None:
+def _parent_video_type(studio: StudioParts, request: JobRequest) -> int | None:
     """The resolution of the video an extend or upscale works on, when the log knows it."""
     if request.kind not in (JobKind.EXTEND, JobKind.UPSCALE) or not request.parent_job_id:
         return None
@@ -86,7 +106,7 @@ def new_callback_token() -> str:
     return secrets.token_hex(16)
 
 
-def _with_callback(studio: Studio, request: JobRequest) -> tuple[JobRequest, str | None]:
+def _with_callback(studio: StudioParts, request: JobRequest) -> tuple[JobRequest, str | None]:
     """The request as sent, and its callback token.
 
     The dashboard's callback is ``<public url>/webhooks/legnext/<token>`` with a token of its own per
@@ -104,7 +124,7 @@ def _with_callback(studio: Studio, request: JobRequest) -> tuple[JobRequest, str
 
 
 def _record_intent(
-    studio: Studio,
+    studio: StudioParts,
     request: JobRequest,
     *,
     status: str,
@@ -126,11 +146,11 @@ def _record_intent(
     )
 
 
-def _estimate(studio: Studio, request: JobRequest) -> int:
+def _estimate(studio: StudioParts, request: JobRequest) -> int:
     return estimate_points(request, _parent_video_type(studio, request))
 
 
-def may_not_spend(studio: Studio, person: Person) -> LegnextError | None:
+def may_not_spend(studio: StudioParts, person: Person) -> LegnextError | None:
     """Why ``person`` may not make jobs on this server at all, or None."""
     reason = spending_lock(studio.settings)
     if reason is not None:
@@ -140,7 +160,7 @@ def may_not_spend(studio: Studio, person: Person) -> LegnextError | None:
     return None
 
 
-def _month_records(studio: Studio, now: float) -> list[JobRecord]:
+def _month_records(studio: StudioParts, now: float) -> list[JobRecord]:
     """This month's records on the API this process spends on: what the caps are counted over.
 
     The server's History table picks the month from its column of submission times (kept current
@@ -152,7 +172,7 @@ def _month_records(studio: Studio, now: float) -> list[JobRecord]:
 
 
 def _send(
-    studio: Studio, local_id: str, request: JobRequest, *, requeue_when_busy: bool = False
+    studio: StudioParts, local_id: str, request: JobRequest, *, requeue_when_busy: bool = False
 ) -> SubmitResult | None:
     """POST a request whose intent is already recorded, and record the answer.
 
@@ -185,7 +205,7 @@ def _send(
 
 
 def submit_job(
-    studio: Studio, request: JobRequest, *, resubmit_of: str | None = None, person: Person = LOCAL
+    studio: StudioParts, request: JobRequest, *, resubmit_of: str | None = None, person: Person = LOCAL
 ) -> SubmitResult:
     """Validate, check who spends and the caps, record the intent, POST once, record the answer."""
     request, token = _with_callback(studio, request)
@@ -217,7 +237,7 @@ def submit_job(
     return result
 
 
-def free_slots(studio: Studio) -> int:
+def free_slots(studio: StudioParts) -> int:
     """How many more jobs Legnext will take now on this API, by the log's count of unfinished ones."""
     busy = sum(
         1
@@ -228,7 +248,7 @@ def free_slots(studio: Studio) -> int:
 
 
 def submit_batch(
-    studio: Studio,
+    studio: StudioParts,
     requests: Sequence[JobRequest],
     *,
     on_progress: Callable[[int, int, SubmitResult], None] | None = None,
@@ -285,28 +305,29 @@ def submit_batch(
             slots = 0  # no slot left, or Legnext said busy: the rest wait for the dispatcher
         elif result.outcome == "accepted":
             slots -= 1
-        results[position] = result or SubmitResult("queued", local_id)
+        result = result or SubmitResult("queued", local_id)
+        results[position] = result
         done += 1
         if on_progress is not None:
-            on_progress(done, len(requests), results[position])
+            on_progress(done, len(requests), result)
     return [result for result in results if result is not None]
 
 
-def _same_api(studio: Studio, record: JobRecord) -> bool:
+def _same_api(studio: StudioParts, record: JobRecord) -> bool:
     """Whether a record lives on the API this process talks to (sandbox records follow the sandbox)."""
     if studio.settings.is_sandbox:
         return record.api_mode == "sandbox"
     return record.api_mode == "live" and record.api_base_url == studio.settings.base_url
 
 
-def dispatch_one(studio: Studio, local_id: str, request: JobRequest) -> SubmitResult | None:
+def dispatch_one(studio: StudioParts, local_id: str, request: JobRequest) -> SubmitResult | None:
     """Send one queued line. None when Legnext said it is busy (the line stays queued)."""
     if not studio.store.begin_submission(local_id):
         return None  # another thread took it, or it is no longer queued
     return _send(studio, local_id, request, requeue_when_busy=True)
 
 
-def dispatch_queued(studio: Studio) -> list[SubmitResult]:
+def dispatch_queued(studio: StudioParts) -> list[SubmitResult]:
     """Send queued lines while there are free slots (called periodically by the dispatcher)."""
     results = []
     for record in studio.store.queued():
@@ -328,6 +349,8 @@ def request_from_record(record: JobRecord, *, same_submission: bool = False) -> 
     from a record gets a callback token of its own, so the dashboard's callback is not copied.
     """
     own_callback = bool(record.callback_token) and not same_submission
+    if record.kind is None:
+        raise ValueError(f"record {record.local_id} does not say what kind of job it is")
     return JobRequest(
         kind=JobKind(record.kind),
         prompt=record.prompt,

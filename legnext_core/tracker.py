@@ -175,7 +175,7 @@ class Tracker:
         self._departed: set[str] = set()
         self._unlisted: set[str] = set()
         #: Listed jobs not in the log whose callback carries no token of ours, for likely matches.
-        self._foreign: dict[str, tuple[ActiveTask, float]] = {}
+        self._foreign: dict[str, tuple[ActiveTask | None, float]] = {}
         #: Job ids a delivery on an unknown submission's token named: (local_id, client) to check.
         self._link_checks: dict[str, tuple[str, Any]] = {}
         #: Submissions whose POST is under way (the list is read often meanwhile).
@@ -312,9 +312,9 @@ class Tracker:
         """
         self._ensure_pools()
         now = self.clock() if now is None else now
-        futures, polled = self._dispatch(now, limit_to_free_slots=False)
+        futures, polled = self._start_polls(now, limit_to_free_slots=False)
         wait(futures)
-        downloads = self._dispatch_media(now)
+        downloads = self._start_downloads(now)
         wait(downloads)
         return polled
 
@@ -324,8 +324,8 @@ class Tracker:
             idle = MAX_IDLE
             try:
                 now = self.clock()
-                self._dispatch(now, limit_to_free_slots=True)
-                self._dispatch_media(now)
+                self._start_polls(now, limit_to_free_slots=True)
+                self._start_downloads(now)
                 idle = self._idle_time(now)
             except Exception as exc:  # noqa: BLE001 - the tracker must outlive any one bad sweep
                 log.exception("Tracker sweep failed")
@@ -338,7 +338,19 @@ class Tracker:
         if self._downloads is None:
             self._downloads = ThreadPoolExecutor(1, thread_name_prefix="legnext-media")
 
-    def _dispatch(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
+    def _poll_time(self, record: Record, now: float, *, reschedule_all: bool) -> tuple[Record, float]:
+        """When ``record`` (pollable again) is next polled; a first or rescheduled time is written down."""
+        if record.note == NOT_POLLED_NOTE:
+            record = self.store.update_tracking(record.local_id, note=None)
+        next_at = record.next_poll_at
+        if next_at is None or reschedule_all:
+            fresh = now + self._delay(record, record.poll_count or 0, now)
+            if next_at is None or fresh < next_at:
+                next_at = fresh
+                self.store.update_tracking(record.local_id, next_poll_at=next_at)
+        return record, next_at
+
+    def _start_polls(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
         if not self._resumed:
             self._resumed = True
             self._queue_missing_media(now)
@@ -361,14 +373,7 @@ class Tracker:
                 if record.note != NOT_POLLED_NOTE:
                     self.store.update_tracking(record.local_id, note=NOT_POLLED_NOTE)
                 continue
-            if record.note == NOT_POLLED_NOTE:
-                record = self.store.update_tracking(record.local_id, note=None)
-            next_at = record.next_poll_at
-            if next_at is None or reschedule_all:
-                fresh = now + self._delay(record, record.poll_count or 0, now)
-                if next_at is None or fresh < next_at:
-                    next_at = fresh
-                    self.store.update_tracking(record.local_id, next_poll_at=next_at)
+            record, next_at = self._poll_time(record, now, reschedule_all=reschedule_all)
             is_woken = record.job_id in woken
             if not is_woken and record.job_id in listed and client is self.account_client:
                 continue  # the active list reports this job: no GET of its own
@@ -390,10 +395,10 @@ class Tracker:
             # A GET that confirms a job's leaving the list was not asked for by a delivery.
             hinted = not not_woken and record.job_id not in departed
             futures.append(self._polls.submit(self._poll, record, client, hinted, now))
-            polled.append(record.job_id)
+            polled.append(record.legnext_id)
         if not paused:
-            futures += self._dispatch_link_checks(now)
-            futures += self._dispatch_active_list(records, now)
+            futures += self._start_link_checks(now)
+            futures += self._start_active_list_read(records, now)
         with self._lock:
             self._last_sweep_at = now
             self._next_due_at = soonest
@@ -449,7 +454,7 @@ class Tracker:
     def _hint_interval(self) -> float:
         return max(HINT_INTERVAL * self.duration_scale, MIN_HINT_INTERVAL)
 
-    def _dispatch_active_list(self, records: list[Record], now: float) -> list[Future]:
+    def _start_active_list_read(self, records: list[Record], now: float) -> list[Future]:
         """Read the account's active list once per interval while there is something to learn from it."""
         if self.account_client is None:
             return []
@@ -526,7 +531,7 @@ class Tracker:
             if job_id in known
         )
         for record in covered:
-            job_id = record.job_id
+            job_id = record.legnext_id
             with self._lock:
                 if job_id in running:
                     self._unlisted.discard(job_id)
@@ -571,7 +576,7 @@ class Tracker:
             self._foreign[job.job_id] = (task if token is None else None, now)
         return False
 
-    def _dispatch_link_checks(self, now: float) -> list[Future]:
+    def _start_link_checks(self, now: float) -> list[Future]:
         with self._lock:
             checks, self._link_checks = self._link_checks, {}
         assert self._polls is not None
@@ -631,7 +636,7 @@ class Tracker:
         """Without the active list: progress from elapsed time, for jobs with no reported figure."""
         self.store.apply_progress(
             ProgressUpdate(
-                record.job_id,
+                record.legnext_id,
                 None,
                 schedule.estimated_progress(
                     record.kind or "", self._age(record, now), duration_scale=self.duration_scale
@@ -644,7 +649,7 @@ class Tracker:
 
     # -- one poll --------------------------------------------------------------------------------
     def _poll(self, record: Record, client: Any, woken: bool, now: float) -> None:
-        local_id, job_id = record.local_id, record.job_id
+        local_id, job_id = record.local_id, record.legnext_id
         try:
             with self._lock:
                 paused_until = self._paused_until
@@ -679,7 +684,7 @@ class Tracker:
             self._wakeup.set()
 
     def _polled(self, record: Record, job: Job, woken: bool, now: float) -> None:
-        local_id, job_id = record.local_id, record.job_id
+        local_id, job_id = record.local_id, record.legnext_id
         updated = self.store.apply_job(job) or record
         polls = (record.poll_count or 0) + 1
         finished = job.status.is_terminal or updated.status not in _ACTIVE
@@ -769,7 +774,7 @@ class Tracker:
         resume_at = self._pause(exc, now)
         if woken:
             with self._lock:
-                self._woken.add(record.job_id)
+                self._woken.add(record.legnext_id)
         self._note_error(exc.user_message)
         self.store.update_tracking(
             record.local_id,
@@ -827,7 +832,7 @@ class Tracker:
         with self._lock:
             self._media_due[record.local_id] = (attempts, due_at)
 
-    def _dispatch_media(self, now: float) -> list[Future]:
+    def _start_downloads(self, now: float) -> list[Future]:
         with self._lock:
             ready = [
                 (local_id, attempts)

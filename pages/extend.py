@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from legnext_core.models import EXTEND_MODES, JobKind, JobRequest, estimate_points
+from legnext_core.models import (
+    EXTEND_MODES,
+    MAX_CHAIN_SECONDS,
+    MAX_EXTENSIONS,
+    JobKind,
+    JobRequest,
+    estimate_points,
+)
 from legnext_core.pricing import estimate_note
 from legnext_core.submit import submit_job
 from ui import feedback, forms, pickers, video_options
 from ui.access import require_spending
 from ui.context import studio
+from ui.format import label_of
 
 FORM = "extend"
 RESULT = "extend:result"
-#: Legnext's limit: four extensions of one chain, 4 s each on a 4 s video.
-MAX_EXTENSIONS = 4
 EXTEND_MODE_LABELS = {"auto": "Auto: keep the prompt", "manual": "Manual: write a new one"}
 
 current = studio()
@@ -24,12 +30,12 @@ forms.take_over(FORM)  # "run again with the same settings" fills this form
 st.title("Extend a video", anchor=False)
 st.caption(
     "Adds about 4 seconds to one of a finished video's four results. "
-    f"One video can be extended at most {MAX_EXTENSIONS} times in a row (20 s in all)."
+    f"One video can be extended at most {MAX_EXTENSIONS} times in a row ({MAX_CHAIN_SECONDS} s in all)."
 )
 
 record, index = pickers.choose_video(current, form=FORM, action="extend", label="Video to extend")
 
-chain = current.store.extension_chain(record.job_id)
+chain = current.store.extension_chain(record.legnext_id)
 total_seconds = chain.seconds + chain.seconds_left
 left = chain.extensions_left
 st.markdown(
@@ -44,7 +50,7 @@ result = st.session_state.get(RESULT)
 extend_mode = st.segmented_control(
     "Prompt",
     list(EXTEND_MODES),
-    format_func=EXTEND_MODE_LABELS.get,
+    format_func=label_of(EXTEND_MODE_LABELS),
     default="auto",
     required=True,
     key=f"{FORM}:mode",
@@ -88,14 +94,14 @@ feedback.field_error(result, "callback")
 if chain_full:
     st.error(
         f"**This video cannot be extended again.** Its chain already has {MAX_EXTENSIONS} extensions "
-        "(20 s), Legnext's limit. Upscale it instead, or extend another video.",
+        f"({MAX_CHAIN_SECONDS} s), Legnext's limit. Upscale it instead, or extend another video.",
         icon=":material/block:",
     )
     st.page_link(
         "pages/upscale.py",
         label="Upscale this video",
         icon=":material/high_quality:",
-        query_params={"job": record.job_id, "variant": str(index or 0)},
+        query_params={"job": record.legnext_id, "variant": str(index or 0)},
     )
 
 pending = forms.submit_button(

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from legnext_core import reconcile
+from legnext_core.history import KIND_LABELS
 from legnext_core.records import JobRecord
 from legnext_core.submit import request_from_record, submit_job
 from ui import access, forms, lineage
@@ -35,6 +36,8 @@ if record is None:
     st.stop()
 
 local_id = record.local_id
+#: The record as found (never None here); functions below do not keep the narrowing of a module-level name.
+shown: JobRecord = record
 job_id = record.job_id
 zone = hv.viewer_zone()
 
@@ -46,13 +49,13 @@ def _when(epoch: float | None) -> str:
     return f"{stamp} ({relative_time(epoch, time.time())})"
 
 
-kind_label = lineage.KIND_LABELS.get(record.kind or "", record.kind or "Job")
+kind_label = KIND_LABELS.get(record.kind or "", record.kind or "Job")
 st.title(kind_label)
 st.page_link("pages/history.py", label="Back to History", icon=":material/arrow_back:")
 
 
 def live_status(local_id: str, shown_status: str) -> None:
-    rec = current.store.get(local_id) or record
+    rec = current.store.get(local_id) or shown
     status = rec.status or "?"
     if status != shown_status:
         # Outputs, lineage buttons and the refresh rate depend on the status: redraw the whole page.
@@ -103,7 +106,7 @@ st.fragment(live_status, run_every=hv.refresh_seconds(current) if changing else 
 if record.status == "completed":
     st.subheader("Results")
     extendable = job_id and record.kind in lineage.EXTENDABLE_KINDS
-    chain = current.store.extension_chain(job_id) if extendable else None
+    chain = current.store.extension_chain(job_id) if job_id and extendable else None
     if lineage.follow_up_expired(record):
         st.caption(
             ":material/schedule: Legnext accepts follow-ups (extend, upscale, animate) for 3 days after "
@@ -114,7 +117,7 @@ if record.status == "completed":
         key_prefix=f"job-{local_id}",
         columns=2,
         actions=lambda variant: lineage.variant_actions(
-            record, variant.index, chain, key_prefix=f"job-{local_id}"
+            shown, variant.index, chain, key_prefix=f"job-{local_id}"
         ),
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from legnext_core.models import JobKind, JobRequest, estimate_points
+from legnext_core.schedule import expected_duration
 from legnext_core.submit import submit_job
 from ui import feedback, forms, pickers
 from ui.access import require_spending
@@ -12,20 +13,21 @@ from ui.context import studio
 
 FORM = "upscale"
 RESULT = "upscale:result"
-#: Demo-speed upscale duration of the sandbox (a tenth of Legnext's 4-6 min), before its time scale.
-SANDBOX_UPSCALE_SECONDS = (24, 36)
 
 current = studio()
 # A viewer, or a live server anyone could reach with nobody signing in, gets the reason, not the form.
 who = require_spending(current)
 forms.take_over(FORM)  # "run again with the same settings" fills this form
 st.title("Upscale a video", anchor=False)
+# How long an upscale takes is the schedule's fact (Legnext's documented durations, scaled for the sandbox).
+live = expected_duration(JobKind.UPSCALE.value)
+minutes = f"{live.low / 60:.0f}-{live.high / 60:.0f} minutes"
 if current.settings.is_sandbox:
-    scale = current.settings.sandbox_time_scale
-    low, high = (max(1, round(s / scale)) for s in SANDBOX_UPSCALE_SECONDS)
-    timing = f"On Legnext an upscale takes 4-6 minutes; this sandbox takes about {low}-{high} s."
+    here = expected_duration(JobKind.UPSCALE.value, current.settings.sandbox_duration_scale)
+    low, high = max(1, round(here.low)), max(1, round(here.high))
+    timing = f"On Legnext an upscale takes {minutes}; this sandbox takes about {low}-{high} s."
 else:
-    timing = "An upscale takes 4-6 minutes; it appears in History when it is done."
+    timing = f"An upscale takes {minutes}; it appears in History when it is done."
 st.caption("Makes a higher-resolution copy of one of a finished video's four results.")
 
 record, index = pickers.choose_video(

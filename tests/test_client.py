@@ -419,7 +419,7 @@ def test_post_connect_error_is_retried_and_reported_as_nothing_submitted(sleeps)
     with pytest.raises(APIConnectionError) as caught:
         client.create_image("a kite")
     assert len(sleeps) == MAX_RETRIES
-    assert "Nothing was submitted" in caught.value.user_message
+    assert "nothing was sent" in caught.value.user_message
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_rate_limit_carries_retry_after_into_the_user_message():
         (error_from_response(404, "{}"), "job"),
         (error_from_response(400, json.dumps(TOP_LEVEL_400)), "8192"),
         (error_from_response(502, "<html>bad gateway</html>"), "Try again"),
-        (APIConnectionError("POST", "/v1/diffusion", "connection refused"), "Nothing was submitted"),
+        (APIConnectionError("POST", "/v1/diffusion", "connection refused"), "nothing was sent"),
         (APITimeoutError("GET", "/v1/job/x", "read timeout"), "Try again"),
         (SubmissionOutcomeUnknownError("POST", "/v1/diffusion", "read timeout"), "check History"),
     ],

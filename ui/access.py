@@ -30,7 +30,7 @@ def _auth_section() -> Mapping[str, Any]:
 def providers() -> list[str | None]:
     """The sign-in providers of ``[auth]``: its named sub-sections, or None for the one default."""
     section = _auth_section()
-    named = [name for name, value in section.items() if isinstance(value, Mapping)]
+    named: list[str | None] = [name for name, value in section.items() if isinstance(value, Mapping)]
     return named or [None]
 
 

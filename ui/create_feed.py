@@ -11,10 +11,10 @@ import streamlit as st
 
 from legnext_core import gallery
 from legnext_core.gallery import Card, GalleryFilter
+from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
 from ui import gallery_view
 from ui.history_view import refresh_seconds
-from ui.lineage import KIND_LABELS
 
 FEED_SIZE = 4
 ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})

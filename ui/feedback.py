@@ -7,27 +7,17 @@ general area then only says that nothing was sent.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import streamlit as st
 
 from legnext_core import reconcile
 from legnext_core.access import NotAllowedToSpendError, SpendingLockedError
 from legnext_core.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
     InsufficientCreditsError,
-    InvalidInputError,
     LegnextError,
-    NotFoundError,
-    PermissionDeniedError,
     RateLimitError,
-    ServerError,
     SubmissionOutcomeUnknownError,
 )
 from legnext_core.history import STATUS_LABELS
@@ -67,77 +57,31 @@ def _balance_line(balance_points: int | None) -> str:
     return f"Available balance: {points(balance_points)}."
 
 
+#: Errors that mean "not now" rather than "wrong": drawn as warnings.
+_WARNINGS = (
+    RateLimitError,
+    SubmissionOutcomeUnknownError,
+    SpendingCapError,
+    SpendingLockedError,
+    NotAllowedToSpendError,
+)
+
+
 def describe(error: LegnextError, *, balance_points: int | None = None) -> Feedback:
-    """The message for one error: what happened (Legnext's own words where it gave any) and what to do."""
-    if isinstance(error, InvalidInputError):
-        return Feedback("error", "Not sent: fix the highlighted input.", error.message)
-    if isinstance(error, SpendingCapError):
-        return Feedback("warning", "Not sent: over a spending limit.", error.user_message)
-    if isinstance(error, SpendingLockedError | NotAllowedToSpendError):
-        return Feedback("warning", "Not sent.", error.user_message)
-    if isinstance(error, AuthenticationError):
-        return Feedback(
-            "error",
-            "Legnext did not accept the API key (HTTP 401). Nothing was created.",
-            "Set a valid key in the LEGNEXT_API_KEY environment variable or in .streamlit/secrets.toml, "
-            "then restart the dashboard.",
-        )
+    """Lay out one error's wording (``LegnextError.headline``, ``legnext_says``, ``advice``) for a page.
+
+    The words are the error's own; this only decides the level, quotes Legnext's text literally and adds
+    the balance to a 402.
+    """
+    title = error.headline
+    if error.legnext_says:
+        title = f"{title.rstrip('.')}: {code_span(error.legnext_says)}"
+    advice = error.advice
+    if error.legnext_details:
+        advice += f"  \nDetails from Legnext: {code_span(error.legnext_details)}"
     if isinstance(error, InsufficientCreditsError):
-        return Feedback(
-            "error",
-            "Not enough credits for this job (HTTP 402). Nothing was created.",
-            f"Top up your Legnext account at legnext.ai, then submit again. {_balance_line(balance_points)}",
-        )
-    if isinstance(error, RateLimitError):
-        if error.retry_after is not None and error.retry_after > 0:
-            wait = f"Wait {max(1, round(error.retry_after))} s, then submit again."
-        else:
-            wait = "Wait until one of your running jobs finishes (see History), then submit again."
-        return Feedback(
-            "warning",
-            "Legnext is busy with too many of your jobs (HTTP 429; 6 run at a time). Nothing was created.",
-            wait,
-        )
-    if isinstance(error, PermissionDeniedError):
-        return Feedback(
-            "error",
-            f"Legnext refused this request (HTTP 403): {code_span(error.message)}",
-            "This is decided by Legnext for your account or this content. Change the prompt, or ask "
-            "Legnext support to enable the feature.",
-        )
-    if isinstance(error, BadRequestError):
-        detail = f"  \nDetails from Legnext: {code_span(error.raw_message)}" if error.raw_message else ""
-        return Feedback(
-            "error",
-            f"Legnext rejected the request (HTTP {error.status}): {code_span(error.message)}",
-            f"Change the input and submit again. Nothing was created.{detail}",
-        )
-    if isinstance(error, NotFoundError):
-        return Feedback("error", "Legnext does not know this job (HTTP 404).", error.user_message)
-    if isinstance(error, ServerError):
-        return Feedback(
-            "error",
-            f"Legnext had a server error (HTTP {error.status}). Nothing was created.",
-            "Try again in a minute.",
-        )
-    if isinstance(error, APIConnectionError):
-        return Feedback(
-            "error",
-            "Could not reach Legnext: nothing was sent.",
-            "Check the network connection (and LEGNEXT_BASE_URL), then submit again.",
-        )
-    if isinstance(error, APITimeoutError):
-        return Feedback("error", "Legnext did not answer in time.", "Try again in a minute.")
-    if isinstance(error, SubmissionOutcomeUnknownError):
-        return Feedback(
-            "warning",
-            f"We could not tell whether Legnext created the job ({error.reason}).",
-            "The job may exist and may be billed. It is logged in History, where the tracker will find "
-            "it if Legnext made it. Check there before submitting again.",
-        )
-    if isinstance(error, APIStatusError):
-        return Feedback("error", f"Legnext answered with an error (HTTP {error.status}).", error.user_message)
-    return Feedback("error", "Something went wrong while talking to Legnext.", error.user_message)
+        advice += f" {_balance_line(balance_points)}"
+    return Feedback("warning" if isinstance(error, _WARNINGS) else "error", title, advice)
 
 
 def _balance_points(current: Studio) -> int | None:
@@ -187,7 +131,7 @@ def show_result(
     """
     if result is None:
         return
-    if result.outcome == "accepted":
+    if result.outcome == "accepted" and result.job_id is not None:  # an accepted job always has its id
         st.success(f"**Submitted.** Legnext accepted job {code_span(result.job_id)}.", icon=_ICONS["success"])
         job_link(result.job_id)
         _live_progress(current, result.job_id)
@@ -198,7 +142,7 @@ def show_result(
     if result.outcome == "invalid":
         if result.field in shown_fields:
             st.error("**Not sent: fix the input marked above.**", icon=_ICONS["error"])
-        else:
+        elif result.error is not None:
             _draw(describe(result.error))
         return
     if result.error is not None:
@@ -224,7 +168,7 @@ def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str
     """A deliberate "submit again", in two steps, for a submission whose outcome is unknown."""
     if result.local_id is None:
         return
-    state: MutableMapping[str, Any] = st.session_state
+    state = st.session_state
     confirm_key = f"{result_key}:confirm-resubmit"
 
     def ask() -> None:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 POINTS_PER_USD = 1000
+
+
+def label_of(labels: Mapping[str, str]) -> Callable[[Any], str]:
+    """A widget's ``format_func`` that shows each option's label (the option itself if it has none)."""
+    return lambda option: labels.get(option, str(option))
 
 
 def relative_time(then: float, now: float) -> str:

@@ -16,10 +16,10 @@ import streamlit as st
 
 from legnext_core import bundle, gallery
 from legnext_core.gallery import Card, Tile
+from legnext_core.history import KIND_LABELS
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source
-from ui.lineage import KIND_LABELS
 
 #: The picked variants, in the order they were picked: {(local_id, index): None}.
 PICKS_KEY = "gallery:picks"

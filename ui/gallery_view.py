@@ -14,12 +14,12 @@ import streamlit as st
 
 from legnext_core import gallery
 from legnext_core.gallery import Card, GalleryFilter, GalleryPage, Tile
+from legnext_core.history import KIND_LABELS, shorten
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source, preview_source
 from ui import gallery_actions
 from ui.format import relative_time
-from ui.history_view import STATUSES, day_bounds, viewer_zone
-from ui.lineage import KIND_LABELS
+from ui.history_view import common_filters
 
 #: Positions in the log where the pages seen so far began (the first page has None).
 CURSORS_KEY = "gallery:cursors"
@@ -32,21 +32,7 @@ ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 
 def filter_bar() -> GalleryFilter:
     """The filter widgets (History's, plus person, favourites, tags and hidden)."""
-    status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
-    statuses = status_col.multiselect(
-        "Status", STATUSES, key="gallery-status", placeholder="All statuses",
-        format_func=lambda s: s.capitalize(),
-    )
-    kinds = kind_col.multiselect(
-        "Kind", list(KIND_LABELS), key="gallery-kind", placeholder="All kinds",
-        format_func=lambda k: KIND_LABELS[k],
-    )
-    text = text_col.text_input(
-        "Search", key="gallery-text", placeholder="Words from the prompt, or a job id",
-        icon=":material/search:",
-    )
-    days = date_col.date_input("Submitted", value=(), key="gallery-days", format="YYYY-MM-DD")
-    since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
+    shared = common_filters("gallery", search_placeholder="Words from the prompt, or a job id")
     person_col, tags_col, favourite_col, hidden_col = st.columns(
         [1.3, 1.6, 1, 1], vertical_alignment="bottom"
     )
@@ -60,7 +46,8 @@ def filter_bar() -> GalleryFilter:
     favourites_only = favourite_col.toggle("Favourites only", key="gallery-favourites")
     show_hidden = hidden_col.toggle("Show hidden", key="gallery-hidden")
     return GalleryFilter(
-        statuses=tuple(statuses), kinds=tuple(kinds), text=text.strip(), since=since, until=until,
+        statuses=shared.statuses, kinds=shared.kinds, text=shared.text,
+        since=shared.since, until=shared.until,
         person=person.strip(), favourites_only=favourites_only, tags=tuple(tags), show_hidden=show_hidden,
     )
 
@@ -129,7 +116,7 @@ def _remember_tags(page: GalleryPage) -> None:
 def _card(studio: Studio, card: Card) -> None:
     label = KIND_LABELS.get(card.kind, card.kind)
     st.markdown(f"**{label}** · {card.status} · {relative_time(card.submitted_at, time.time())}")
-    prompt = card.prompt if len(card.prompt) <= PROMPT_CHARS else card.prompt[: PROMPT_CHARS - 1] + "…"
+    prompt = shorten(card.prompt, PROMPT_CHARS)
     # Prompts are untrusted text: st.text shows them literally, never as Markdown.
     st.text(prompt or "(no prompt)")
     if card.status in ACTIVE:

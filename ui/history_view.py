@@ -11,8 +11,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -22,12 +22,16 @@ from streamlit import dataframe_util
 
 from legnext_core import history, reconcile
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
-from legnext_core.models import validate_job_id
-from legnext_core.records import JobRecord
+from legnext_core.history import KIND_LABELS
+from legnext_core.models import resolution_label
+from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.studio import Studio
 from ui import access
 from ui.format import code_span, points
-from ui.lineage import KIND_LABELS, job_link_params
+from ui.lineage import job_link_params
+
+if TYPE_CHECKING:
+    from streamlit.elements.arrow import DataframeStateInput
 
 #: Every status a record can have, in the order a job moves through them.
 STATUSES = (
@@ -90,7 +94,7 @@ def refresh_seconds(studio: Studio) -> int:
     return SANDBOX_REFRESH_SECONDS if studio.settings.is_sandbox else LIVE_REFRESH_SECONDS
 
 
-def viewer_zone() -> ZoneInfo | UTC:
+def viewer_zone() -> tzinfo:
     try:
         return ZoneInfo(st.context.timezone) if st.context.timezone else UTC
     except (ZoneInfoNotFoundError, ValueError):
@@ -107,25 +111,42 @@ def day_bounds(days: tuple[date, ...] | list[date], zone=UTC) -> tuple[float | N
     return start, end
 
 
-def filter_bar() -> HistoryFilters:
-    """The filter widgets; the table below follows them."""
+@dataclass(frozen=True)
+class CommonFilters:
+    """The filters History and the Gallery share: statuses, kinds, search text and a day range."""
+
+    statuses: tuple[str, ...]
+    kinds: tuple[str, ...]
+    text: str
+    since: float | None
+    until: float | None
+
+
+def common_filters(prefix: str, *, search_placeholder: str) -> CommonFilters:
+    """The shared row of filter widgets, keyed ``<prefix>-status`` and so on."""
     status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
     statuses = status_col.multiselect(
-        "Status", STATUSES, key="history-status", placeholder="All statuses",
+        "Status", STATUSES, key=f"{prefix}-status", placeholder="All statuses",
         format_func=status_label,
     )
     kinds = kind_col.multiselect(
-        "Kind", list(KIND_LABELS), key="history-kind", placeholder="All kinds",
+        "Kind", list(KIND_LABELS), key=f"{prefix}-kind", placeholder="All kinds",
         format_func=lambda k: KIND_LABELS[k],
     )
     text = text_col.text_input(
-        "Search", key="history-text", placeholder="Prompt words or job id",
+        "Search", key=f"{prefix}-text", placeholder=search_placeholder,
         icon=":material/search:",
     )
-    days = date_col.date_input("Submitted", value=(), key="history-days", format="YYYY-MM-DD")
+    days = date_col.date_input("Submitted", value=[], key=f"{prefix}-days", format="YYYY-MM-DD")
     since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
+    return CommonFilters(tuple(statuses), tuple(kinds), text.strip(), since, until)
+
+
+def filter_bar() -> HistoryFilters:
+    """The filter widgets; the table below follows them."""
+    shared = common_filters("history", search_placeholder="Prompt words or job id")
     return HistoryFilters(
-        tuple(statuses), tuple(kinds), text.strip(), since, until, submitted_by=_whose_filter()
+        shared.statuses, shared.kinds, shared.text, shared.since, shared.until, submitted_by=_whose_filter()
     )
 
 
@@ -256,7 +277,7 @@ def selected_local_id(state: Any) -> str | None:
     return None
 
 
-def _selection(position: int | None) -> dict[str, Any]:
+def _selection(position: int | None) -> DataframeStateInput:
     return {"selection": {"rows": [] if position is None else [position], "columns": []}}
 
 
@@ -324,7 +345,7 @@ def show_selected(studio: Studio, record: JobRecord) -> None:
             )
         if record.prompt:
             # st.text: a prompt is shown as typed, never as Markdown.
-            st.text(_shorten(record.prompt, 300))
+            st.text(history.shorten(record.prompt, 300))
         guidance = status_guidance(studio, record)
         if guidance:
             st.caption(guidance)
@@ -352,10 +373,6 @@ def status_guidance(studio: Studio, record: JobRecord) -> str | None:
     if reason and status not in ("completed", "failed", "rejected", "lost"):
         return f":material/sync_disabled: Not followed here. {reason}"
     return None
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
@@ -412,15 +429,11 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
     """Look a job up on the API by id, log it and hand it to the tracker."""
     if not raw_id.strip():
         return TrackOutcome(False, "Paste a Legnext job id first.")
+    job_id = raw_id.strip()
     try:
-        job_id = validate_job_id(raw_id)
+        record, new = studio.track_job(raw_id)
     except InvalidInputError as exc:
         return TrackOutcome(False, exc.user_message)
-    known = studio.store.by_job_id(job_id)
-    if known is not None:
-        return TrackOutcome(True, "This job is already in your history.", known)
-    try:
-        job = studio.client.get_job(job_id)
     except NotFoundError:
         return TrackOutcome(
             False,
@@ -430,10 +443,8 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
         )
     except LegnextError as exc:
         return TrackOutcome(False, exc.user_message)
-    record = studio.store.track_external(
-        job, api_mode=studio.settings.mode, api_base_url=studio.settings.base_url
-    )
-    studio.tracker.wake(job_id)
+    if not new:
+        return TrackOutcome(True, "This job is already in your history.", record)
     status = status_label(record.status or "").lower()
     return TrackOutcome(True, f"Now tracking job {code_span(job_id)} ({status}).", record)
 
@@ -508,7 +519,7 @@ def parameter_lines(record: JobRecord) -> str:
     estimate = record.estimated_points
     api = f"{record.api_mode} · {record.api_base_url}" if record.api_mode else None
     literal = [
-        ("Submitted by", record.submitted_by or "local"),
+        ("Submitted by", record.submitted_by or NO_SIGN_IN),
         ("Image URL", record.image_url if record.kind == "image_url_video" else None),
         ("Motion", record.motion),
         ("Parent job", record.parent_job_id),
@@ -520,7 +531,7 @@ def parameter_lines(record: JobRecord) -> str:
     ]
     ours = [
         ("Kind", KIND_LABELS.get(record.kind or "", record.kind)),
-        ("Resolution", history.RESOLUTION_LABELS.get(video_type) if video_type is not None else None),
+        ("Resolution", resolution_label(video_type)),
         ("Raw", "on" if record.raw else None),
         ("Variant of parent", None if index is None else f"#{index + 1}"),
         ("Estimated cost", points(estimate) if estimate else None),

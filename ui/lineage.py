@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from legnext_core import history
+from legnext_core.models import EXTENSION_SECONDS
 from legnext_core.records import JobRecord
 
 #: A family larger than this is cut short in the tree (a long-running account can pile up reruns).
@@ -22,7 +23,6 @@ FOLLOW_UP_WINDOW_SECONDS = 3 * 86400
 #: The kinds whose outputs are videos that Legnext can extend and upscale.
 EXTENDABLE_KINDS = frozenset({"text_video", "image_url_video", "animate", "extend"})
 
-KIND_LABELS = history.KIND_LABELS
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def lineage_nodes(store, record: JobRecord, *, limit: int = MAX_TREE_NODES) -> l
 
 
 def node_label(record: JobRecord) -> str:
-    kind = KIND_LABELS.get(record.kind or "", record.kind or "Job")
+    kind = history.KIND_LABELS.get(record.kind or "", record.kind or "Job")
     variant = record.parent_index
     of_variant = f" of #{variant + 1}" if isinstance(variant, int) and record.parent_job_id else ""
     status = record.status or "?"
@@ -100,7 +100,9 @@ def upscale_block_reason(record: JobRecord, index: int) -> str | None:
 
 def follow_up_expired(record: JobRecord, now: float | None = None) -> bool:
     created = record.created_at or record.submitted_at
-    return bool(created) and (now or time.time()) - created > FOLLOW_UP_WINDOW_SECONDS
+    if not created:
+        return False
+    return (now or time.time()) - created > FOLLOW_UP_WINDOW_SECONDS
 
 
 def variant_actions(record: JobRecord, index: int, chain, *, key_prefix: str) -> None:
@@ -122,26 +124,23 @@ def variant_actions(record: JobRecord, index: int, chain, *, key_prefix: str) ->
     extend_reason = extend_block_reason(record, index, chain)
     upscale_reason = upscale_block_reason(record, index)
     left, right = st.columns(2)
-    with left:
-        if st.button(
-            "Extend",
-            icon=":material/more_time:",
-            key=f"{key_prefix}-extend-{index}",
-            disabled=extend_reason is not None,
-            help=extend_reason or "Add 4 s to this video.",
-            width="stretch",
-        ):
-            st.switch_page("pages/extend.py", query_params={"job": job_id, "variant": str(index)})
-    with right:
-        if st.button(
-            "Upscale",
-            icon=":material/high_quality:",
-            key=f"{key_prefix}-upscale-{index}",
-            disabled=upscale_reason is not None,
-            help=upscale_reason or "Make a higher-resolution copy of this video.",
-            width="stretch",
-        ):
-            st.switch_page("pages/upscale.py", query_params={"job": job_id, "variant": str(index)})
+    follow_ups = (
+        (left, "Extend", ":material/more_time:", "extend", extend_reason,
+         f"Add {EXTENSION_SECONDS} s to this video."),
+        (right, "Upscale", ":material/high_quality:", "upscale", upscale_reason,
+         "Make a higher-resolution copy of this video."),
+    )  # fmt: skip
+    for column, label, icon, page, reason, what in follow_ups:
+        with column:
+            if st.button(
+                label,
+                icon=icon,
+                key=f"{key_prefix}-{page}-{index}",
+                disabled=reason is not None,
+                help=reason or what,
+                width="stretch",
+            ):
+                st.switch_page(f"pages/{page}.py", query_params={"job": job_id, "variant": str(index)})
     if extend_reason is not None and record.status == "completed":
         st.caption(f"Extend: {extend_reason}")
 

@@ -14,7 +14,7 @@ import streamlit as st
 
 from legnext_core import history
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
-from legnext_core.models import OUTPUT_INDEXES, JobKind, validate_job_id
+from legnext_core.models import OUTPUT_INDEXES, JobKind
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from ui.context import studio
@@ -24,7 +24,6 @@ from ui.variants import show_variants, variants_of
 #: Jobs whose four videos can be extended or upscaled (an upscale's single output cannot).
 VIDEO_PARENT_KINDS = (JobKind.TEXT_VIDEO, JobKind.IMAGE_URL_VIDEO, JobKind.ANIMATE, JobKind.EXTEND)
 
-KIND_LABELS = history.KIND_LABELS
 
 
 def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[JobRecord]:
@@ -39,10 +38,8 @@ def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[JobRecord]
 
 def job_label(record: JobRecord, now: float | None = None) -> str:
     """One line that tells jobs apart: prompt, kind, age and the start of the id."""
-    prompt = (record.prompt or "").strip() or "(no prompt)"
-    if len(prompt) > 60:
-        prompt = prompt[:57] + "…"
-    kind = KIND_LABELS.get(record.kind or "", record.kind or "job")
+    prompt = history.shorten(record.prompt, 60) or "(no prompt)"
+    kind = history.KIND_LABELS.get(record.kind or "", record.kind or "job")
     when = record.ended_at or record.updated_at or record.submitted_at
     age = f" · {relative_time(when, now or time.time())}" if when else ""
     return f"{prompt} · {kind}{age} · {str(record.job_id)[:8]}"
@@ -55,25 +52,6 @@ def parse_index(raw: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return value if value in OUTPUT_INDEXES else None
-
-
-def fetch_job(current: Studio, job_id: str, *, field: str = "job_id") -> JobRecord:
-    """The log's record of a job, fetching and logging it first when it was made elsewhere.
-
-    Raises ``InvalidInputError`` (naming ``field``) for something that is not a job id, and the
-    client's errors otherwise.
-    """
-    job_id = validate_job_id(job_id, field)
-    record = current.store.by_job_id(job_id)
-    if record is not None:
-        return record
-    job = current.client.get_job(job_id)
-    record = current.store.track_external(
-        job, api_mode=current.settings.mode, api_base_url=current.settings.base_url
-    )
-    if not job.status.is_terminal:
-        current.tracker.wake(job.job_id)
-    return record
 
 
 def pick_job(
@@ -187,7 +165,7 @@ def linked_job_problem(
 
     shown = code_span(job_id)
     try:
-        record = fetch_job(current, job_id)
+        record, _ = current.track_job(job_id)
     except InvalidInputError:
         return None, f"{shown} is not a Legnext job id."
     except NotFoundError:
@@ -196,7 +174,7 @@ def linked_job_problem(
         return None, f"Job {shown} could not be opened: {describe(exc).title}"
     wanted = {kind.value for kind in kinds}
     if record.kind not in wanted:
-        kind = KIND_LABELS.get(record.kind or "", "job")
+        kind = history.KIND_LABELS.get(record.kind or "", "job")
         return None, f"Job {shown} is {_article(kind)} {kind.lower()} job: it cannot be used to {action}."
     status = record.status
     if status in FINISHED_WITHOUT_OUTPUT:

@@ -39,7 +39,8 @@ def disable_nagle_on_listener(port: int) -> int:
     accepted sockets whose proto is IPPROTO_TCP. Without it, uvicorn's separate header and body writes
     meet the client's delayed ACK and every answer on a kept-alive connection waits about 40 ms (the
     sandbox's, the webhook's, Streamlit's own). Linux copies the option from the listener to every
-    connection it accepts, and the runner offers no hook to the socket, hence the search.
+    connection it accepts, and the runner offers no hook to the socket, hence the search (through the
+    garbage collector's objects; tests/test_private_hooks.py fails, naming it, when it stops working).
     """
     count = 0
     for candidate in gc.get_objects():
@@ -59,6 +60,18 @@ def disable_nagle_on_listener(port: int) -> int:
         except OSError:
             continue
     return count
+
+
+def leave_pages_directory_mode() -> None:
+    """Tell Streamlit the app navigates with ``st.navigation``, before any script has run.
+
+    Streamlit treats a folder named pages/ (the product's layout) as the old automatic multipage app
+    until some script has called st.navigation. On a fresh server the first visitor arriving on a deep
+    link (/history, /job?job=...) would get pages/history.py run on its own, with no navigation and no
+    sidebar. There is no public switch: this sets the private flag st.navigation itself clears, and
+    tests/test_private_hooks.py fails, naming it, when Streamlit changes it.
+    """
+    PagesManager.uses_pages_directory = False
 
 
 def secrets_files() -> list[Path]:
@@ -120,11 +133,7 @@ def build_server() -> dict[str, Any]:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        # Streamlit treats a folder named pages/ as the old automatic multipage app until some script
-        # has called st.navigation. On a fresh server the first visitor arriving on a deep link
-        # (/history, /job?job=...) would get pages/history.py run on its own, with no navigation and
-        # no sidebar; this is the flag st.navigation itself clears.
-        PagesManager.uses_pages_directory = False
+        leave_pages_directory_mode()
         if not disable_nagle_on_listener(int(config.get_option("server.port"))):
             log.info("No listening socket found to set TCP_NODELAY on; answers may be ~40 ms slower.")
         get_studio(lambda: settings)

@@ -13,6 +13,7 @@ import streamlit as st
 from legnext_core.errors import InvalidInputError
 from legnext_core.models import BATCH_SIZES, DEFAULT_BATCH_SIZE, DEFAULT_SPEED, SPEEDS, validate_http_url
 from ui import start_image
+from ui.format import label_of
 
 PASSED_THROUGH = "Midjourney options, passed through"
 SPEED_LABELS = {"fast": "Fast", "turbo": "Turbo (2× price)"}
@@ -36,7 +37,7 @@ def more_options(key_prefix: str) -> MoreOptions:
         speed = st.segmented_control(
             "Speed",
             list(SPEEDS),
-            format_func=SPEED_LABELS.get,
+            format_func=label_of(SPEED_LABELS),
             default=DEFAULT_SPEED,
             required=True,
             key=f"{key_prefix}:speed",

@@ -10,27 +10,17 @@ line being appended right now looks the same to a reader until it is complete.
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-try:  # orjson parses and encodes several times faster than json; the bytes are plain JSON either way.
-    import orjson
-except ImportError:  # pragma: no cover - exercised where orjson is not installed
-    orjson = None
+# orjson (a pinned runtime dependency) parses and encodes several times faster than json; the bytes are
+# plain JSON either way.
+import orjson
 
-if orjson is not None:
-    dumps: Callable[[Any], bytes] = orjson.dumps
-    loads: Callable[[bytes], Any] = orjson.loads
-    SERIALIZER = "orjson"
-else:  # pragma: no cover - exercised where orjson is not installed
-
-    def dumps(value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-    loads = json.loads
-    SERIALIZER = "json"
+dumps: Callable[[Any], bytes] = orjson.dumps
+loads: Callable[[bytes], Any] = orjson.loads
+SERIALIZER = "orjson"
 
 #: The longest length field a line may have (a record of up to 10**12 bytes).
 _MAX_LENGTH_DIGITS = 12

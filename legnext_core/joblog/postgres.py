@@ -17,16 +17,16 @@ job store needs to apply transitions safely when several processes on several ma
 A status never moves backwards: transitions already refuse to, and the table's trigger refuses any
 write that would (see :mod:`legnext_core.joblog.pg_schema`); such a write raises
 :class:`StatusRegressionError` and changes nothing. Connections come from a small pool, each with TCP
-keepalives so a vanished server is noticed; JSON is encoded and parsed with orjson when it is installed.
+keepalives so a vanished server is noticed; JSON is encoded and parsed with orjson.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
+import orjson
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
@@ -39,12 +39,8 @@ from legnext_core.joblog.pg_schema import (
     ensure_schema,
 )
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - exercised where orjson is not installed
-    orjson = None
-
 __all__ = [
+    "first_value",
     "CONNECTION_KEEPALIVES",
     "Changes",
     "DuplicateRecordError",
@@ -108,9 +104,16 @@ _LOCK_BY_JOB_ID = "SELECT local_id, record FROM legnext_jobs WHERE job_id = %s F
 
 
 def _configure(conn: psycopg.Connection) -> None:
-    if orjson is not None:
-        set_json_dumps(orjson.dumps, conn)
-        set_json_loads(orjson.loads, conn)
+    set_json_dumps(orjson.dumps, conn)
+    set_json_loads(orjson.loads, conn)
+
+
+def first_value(cursor: psycopg.Cursor[Any]) -> Any:
+    """The first column of the one row an aggregate, a lock function or ``RETURNING`` always yields."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("PostgreSQL answered with no row where one always comes")
+    return row[0]
 
 
 @contextmanager
@@ -170,10 +173,11 @@ class PostgresRecordStorage:
         """Add a new record; :class:`DuplicateRecordError` if its ``local_id`` or ``job_id`` is taken."""
         with self._pool.connection() as conn, _translated_errors():
             # The trigger fills every other column from the record.
-            row = conn.execute(
-                "INSERT INTO legnext_jobs (record) VALUES (%s) RETURNING record", [Jsonb(dict(record))]
-            ).fetchone()
-        return row[0]
+            return first_value(
+                conn.execute(
+                    "INSERT INTO legnext_jobs (record) VALUES (%s) RETURNING record", [Jsonb(dict(record))]
+                )
+            )
 
     def insert_many(self, records: Iterable[Mapping[str, Any]]) -> int:
         """Add records in one transaction (all or none); how many. For moving a whole log in."""
@@ -222,7 +226,7 @@ class PostgresRecordStorage:
 
     def count(self) -> int:
         with self._pool.connection() as conn:
-            return conn.execute("SELECT count(*) FROM legnext_jobs").fetchone()[0]
+            return first_value(conn.execute("SELECT count(*) FROM legnext_jobs"))
 
     def all(self) -> Changes:
         """Every record (in write order) and the sequence number to ask for changes after."""
@@ -242,7 +246,7 @@ class PostgresRecordStorage:
     def last_seq(self) -> int:
         """The sequence number of the latest committed write (0 for an empty log)."""
         with self._pool.connection() as conn:
-            return conn.execute("SELECT coalesce(max(seq), 0) FROM legnext_jobs").fetchone()[0]
+            return first_value(conn.execute("SELECT coalesce(max(seq), 0) FROM legnext_jobs"))
 
     # -- internals ---------------------------------------------------------------------------------------
     def _one(self, query: str, value: str) -> Record | None:
@@ -270,15 +274,14 @@ class PostgresRecordStorage:
                 return current
             if updated.get("local_id") != local_id:
                 raise StatusRegressionError(f"record {local_id} cannot change its local_id")
-            stored = conn.execute(
-                "UPDATE legnext_jobs SET record = %s WHERE local_id = %s RETURNING record",
-                [Jsonb(updated), local_id],
-            ).fetchone()
-        return stored[0]
+            return first_value(
+                conn.execute(
+                    "UPDATE legnext_jobs SET record = %s WHERE local_id = %s RETURNING record",
+                    [Jsonb(updated), local_id],
+                )
+            )
 
 
 def _copy(record: Record) -> Record:
     # A deep copy, so a transform that edits a list in place cannot change what ``current`` compares to.
-    if orjson is not None:
-        return orjson.loads(orjson.dumps(record))
-    return json.loads(json.dumps(record))
+    return orjson.loads(orjson.dumps(record))

@@ -192,7 +192,7 @@ class CallbackDeliverer:
             )
             if retry and not delivered and item.attempt <= len(self._retry_delays) and not self._stopping:
                 delay = self._retry_delays[item.attempt - 1]
-                retry = _Pending(
+                again = _Pending(
                     time.monotonic() + delay,
                     next(self._order),
                     item.job_id,
@@ -200,4 +200,4 @@ class CallbackDeliverer:
                     item.job,
                     item.attempt + 1,
                 )
-                heapq.heappush(self._queue, retry)
+                heapq.heappush(self._queue, again)

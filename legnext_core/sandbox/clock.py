@@ -41,7 +41,7 @@ class ManualClock:
     def __init__(self, start: float | None = None) -> None:
         self._now = float(int(time.time()) if start is None else start)
         self._lock = threading.Lock()
-        self._listeners: list[weakref.WeakMethod | Callable[[], None]] = []
+        self._listeners: list[weakref.WeakMethod | Callable[[], object]] = []
 
     def now(self) -> float:
         with self._lock:
@@ -67,13 +67,13 @@ class ManualClock:
         self._notify()
         return now
 
-    def subscribe(self, listener: Callable[[], None]) -> None:
+    def subscribe(self, listener: Callable[[], object]) -> None:
         """Call ``listener()`` after every move. Bound methods are held weakly."""
         ref = weakref.WeakMethod(listener) if hasattr(listener, "__self__") else listener
         with self._lock:
             self._listeners.append(ref)
 
-    def unsubscribe(self, listener: Callable[[], None]) -> None:
+    def unsubscribe(self, listener: Callable[[], object]) -> None:
         with self._lock:
             self._listeners = [ref for ref in self._listeners if _resolve(ref) not in (None, listener)]
 
@@ -88,5 +88,5 @@ class ManualClock:
         return f"ManualClock(now={self._now!r})"
 
 
-def _resolve(ref: weakref.WeakMethod | Callable[[], None]) -> Callable[[], None] | None:
+def _resolve(ref: weakref.WeakMethod | Callable[[], object]) -> Callable[[], object] | None:
     return ref() if isinstance(ref, weakref.WeakMethod) else ref

@@ -80,22 +80,10 @@ def fetch_image(role: str, url: str, *, allow_remote: bool = False, timeout: flo
 
     with requests.Session() as session:
         session.trust_env = False
-        target = url
-        for _hop in range(MAX_REDIRECTS + 1):
-            if not will_fetch(target, allow_remote=allow_remote):
-                return failed(f"redirected beyond this machine ({urlsplit(target).hostname})")
-            try:
-                response = session.get(
-                    target, stream=True, allow_redirects=False, timeout=max(0.1, deadline - time.monotonic())
-                )
-            except requests.RequestException as exc:
-                return failed(f"no answer ({type(exc).__name__})")
-            if not response.is_redirect:
-                break
-            response.close()
-            target = urljoin(target, response.headers.get("Location", ""))
-        else:
-            return failed(f"more than {MAX_REDIRECTS} redirects")
+        answer = _follow(session, url, allow_remote=allow_remote, deadline=deadline)
+        if isinstance(answer, str):
+            return failed(answer)
+        response = answer
         with response:
             content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
             if response.status_code != 200:
@@ -120,6 +108,27 @@ def fetch_image(role: str, url: str, *, allow_remote: bool = False, timeout: flo
     if not _looks_like_a_picture(head):
         return failed("the file is not a PNG, JPEG, WebP or GIF picture", 200, content_type)
     return ImageFetch(role, url, True, True, 200, content_type, size, digest.hexdigest())
+
+
+def _follow(
+    session: requests.Session, url: str, *, allow_remote: bool, deadline: float
+) -> requests.Response | str:
+    """The answer at the end of ``url``'s redirects (each re-checked), or what went wrong."""
+    target = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        if not will_fetch(target, allow_remote=allow_remote):
+            return f"redirected beyond this machine ({urlsplit(target).hostname})"
+        try:
+            response = session.get(
+                target, stream=True, allow_redirects=False, timeout=max(0.1, deadline - time.monotonic())
+            )
+        except requests.RequestException as exc:
+            return f"no answer ({type(exc).__name__})"
+        if not response.is_redirect:
+            return response
+        response.close()
+        target = urljoin(target, response.headers.get("Location", ""))
+    return f"more than {MAX_REDIRECTS} redirects"
 
 
 def _looks_like_a_picture(head: bytes) -> bool:

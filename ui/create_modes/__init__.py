@@ -1,0 +1,1 @@
+"""The Create page's modes: one module each, drawn by ``pages/create.py``."""
