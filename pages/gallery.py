@@ -7,6 +7,7 @@ import streamlit as st
 from ui import gallery_view as gv
 from ui.context import studio
 from ui.history_view import refresh_seconds
+from ui.live import live_fragment
 
 current = studio()
 st.title("Gallery", anchor=False)
@@ -14,4 +15,4 @@ filters = gv.filter_bar()
 gv.open_player(current)
 
 # Reads the job log only; redraws itself so posters appear as the tracker makes them.
-st.fragment(gv.show_grid, run_every=refresh_seconds(current))(current, filters)
+live_fragment(gv.show_grid, refresh_seconds(current), current, filters)

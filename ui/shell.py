@@ -104,7 +104,8 @@ def run_dashboard() -> None:
     with st.sidebar:
         st.markdown("### :material/movie_edit: Legnext Video Studio")
         access.sidebar_identity(current, who)
-        _sidebar_status(current)
+        with st.container():  # the refreshing part in a holder of its own: see ui/live.py
+            _sidebar_status(current)
         if current.store.recovered_from is not None:
             st.warning(
                 f"The job log could not be read and was kept aside as `{current.store.recovered_from.name}`; "

@@ -28,11 +28,6 @@ def _favourites(dashboard, job_id: str) -> list[int]:
         store.close()
 
 
-# Fails now and then on a heavily loaded machine (a favourite click inside the refreshing grid shows no
-# effect in 30 s), the same open work as History's click test.
-@pytest.mark.xfail(
-    reason="under heavy load a click inside a refreshing fragment can be lost (Streamlit 1.67)", strict=False
-)
 def test_every_favourite_click_in_the_gallery_takes_effect_while_it_refreshes_on_a_busy_server(
     browser, tmp_path
 ):
