@@ -332,7 +332,8 @@ def animate_mode(linked_image: int | None) -> None:
             )
             record = None
         else:
-            _image_job_progress(job_id)
+            with st.container():  # a live part in a holder of its own (ui/live.py)
+                _image_job_progress(job_id)
             record = None
     prompt = _prompt(
         "animate",
@@ -436,7 +437,8 @@ def batch_mode() -> None:
             state[BATCH_SENT] = True
         st.rerun()
     for number, rows in enumerate(state.get(BATCH_RESULTS, [])):
-        forms.batch_results(current, rows, latest=number == 0)
+        with st.container():  # a live part in a holder of its own (ui/live.py)
+            forms.batch_results(current, rows, latest=number == 0)
 
 
 current = studio()
