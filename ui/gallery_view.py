@@ -171,14 +171,15 @@ def _tile(studio: Studio, card: Card, tile: Tile) -> None:
         icon=":material/star:" if tile.favourite else ":material/star_border:",
         type="tertiary",
         help=f"{'Remove' if tile.favourite else 'Mark'} {tile.label.lower()} as a favourite",
-        on_click=_toggle_favourite,
-        args=(studio, card.local_id, tile.index),
+        # The click asks for what the star says it will do, never "the opposite of now" (see set_favourite).
+        on_click=_set_favourite,
+        args=(studio, card.local_id, tile.index, not tile.favourite),
     )
 
 
-def _toggle_favourite(studio: Studio, local_id: str, index: int) -> None:
-    now = gallery.toggle_favourite(studio.store, local_id, index)
-    st.toast("Kept as a favourite." if now else "No longer a favourite.", icon=":material/star:")
+def _set_favourite(studio: Studio, local_id: str, index: int, favourite: bool) -> None:
+    gallery.set_favourite(studio.store, local_id, index, favourite)
+    st.toast("Kept as a favourite." if favourite else "No longer a favourite.", icon=":material/star:")
 
 
 def _card_menu(studio: Studio, card: Card) -> None:
