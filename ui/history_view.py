@@ -416,7 +416,7 @@ def table_controls(studio: Studio, filters: HistoryFilters) -> None:
             # No rerun: a run would redraw the page under the browser's fetch for nothing.
             on_click="ignore",
             key=DOWNLOAD_KEY,
-            help="The jobs as they were when you clicked Export CSV; click it again for a newer file.",
+            # No help tooltip: shown under the pointer after a download, it covered "Export CSV" above.
             width="stretch",
         )
 

@@ -164,7 +164,7 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
             lines.fill("\n".join(f"Scene {n}: a harbour at night, boats rocking" for n in range(8)))
             lines.blur()
             page.get_by_role("button", name="Submit 8 prompts").click()
-            expect(page.get_by_text("Batch result:")).to_be_visible()
+            expect(page.get_by_text("Batch result:")).to_be_visible(timeout=SLOW)
             busy.goto(dashboard.page_url("history"))
             page.goto(dashboard.page_url("history"))
             export = page.get_by_role("button", name="Export CSV")
