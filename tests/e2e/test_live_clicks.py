@@ -56,7 +56,7 @@ def test_every_favourite_click_in_the_gallery_takes_effect_while_it_refreshes_on
             lines.fill("\n".join(f"Scene {n}: a harbour at night, boats rocking" for n in range(6)))
             lines.blur()
             busy.get_by_role("button", name="Submit 6 prompts").click()
-            expect(busy.get_by_text("Batch result:")).to_be_visible()
+            expect(busy.get_by_text("Batch result:")).to_be_visible(timeout=SLOW)
             busy.goto(dashboard.page_url("gallery"))
 
             star = card.get_by_role("button", name=STAR).first
