@@ -157,6 +157,12 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(20_000)
+        # What the server answered for each file the page fetched: said when a download fails.
+        fetched: list[str] = []
+        context.on("response", lambda r: "/media/" in r.url and fetched.append(f"{r.status} {r.url[-12:]}"))
+        context.on(
+            "requestfailed", lambda r: "/media/" in r.url and fetched.append(f"{r.failure} {r.url[-12:]}")
+        )
         busy = context.new_page()  # a second tab refreshing History keeps the server busier
         try:
             page.goto(dashboard.page_url("create?mode=batch"))
@@ -188,7 +194,10 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
                 with page.expect_download(timeout=10_000) as download:
                     offered.click()
                 failure = download.value.failure()
-                assert failure is None, f"click {attempt + 1}: the download failed ({failure})"
+                assert failure is None, (
+                    f"click {attempt + 1}: the download failed ({failure}); {download.value.url}; "
+                    f"files fetched: {fetched[-4:]}"
+                )
                 rows = list(csv.DictReader(io.StringIO(download.value.path().read_text("utf-8-sig"))))
                 assert len(rows) == 8, f"click {attempt + 1}: {len(rows)} rows"
                 # Land at every point of the 2 s refresh; a second apart at least, so that the next
