@@ -167,7 +167,9 @@ def _tile(studio: Studio, card: Card, tile: Tile) -> None:
         st.rerun(scope="app")
     star.button(
         "Favourited" if tile.favourite else "Favourite",
-        key=f"gallery:fav:{card.local_id}:{tile.index}",
+        # The key names the state the click changes: once it has, the star is a new widget, and a
+        # click the server receives again for the old one (seen on a busy server) finds nothing to undo.
+        key=f"gallery:fav:{card.local_id}:{tile.index}:{'on' if tile.favourite else 'off'}",
         icon=":material/star:" if tile.favourite else ":material/star_border:",
         type="tertiary",
         help=f"{'Remove' if tile.favourite else 'Mark'} {tile.label.lower()} as a favourite",
