@@ -206,6 +206,23 @@ def toggle_favourite(store: JobStore, local_id: str, index: int) -> bool:
     return now_favourite
 
 
+def set_favourite(store: JobStore, local_id: str, index: int, favourite: bool) -> None:
+    """Make variant ``index`` of a job a favourite or not, as asked.
+
+    The Gallery's star says what a click will do and asks for exactly that, so a click the server
+    happens to receive twice (a busy server, a refresh in between) cannot undo itself, as a toggle would.
+    """
+    record = store.get(local_id)
+    if record is None:
+        raise KeyError(local_id)
+    favourites = set(record.favourite_variants or ())
+    if favourite:
+        favourites.add(index)
+    else:
+        favourites.discard(index)
+    store.update_library(local_id, favourite_variants=sorted(favourites))
+
+
 def normalise_tags(raw: Sequence[str] | str) -> tuple[str, ...]:
     """Tags as kept: trimmed, inner spaces collapsed, no duplicates (case-insensitive), bounded.
 

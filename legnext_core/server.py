@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -147,6 +147,10 @@ def build_routes(  # noqa: C901
             body = await _read_limited(request, max_body_bytes)
         except _BodyTooLarge:
             return refuse("too_large", 413, "The body is larger than a job can be.")
+        except ClientDisconnect:
+            # The sender gave up before the end of the body (its own timeout, on a busy server): there is
+            # nothing to read and nobody to answer; the tracker's polling still confirms the job.
+            return refuse("cut_off", 400, "The delivery was cut off before its end.")
         refused = check_signature(studio, body, request)
         if refused is not None:
             return refused

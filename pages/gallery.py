@@ -8,6 +8,7 @@ from ui import gallery_actions
 from ui import gallery_view as gv
 from ui.context import studio
 from ui.history_view import refresh_seconds
+from ui.live import live_fragment
 
 current = studio()
 st.title("Gallery", anchor=False)
@@ -17,4 +18,4 @@ gallery_actions.selection_bar(current)
 gv.open_player(current)
 
 # Reads the job log only; redraws itself so posters appear as the tracker makes them.
-st.fragment(gv.show_grid, run_every=refresh_seconds(current))(current, filters)
+live_fragment(gv.show_grid, refresh_seconds(current), current, filters)

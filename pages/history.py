@@ -7,6 +7,7 @@ import streamlit as st
 from ui import access
 from ui import history_view as hv
 from ui.context import studio
+from ui.live import live_fragment
 
 current = studio()
 # Behind the sign-in: nothing of the team's work is drawn for anyone not let in.
@@ -59,7 +60,7 @@ def live_table(filters: hv.HistoryFilters) -> None:
 page, size = hv.pager_values()
 shown = hv.HistoryFilters(**{**filters.__dict__, "page": page, "page_size": size})
 # Reads the job log only (never the API), so any number of open tabs costs Legnext nothing.
-st.fragment(live_table, run_every=hv.refresh_seconds(current))(shown)
+live_fragment(live_table, hv.refresh_seconds(current), shown)
 
 if had_jobs:
     hv.table_controls(current, filters)

@@ -17,6 +17,7 @@ from ui import access, forms, lineage
 from ui import history_view as hv
 from ui.context import studio
 from ui.format import code_span, duration, points, relative_time
+from ui.live import live_fragment
 from ui.variants import show_variants
 
 current = studio()
@@ -100,7 +101,7 @@ def _span(start: float | None, end: float | None) -> float | None:
 
 shown_status = record.status or "?"
 changing = shown_status in hv.CHANGING_STATUSES
-st.fragment(live_status, run_every=hv.refresh_seconds(current) if changing else None)(local_id, shown_status)
+live_fragment(live_status, hv.refresh_seconds(current) if changing else None, local_id, shown_status)
 
 # -- outputs and what can follow -----------------------------------------------------------------------
 if record.status == "completed":

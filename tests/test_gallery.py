@@ -9,6 +9,7 @@ from legnext_core.gallery import (
     card_of,
     load_page,
     normalise_tags,
+    set_favourite,
     set_hidden,
     set_tags,
     toggle_favourite,
@@ -62,6 +63,18 @@ def test_an_exactly_full_last_page_has_no_older_page(store):
         add(store, f"job {n}")
     page = load_page(store, GalleryFilter(), per_page=3)
     assert len(page.cards) == 3 and page.older is None
+
+
+def test_setting_a_favourite_twice_keeps_what_was_asked(store):
+    heron = add(store, "a heron")
+    for _ in range(2):  # the same click received twice
+        set_favourite(store, heron, 1, True)
+    assert store.get(heron).favourite_variants == [1]
+    for _ in range(2):
+        set_favourite(store, heron, 1, False)
+    assert not store.get(heron).favourite_variants
+    with pytest.raises(KeyError):
+        set_favourite(store, "no-such-job", 0, True)
 
 
 def test_favourites_tags_and_hidden_filter_and_survive_reopening(store, tmp_path):

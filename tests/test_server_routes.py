@@ -194,6 +194,24 @@ def test_an_oversize_body_is_refused_before_it_is_read_whole(routes, rig, known_
     assert answer.status_code == 413
 
 
+def test_a_delivery_cut_off_by_its_sender_is_counted_and_the_next_one_is_accepted(routes, rig, known_job):
+    body = delivery(known_job.job_id)
+    head = (
+        "POST /webhooks/legnext HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in signed(body).items() if name != "Content-Type")
+        + "\r\n"
+    )
+    host, port = routes.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sender:
+        sender.sendall(head.encode() + body[: len(body) // 2])  # gives up half-way through the body
+    deadline = time.monotonic() + 10
+    while requests.get(routes.url + "/healthz", timeout=5).json()["webhooks"].get("cut_off") != 1:
+        assert time.monotonic() < deadline, "the cut-off delivery was not counted"
+        time.sleep(0.05)
+    assert post(routes, body, signed(body)).status_code == 200
+
+
 def test_a_delivery_before_the_studio_runs_asks_for_a_retry(routes):
     body = delivery("00000000-0000-4000-8000-000000000000")
     assert post(routes, body, signed(body)).status_code == 503

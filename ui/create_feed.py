@@ -15,6 +15,7 @@ from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
 from ui import gallery_view
 from ui.history_view import refresh_seconds
+from ui.live import live_fragment
 
 FEED_SIZE = 4
 ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
@@ -23,7 +24,7 @@ VIDEO_KINDS = ("text_video", "image_url_video", "animate", "extend", "upscale")
 
 def show(studio: Studio, person: str = "") -> None:
     """The feed, redrawn in its own fragment so progress and posters arrive without a reload."""
-    st.fragment(_feed, run_every=refresh_seconds(studio))(studio, person)
+    live_fragment(_feed, refresh_seconds(studio), studio, person)
 
 
 def _feed(studio: Studio, person: str) -> None:

@@ -134,7 +134,8 @@ def show_result(
     if result.outcome == "accepted" and result.job_id is not None:  # an accepted job always has its id
         st.success(f"**Submitted.** Legnext accepted job {code_span(result.job_id)}.", icon=_ICONS["success"])
         job_link(result.job_id)
-        _live_progress(current, result.job_id)
+        with st.container():  # a live part in a holder of its own (ui/live.py)
+            _live_progress(current, result.job_id)
         return
     if result.outcome == "queued":
         st.info(f"**Queued.** {result.message}", icon=_ICONS["info"])

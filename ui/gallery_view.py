@@ -165,19 +165,22 @@ def _tile(studio: Studio, card: Card, tile: Tile) -> None:
         st.rerun(scope="app")
     star.button(
         "Favourited" if tile.favourite else "Favourite",
-        key=f"gallery:fav:{card.local_id}:{tile.index}",
+        # The key names the state the click changes: once it has, the star is a new widget, and a
+        # click the server receives again for the old one (seen on a busy server) finds nothing to undo.
+        key=f"gallery:fav:{card.local_id}:{tile.index}:{'on' if tile.favourite else 'off'}",
         icon=":material/star:" if tile.favourite else ":material/star_border:",
         type="tertiary",
         help=f"{'Remove' if tile.favourite else 'Mark'} {tile.label.lower()} as a favourite",
-        on_click=_toggle_favourite,
-        args=(studio, card.local_id, tile.index),
+        # The click asks for what the star says it will do, never "the opposite of now" (see set_favourite).
+        on_click=_set_favourite,
+        args=(studio, card.local_id, tile.index, not tile.favourite),
     )
     gallery_actions.pick_box(card, tile)
 
 
-def _toggle_favourite(studio: Studio, local_id: str, index: int) -> None:
-    now = gallery.toggle_favourite(studio.store, local_id, index)
-    st.toast("Kept as a favourite." if now else "No longer a favourite.", icon=":material/star:")
+def _set_favourite(studio: Studio, local_id: str, index: int, favourite: bool) -> None:
+    gallery.set_favourite(studio.store, local_id, index, favourite)
+    st.toast("Kept as a favourite." if favourite else "No longer a favourite.", icon=":material/star:")
 
 
 def _card_menu(studio: Studio, card: Card) -> None:

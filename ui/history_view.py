@@ -377,7 +377,7 @@ def status_guidance(studio: Studio, record: JobRecord) -> str | None:
 
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
     """Every job matching ``filters`` (not just the page on screen) as CSV, values whole and safe."""
-    return history.to_csv(matching_records(studio, filters))
+    return prepare_export(studio, filters).data
 
 
 PAGE_KEY = "history-page"
@@ -391,28 +391,83 @@ def pager_values() -> tuple[int, int]:
     return max(0, page), size
 
 
+#: The export made by the last click on "Export CSV": the filters it holds and its bytes.
+EXPORT_STATE_KEY = "history-export-file"
+EXPORT_KEY = "history-export"
+DOWNLOAD_KEY = "history-export-download"
+
+
+@dataclass(frozen=True)
+class PreparedExport:
+    """A CSV made for the person on a click, offered until the filters change."""
+
+    query: tuple[tuple[str, Any], ...]
+    jobs: int
+    data: bytes
+    #: When it was made (epoch seconds): the download button says so, as the jobs keep moving.
+    made_at: float
+
+    def label(self, zone: ZoneInfo | Any = UTC) -> str:
+        """The download button's words: how many jobs, and when the file was made."""
+        made = datetime.fromtimestamp(self.made_at, zone).strftime("%H:%M:%S")
+        return f"Download {self.jobs:,} job{'' if self.jobs == 1 else 's'} (CSV, {made})"
+
+
+def _export_query(filters: HistoryFilters) -> tuple[tuple[str, Any], ...]:
+    return tuple(filters.query().items())
+
+
+def prepare_export(studio: Studio, filters: HistoryFilters) -> PreparedExport:
+    """Every job matching ``filters`` as CSV, made now (the filters in force when the person clicked)."""
+    records = matching_records(studio, filters)
+    return PreparedExport(
+        _export_query(filters), len(records), history.to_csv(records), datetime.now(UTC).timestamp()
+    )
+
+
 def table_controls(studio: Studio, filters: HistoryFilters) -> None:
     """Pager, page size and export, drawn once per full run (never by the refreshing table).
 
-    The export's file is built when the button is clicked, from ``filters``: the filters on screen,
-    since changing any of them redraws this button.
+    The export takes two clicks: "Export CSV" makes the file from the filters in force, then a download
+    button offers it. A one-click deferred download (``data=<callable>``) cannot be relied on:
+    Streamlit 1.67 leaves the file it makes unreferenced, and the orphan sweep that follows every script
+    run (the table's refreshes in every open tab included) deletes it on its second pass, so on a busy
+    server the browser's fetch can come too late. A file given as bytes to a download button drawn on
+    every full run stays referenced by the page while the button is shown (fragment runs keep full-run
+    references), and the same bytes keep the same file id; the button keeps its identity by key.
     """
     pager, size_col, export = st.columns([1, 1, 1.2], vertical_alignment="bottom")
     pager.number_input("Page", min_value=1, step=1, key=PAGE_KEY, help="Past the last page shows the last.")
     size_col.selectbox(
         "Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(DEFAULT_PAGE_SIZE), key=PAGE_SIZE_KEY
     )
-    export.download_button(
+    state = st.session_state
+    prepared: PreparedExport | None = state.get(EXPORT_STATE_KEY)
+    if prepared is not None and prepared.query != _export_query(filters):
+        prepared = None  # made for other filters: never offer it for these
+        state.pop(EXPORT_STATE_KEY, None)
+    if export.button(
         "Export CSV",
-        data=lambda: export_csv(studio, filters),
-        file_name="legnext-jobs.csv",
-        mime="text/csv",
-        icon=":material/download:",
-        on_click="ignore",
-        key="history-export",
+        icon=":material/table_view:",
+        key=EXPORT_KEY,
         help="Every job matching the filters, not only this page, every field in full.",
         width="stretch",
-    )
+    ):
+        with export, st.spinner("Making the CSV…"):
+            prepared = state[EXPORT_STATE_KEY] = prepare_export(studio, filters)
+    if prepared is not None:
+        export.download_button(
+            prepared.label(viewer_zone()),
+            data=prepared.data,
+            file_name="legnext-jobs.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            # No rerun: a run would redraw the page under the browser's fetch for nothing.
+            on_click="ignore",
+            key=DOWNLOAD_KEY,
+            # No help tooltip: shown under the pointer after a download, it covered "Export CSV" above.
+            width="stretch",
+        )
 
 
 # -- tracking a job made elsewhere --------------------------------------------------------------------

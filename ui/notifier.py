@@ -22,6 +22,7 @@ from legnext_core import notifications
 from legnext_core.studio import Studio
 from ui.format import code_span
 from ui.history_view import refresh_seconds
+from ui.live import live_fragment
 
 #: The session's cursor (:class:`notifications.Watch`).
 WATCH_KEY = "notifier:watch"
@@ -34,7 +35,7 @@ def watch(studio: Studio, person: str, app_title: str) -> None:
     """Start the notifier for ``person`` (their ``submitted_by``) in this run."""
     # A full run has just set the plain title: the next check must send the count again.
     st.session_state.pop(TITLE_KEY, None)
-    st.fragment(_check, run_every=refresh_seconds(studio))(studio, person, app_title)
+    live_fragment(_check, refresh_seconds(studio), studio, person, app_title)
 
 
 def _check(studio: Studio, person: str, app_title: str) -> None:

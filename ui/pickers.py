@@ -138,7 +138,8 @@ def no_videos_yet(current: Studio, action: str) -> None:
             f"the first to finish appears here, ready to {action}.",
             icon=":material/hourglass_top:",
         )
-        _wait_for_a_finished_video(len(completed_jobs(current, VIDEO_PARENT_KINDS)))
+        with st.container():  # a live part in a holder of its own (ui/live.py)
+            _wait_for_a_finished_video(len(completed_jobs(current, VIDEO_PARENT_KINDS)))
     else:
         st.info(
             f"**No finished videos yet.** Make a video first; once it is done you can {action} it here.",

@@ -106,7 +106,8 @@ def run_dashboard() -> None:
     with st.sidebar:
         st.markdown("### :material/movie_edit: Legnext Video Studio")
         access.sidebar_identity(current, who)
-        _sidebar_status(current)
+        with st.container():  # the refreshing part in a holder of its own: see ui/live.py
+            _sidebar_status(current)
         # Toasts and the running count in the tab's title, on every page (draws nothing).
         notifier.watch(current, who.email, APP_TITLE)
         if current.store.recovered_from is not None:

@@ -36,9 +36,12 @@ def test_a_favourite_is_kept_and_filters_the_gallery(app_test, studio, sandbox):
     at = app_test("gallery")
     fox, heron = made(studio(), sandbox, ["A fox in the snow", "A heron at dawn"])
     at.run()
-    at.button(key=f"gallery:fav:{fox}:1").click().run()
+    at.button(key=f"gallery:fav:{fox}:1:off").click().run()
     assert not at.exception
     assert studio().store.get(fox).favourite_variants == [1]
+    # The star is now another widget: a repeat of the click on the old one has nothing to act on.
+    assert at.button(key=f"gallery:fav:{fox}:1:on").label == "Favourited"
+    assert not [b for b in at.button if b.key == f"gallery:fav:{fox}:1:off"]
     at.toggle(key="gallery-favourites").set_value(True).run()
     texts = [element.value for element in at.text]
     assert "A fox in the snow" in texts and "A heron at dawn" not in texts

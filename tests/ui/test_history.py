@@ -241,3 +241,23 @@ def test_export_holds_the_filtered_jobs_and_no_secret_appears_anywhere(
     assert fox.job_id in everything
     assert SECRET_KEY not in everything
     assert SECRET_WEBHOOK not in everything
+
+
+def test_export_is_made_on_a_click_from_the_filters_then_offered_until_they_change(app_test, studio, sandbox):
+    at = open_history(app_test)
+    current = studio()
+    fox = submit(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="a red fox"))
+    finish(current, sandbox, fox)
+    submit(current, JobRequest(kind=JobKind.IMAGE, prompt="a red barn"))
+    at.run()
+    assert hv.EXPORT_STATE_KEY not in at.session_state
+    at.multiselect(key="history-status").set_value(["completed"]).run()
+    at.button(key="history-export").click().run()
+    assert not at.exception
+    prepared = at.session_state[hv.EXPORT_STATE_KEY]
+    assert prepared.jobs == 1
+    assert list(pd.read_csv(io.BytesIO(prepared.data))["job_id"]) == [fox.job_id]
+    assert prepared.label().startswith("Download 1 job (CSV, ")
+    # Made for "completed": other filters drop it rather than offer a file that does not match them.
+    at.multiselect(key="history-status").set_value([]).run()
+    assert hv.EXPORT_STATE_KEY not in at.session_state

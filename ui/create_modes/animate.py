@@ -125,7 +125,8 @@ def animate_mode(current: Studio, who: Person, linked_image: int | None) -> None
             )
             record = None
         else:
-            _image_job_progress(current, job_id)
+            with st.container():  # a live part in a holder of its own (ui/live.py)
+                _image_job_progress(current, job_id)
             record = None
     request_area(
         current,

@@ -94,4 +94,5 @@ def batch_mode(current: Studio, who: Person) -> None:
             state[BATCH_SENT] = True
         st.rerun()
     for number, rows in enumerate(state.get(BATCH_RESULTS, [])):
-        forms.batch_results(current, rows, latest=number == 0)
+        with st.container():  # a live part in a holder of its own (ui/live.py)
+            forms.batch_results(current, rows, latest=number == 0)
