@@ -127,7 +127,7 @@ SPENDING_LOCKED_MESSAGE = (
     "Making jobs is switched off: this dashboard holds the team's paid Legnext key, listens beyond this "
     "machine (server.address = {address}) and nobody signs in, so anyone who reaches it could spend "
     "the team's points. To serve the team, add an [auth] section to .streamlit/secrets.toml and list "
-    "who may come in (LEGNEXT_ALLOWED_EMAILS or LEGNEXT_ALLOWED_DOMAINS); see \"Serve the team\" in "
+    'who may come in (LEGNEXT_ALLOWED_EMAILS or LEGNEXT_ALLOWED_DOMAINS); see "Serve the team" in '
     "the README. For a private demo on this machine, listen on 127.0.0.1 instead."
 )
 

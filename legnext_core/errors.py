@@ -145,6 +145,7 @@ class BadRequestError(APIStatusError):
     @property
     def legnext_details(self) -> str:
         return self.raw_message if self.raw_message != self.message else ""
+
     _advice = "Change the input and submit again. Nothing was created."
 
 

@@ -65,6 +65,7 @@ COLUMNS: tuple[str, ...] = (
     "local_id",
 )
 
+
 def shorten(text: str | None, limit: int = PROMPT_CHARS) -> str:
     """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
     if not text:
@@ -124,9 +125,7 @@ def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
     queue_wait = started - created if started is not None and created is not None else None
     run_time = ended - started if ended is not None and started is not None else None
     progress = 100.0 if status == "completed" else _number(data.get("progress"))
-    resolution = (
-        resolution_label(data.get("video_type") or 0) if kind in _KINDS_WITH_OWN_RESOLUTION else None
-    )
+    resolution = resolution_label(data.get("video_type") or 0) if kind in _KINDS_WITH_OWN_RESOLUTION else None
     parent_index = data.get("parent_index")
     submitted = data.get("submitted_at") or created
     prompt = data.get("prompt") or ""
@@ -382,9 +381,7 @@ def export_row(record: JobRecord) -> dict[str, Any]:
         "progress": 100 if status == "completed" else record.progress,
         "prompt": record.prompt,
         "image_url": record.image_url if kind == "image_url_video" else None,
-        "resolution": (
-            resolution_label(record.video_type) if kind in _KINDS_WITH_OWN_RESOLUTION else None
-        ),
+        "resolution": (resolution_label(record.video_type) if kind in _KINDS_WITH_OWN_RESOLUTION else None),
         "motion": record.motion,
         "raw": bool(record.raw) if kind != "image" else None,
         "speed": record.speed,

@@ -61,8 +61,6 @@ class AllowedHostsMiddleware:
                     return
                 await PlainTextResponse(
                     "This host name is not served here (server.allowedHosts).", status_code=400
-                )(
-                    scope, receive, send
-                )
+                )(scope, receive, send)
                 return
         await self.app(scope, receive, send)

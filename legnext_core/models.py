@@ -30,7 +30,7 @@ VIDEO_TYPES = {0: "480p", 1: "720p"}
 
 
 def resolution_label(video_type: int | None) -> str | None:
-    """"480p" or "720p" for a ``videoType``; None when it is not known."""
+    """ "480p" or "720p" for a ``videoType``; None when it is not known."""
     return None if video_type is None else VIDEO_TYPES.get(video_type)
 
 

@@ -178,12 +178,18 @@ def check(
 def _over(used: Usage, needed: int, caps: Caps, now: float) -> SpendingCapError | None:
     if caps.daily_per_person is not None and used.person_today + needed > caps.daily_per_person:
         return SpendingCapError(
-            scope="daily", cap=caps.daily_per_person, used=used.person_today, needed=needed,
+            scope="daily",
+            cap=caps.daily_per_person,
+            used=used.person_today,
+            needed=needed,
             resets_at=day_start(now) + timedelta(days=1),
         )
     if caps.monthly_team is not None and used.team_month + needed > caps.monthly_team:
         return SpendingCapError(
-            scope="monthly", cap=caps.monthly_team, used=used.team_month, needed=needed,
+            scope="monthly",
+            cap=caps.monthly_team,
+            used=used.team_month,
+            needed=needed,
             resets_at=next_month(month_start(now)),
         )
     return None

@@ -543,11 +543,7 @@ class JobStore:
 
     def unresolved_unknowns(self) -> list[JobRecord]:
         """``unknown`` records with no job yet, oldest first (what reconciliation looks for)."""
-        return [
-            r
-            for r in self._unfinished(newest_first=False, statuses=_UNKNOWN)
-            if not r.job_id
-        ]
+        return [r for r in self._unfinished(newest_first=False, statuses=_UNKNOWN) if not r.job_id]
 
     def apply_progress(self, updates: Iterable[ProgressUpdate]) -> int:
         """Apply many jobs' progress in one write; returns how many records changed.
@@ -625,9 +621,7 @@ class JobStore:
         """Every record that is not terminal yet (queued to processing, and unknown), oldest first."""
         return self._unfinished(newest_first=False)
 
-    def _unfinished(
-        self, *, newest_first: bool, statuses: frozenset[str] | None = None
-    ) -> list[JobRecord]:
+    def _unfinished(self, *, newest_first: bool, statuses: frozenset[str] | None = None) -> list[JobRecord]:
         with self._lock:
             stored, indexes = self._synced()
             found = indexes.unfinished_records(stored, statuses)

@@ -60,6 +60,7 @@ class StudioParts(Protocol):
 
     def spending_guard(self) -> AbstractContextManager[None]: ...
 
+
 #: Legnext runs at most this many unfinished jobs per standard account; more are answered 429.
 CONCURRENCY_LIMIT = 6
 
@@ -228,7 +229,10 @@ def submit_job(
         if over is not None:
             return SubmitResult("refused", error=over)
         record = _record_intent(
-            studio, request, status="submitting", resubmit_of=resubmit_of,
+            studio,
+            request,
+            status="submitting",
+            resubmit_of=resubmit_of,
             callback_token=token,
             submitted_by=person.email,
         )
@@ -288,7 +292,9 @@ def submit_batch(
         )
         for position, request, token in valid[:fitting]:
             record = _record_intent(
-                studio, request, status="queued",
+                studio,
+                request,
+                status="queued",
                 batch_id=batch_id,
                 callback_token=token,
                 submitted_by=person.email,

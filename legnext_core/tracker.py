@@ -606,9 +606,7 @@ class Tracker:
         seen = [task for task, _ in foreign.values() if task is not None]
         seen = [task for task in seen if self.store.by_job_id(task.job_id) is None]
         unresolved = sum(
-            1
-            for job_id in (listed or {})
-            if job_id not in foreign and self.store.by_job_id(job_id) is None
+            1 for job_id in (listed or {}) if job_id not in foreign and self.store.by_job_id(job_id) is None
         )
         for record in unknowns:
             if self.clients(record) is not self.account_client:
@@ -898,9 +896,7 @@ def _output_urls(record: Record) -> list[str | None]:
 
 def _needs_archiving(record: Record) -> bool:
     """Outputs still to download, or downloaded ones still without a poster."""
-    return _missing_media(record) or needs_thumbnails(
-        list(record.media_paths or []), record.thumbnails
-    )
+    return _missing_media(record) or needs_thumbnails(list(record.media_paths or []), record.thumbnails)
 
 
 def _missing_media(record: Record) -> bool:

@@ -155,9 +155,7 @@ def strip_image(data: bytes, declared_name: str = "") -> tuple[bytes, str, int, 
             with Image.open(io.BytesIO(data)) as opened:
                 kind = opened.format or ""
                 if kind not in FORMATS:
-                    raise UploadRefused(
-                        f"{shown} is {_format_name(kind)}, not a PNG, JPEG or WebP picture."
-                    )
+                    raise UploadRefused(f"{shown} is {_format_name(kind)}, not a PNG, JPEG or WebP picture.")
                 if opened.width * opened.height > MAX_PIXELS:
                     raise UploadRefused(
                         f"{shown} is {opened.width}×{opened.height} pixels: pictures up to "

@@ -25,9 +25,7 @@ def _when(record: JobRecord) -> float:
     return float(record.submitted_at or record.created_at or 0)
 
 
-def points_per_day(
-    records: Iterable[JobRecord], *, by: Literal["person", "kind"]
-) -> pd.DataFrame:
+def points_per_day(records: Iterable[JobRecord], *, by: Literal["person", "kind"]) -> pd.DataFrame:
     """One row per UTC day, one column per person (or kind), points summed; days with nothing left out."""
     rows = [
         {

@@ -63,8 +63,11 @@ def live_status(local_id: str, shown_status: str) -> None:
         st.rerun(scope="app")
     top = st.columns([1.2, 1, 1, 1])
     top[0].markdown(f"### {hv.STATUS_ICONS.get(status, '')} {hv.status_label(status)}")
-    top[1].metric("Points used", f"{rec.credits_consumed or 0:,}",
-                  help=f"Frozen at submission: {points(rec.credits_frozen)}")
+    top[1].metric(
+        "Points used",
+        f"{rec.credits_consumed or 0:,}",
+        help=f"Frozen at submission: {points(rec.credits_frozen)}",
+    )
     queue = _span(rec.created_at, rec.started_at)
     running_until = time.time() if status == "processing" else None
     run = _span(rec.started_at, rec.ended_at or running_until)
@@ -74,8 +77,7 @@ def live_status(local_id: str, shown_status: str) -> None:
         progress = rec.progress
         st.progress(
             min(100, max(0, int(progress or 0))),
-            text=reconcile.progress_label(rec)
-            + (f" · {code_span(rec.last_log)}" if rec.last_log else ""),
+            text=reconcile.progress_label(rec) + (f" · {code_span(rec.last_log)}" if rec.last_log else ""),
         )
     elif rec.last_log:
         st.caption(f":material/notes: Last log: {code_span(rec.last_log)}")
@@ -87,8 +89,11 @@ def live_status(local_id: str, shown_status: str) -> None:
             "**Failed**"
             + (f": {code_span(rec.error_message)}" if rec.error_message else "")
             + (f" (code {code_span(rec.error_code)})" if rec.error_code else "")
-            + (f"\n\nLegnext's raw message: {code_span(rec.error_raw_message)}"
-               if rec.error_raw_message else ""),
+            + (
+                f"\n\nLegnext's raw message: {code_span(rec.error_raw_message)}"
+                if rec.error_raw_message
+                else ""
+            ),
             icon=":material/error:",
         )
     elif rec.note and status not in ("unknown", "lost"):
@@ -125,7 +130,9 @@ if record.status == "completed":
 actions = st.columns(2)
 with actions[0]:
     st.page_link(
-        "pages/create.py", label="Run again with the same settings", icon=":material/replay:",
+        "pages/create.py",
+        label="Run again with the same settings",
+        icon=":material/replay:",
         query_params={"rerun": local_id},
     )
 if record.kind == "animate" and record.parent_job_id and record.parent_index is not None:
@@ -163,9 +170,7 @@ if may_resubmit and record.status == "unknown" and candidates:
                     current.tracker.refresh()
                     st.rerun()
 
-if may_resubmit and (
-    record.status == "unknown" or (record.status == "submitting" and record.note)
-):
+if may_resubmit and (record.status == "unknown" or (record.status == "submitting" and record.note)):
     with st.container(border=True):
         st.markdown("**Resubmit this job**")
         st.caption(

@@ -124,9 +124,7 @@ def test_status_counts_follow_a_jobs_progress():
 def test_filter_records_matches_text_in_prompt_or_job_id():
     assert [r.local_id for r in filter_records(RECORDS, text="LIGHTHOUSE")] == ["a" * 32]
     assert [r.local_id for r in filter_records(RECORDS, text="22222222")] == ["b" * 32]
-    assert [r.local_id for r in filter_records(RECORDS, statuses=["queued"], kinds=["image"])] == [
-        "c" * 32
-    ]
+    assert [r.local_id for r in filter_records(RECORDS, statuses=["queued"], kinds=["image"])] == ["c" * 32]
     assert [r.local_id for r in filter_records(RECORDS, since=T0 + 50)] == ["b" * 32, "c" * 32]
 
 
@@ -149,20 +147,35 @@ def test_csv_keeps_full_values_and_every_field_a_person_set():
     prompt = "Ünïcode → arrows, " + "a long prompt that goes on " * 20
     parent = "11111111-aaaa-bbbb-cccc-000000000001"
     record = {
-        "local_id": "d" * 32, "job_id": "44444444-aaaa-bbbb-cccc-000000000004", "kind": "image_url_video",
-        "prompt": prompt, "image_url": "https://img.example.com/a.png?sig=" + "x" * 200,
-        "video_type": 1, "motion": "high", "raw": True, "speed": "turbo", "batch_size": 2,
-        "parent_job_id": parent, "parent_index": 3, "status": "completed", "submitted_at": T0,
+        "local_id": "d" * 32,
+        "job_id": "44444444-aaaa-bbbb-cccc-000000000004",
+        "kind": "image_url_video",
+        "prompt": prompt,
+        "image_url": "https://img.example.com/a.png?sig=" + "x" * 200,
+        "video_type": 1,
+        "motion": "high",
+        "raw": True,
+        "speed": "turbo",
+        "batch_size": 2,
+        "parent_job_id": parent,
+        "parent_index": 3,
+        "status": "completed",
+        "submitted_at": T0,
         "video_urls": [f"https://cdn.legnext.ai/v/{n}.mp4" for n in range(4)],
         "media_paths": ["/data/media/x/0.mp4", None, "/data/media/x/2.mp4", None],
-        "estimated_points": 1536, "batch_id": "batch-1",
+        "estimated_points": 1536,
+        "batch_id": "batch-1",
     }
     [row] = _exported([JobRecord.from_dict(record)])
     assert row["prompt"] == prompt
     assert row["image_url"] == record["image_url"]
     assert row["parent_job_id"] == parent and row["parent_variant"] == "4"
     assert (row["resolution"], row["motion"], row["raw"], row["speed"], row["batch_size"]) == (
-        "720p", "high", "True", "turbo", "2"
+        "720p",
+        "high",
+        "True",
+        "turbo",
+        "2",
     )
     assert [row[f"output_{n}_url"] for n in range(1, 5)] == record["video_urls"]
     files = [row[f"output_{n}_file"] for n in range(1, 5)]
@@ -171,11 +184,24 @@ def test_csv_keeps_full_values_and_every_field_a_person_set():
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert():
-    dangerous = ["=HYPERLINK(\"https://evil.example\")", "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)",
-                 "\tTAB", "\rCR"]
+    dangerous = [
+        '=HYPERLINK("https://evil.example")',
+        "=cmd|' /C calc'!A0",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "\tTAB",
+        "\rCR",
+    ]
     records = [
-        JobRecord(local_id=f"{n:032x}", kind="text_video", status="failed", prompt=prompt,
-                  error_message=prompt, submitted_at=T0 + n)
+        JobRecord(
+            local_id=f"{n:032x}",
+            kind="text_video",
+            status="failed",
+            prompt=prompt,
+            error_message=prompt,
+            submitted_at=T0 + n,
+        )
         for n, prompt in enumerate(dangerous)
     ]
     rows = list(reversed(_exported(records)))

@@ -79,7 +79,7 @@ def test_estimated_progress_is_labelled_until_legnext_reports_a_figure(store):
 
 def test_the_export_reads_the_filtered_records_as_they_are_now(store):
     table = HistoryTable(store)
-    submit(store, "=HYPERLINK(\"x\")", "ana@team.test", "job-1", frozen=480)
+    submit(store, '=HYPERLINK("x")', "ana@team.test", "job-1", frozen=480)
     submit(store, "a boat", "bo@team.test", "job-2", frozen=480)
     store.apply_job(snapshot("job-1", "completed", output={"video_urls": ["https://cdn.legnext.ai/v/1.mp4"]}))
 
@@ -89,7 +89,7 @@ def test_the_export_reads_the_filtered_records_as_they_are_now(store):
     assert [(r["job_id"], r["status"], r["submitted_by"]) for r in rows] == [
         ("job-1", "completed", "ana@team.test")
     ]
-    assert rows[0]["prompt"] == "'=HYPERLINK(\"x\")" and rows[0]["output_1_url"].endswith("/1.mp4")
+    assert rows[0]["prompt"] == '\'=HYPERLINK("x")' and rows[0]["output_1_url"].endswith("/1.mp4")
     assert [r.job_id for r in table.records(statuses=["pending"])] == ["job-2"]
 
 

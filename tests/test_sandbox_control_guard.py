@@ -98,7 +98,9 @@ def test_a_remote_client_claiming_to_be_local_is_refused(sandbox_config_factory)
     app = create_app(sandbox_config_factory())
     try:
         claims = [
-            (b"x-forwarded-for", b"127.0.0.1"), (b"forwarded", b"for=127.0.0.1"), (b"x-real-ip", b"::1")
+            (b"x-forwarded-for", b"127.0.0.1"),
+            (b"forwarded", b"for=127.0.0.1"),
+            (b"x-real-ip", b"::1"),
         ]
         for claim in claims:
             assert _asgi_status(app, "/_sandbox/jobs", ("198.51.100.7", 40000), [claim]) == 403

@@ -70,5 +70,3 @@ def test_committed_media_is_small() -> None:
     sizes = {p.name: p.stat().st_size for p in MEDIA_DIR.iterdir()}
     assert len(sizes) == 10
     assert sum(sizes.values()) < 300_000
-
-

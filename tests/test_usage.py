@@ -26,8 +26,13 @@ RECORDS = [
     rec("bo@team.test", "extend", "completed", 1536, 1),
     rec("ana@team.test", "text_video", "rejected", 480, 1),
     JobRecord.from_dict(
-        {"local_id": "img", "kind": "image", "status": "processing", "credits_frozen": 80,
-         "submitted_at": T0 + DAY}
+        {
+            "local_id": "img",
+            "kind": "image",
+            "status": "processing",
+            "credits_frozen": 80,
+            "submitted_at": T0 + DAY,
+        }
     ),
 ]
 

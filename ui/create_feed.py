@@ -57,9 +57,7 @@ def _row(studio: Studio, card: Card) -> None:
     follow = st.container(horizontal=True)
     variant = {"job": card.job_id or "", "variant": "0"}
     if card.kind != "upscale" and card.job_id:
-        follow.page_link(
-            "pages/extend.py", label="Extend", icon=":material/more_time:", query_params=variant
-        )
+        follow.page_link("pages/extend.py", label="Extend", icon=":material/more_time:", query_params=variant)
         follow.page_link(
             "pages/upscale.py", label="Upscale", icon=":material/high_quality:", query_params=variant
         )

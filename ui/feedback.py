@@ -188,9 +188,7 @@ def _resubmit_controls(result: SubmitResult, current: Studio, *, result_key: str
         who = access.person()
         if not who.may_resubmit(record.submitted_by):
             return
-        state[result_key] = submit_job(
-            current, request_from_record(record), resubmit_of=local_id, person=who
-        )
+        state[result_key] = submit_job(current, request_from_record(record), resubmit_of=local_id, person=who)
 
     if state.get(confirm_key) != result.local_id:
         st.button(

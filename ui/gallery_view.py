@@ -40,15 +40,24 @@ def filter_bar() -> GalleryFilter:
         "Person", key="gallery-person", placeholder="Everyone", help="Who submitted the job (their e-mail)."
     )
     tags = tags_col.multiselect(
-        "Tags", st.session_state.get("gallery:seen-tags", []), key="gallery-tags",
-        placeholder="Any tags", accept_new_options=True,
+        "Tags",
+        st.session_state.get("gallery:seen-tags", []),
+        key="gallery-tags",
+        placeholder="Any tags",
+        accept_new_options=True,
     )
     favourites_only = favourite_col.toggle("Favourites only", key="gallery-favourites")
     show_hidden = hidden_col.toggle("Show hidden", key="gallery-hidden")
     return GalleryFilter(
-        statuses=shared.statuses, kinds=shared.kinds, text=shared.text,
-        since=shared.since, until=shared.until,
-        person=person.strip(), favourites_only=favourites_only, tags=tuple(tags), show_hidden=show_hidden,
+        statuses=shared.statuses,
+        kinds=shared.kinds,
+        text=shared.text,
+        since=shared.since,
+        until=shared.until,
+        person=person.strip(),
+        favourites_only=favourites_only,
+        tags=tuple(tags),
+        show_hidden=show_hidden,
     )
 
 
@@ -93,9 +102,7 @@ def pager(page: GalleryPage) -> None:
 def show_grid(studio: Studio, filters: GalleryFilter) -> None:
     """One page of cards in a responsive grid, and the pager."""
     gallery_actions.follow_selection()
-    page = gallery.load_page(
-        studio.store, filters, before=current_cursor(filters), history=studio.history
-    )
+    page = gallery.load_page(studio.store, filters, before=current_cursor(filters), history=studio.history)
     _remember_tags(page)
     if not page.cards:
         st.info("No job matches these filters.", icon=":material/filter_alt_off:")

@@ -35,19 +35,41 @@ if TYPE_CHECKING:
 
 #: Every status a record can have, in the order a job moves through them.
 STATUSES = (
-    "queued", "submitting", "unknown", "pending", "staged", "processing",
-    "completed", "failed", "rejected", "lost",
+    "queued",
+    "submitting",
+    "unknown",
+    "pending",
+    "staged",
+    "processing",
+    "completed",
+    "failed",
+    "rejected",
+    "lost",
 )
 #: Pill colours in the status column: grey waiting, blue running, green done, red failed, orange unknown.
 STATUS_COLORS = {
-    "queued": "gray", "submitting": "gray", "unknown": "orange", "pending": "blue", "staged": "blue",
-    "processing": "blue", "completed": "green", "failed": "red", "rejected": "red", "lost": "orange",
+    "queued": "gray",
+    "submitting": "gray",
+    "unknown": "orange",
+    "pending": "blue",
+    "staged": "blue",
+    "processing": "blue",
+    "completed": "green",
+    "failed": "red",
+    "rejected": "red",
+    "lost": "orange",
 }
 STATUS_ICONS = {
-    "queued": ":material/schedule:", "submitting": ":material/upload:", "unknown": ":material/help:",
-    "pending": ":material/hourglass_top:", "staged": ":material/hourglass_top:",
-    "processing": ":material/autorenew:", "completed": ":material/check_circle:",
-    "failed": ":material/error:", "rejected": ":material/block:", "lost": ":material/link_off:",
+    "queued": ":material/schedule:",
+    "submitting": ":material/upload:",
+    "unknown": ":material/help:",
+    "pending": ":material/hourglass_top:",
+    "staged": ":material/hourglass_top:",
+    "processing": ":material/autorenew:",
+    "completed": ":material/check_circle:",
+    "failed": ":material/error:",
+    "rejected": ":material/block:",
+    "lost": ":material/link_off:",
 }
 PAGE_SIZES = (50, 100, 200, 500)
 WHOSE = ("Mine", "Everyone")
@@ -126,15 +148,23 @@ def common_filters(prefix: str, *, search_placeholder: str) -> CommonFilters:
     """The shared row of filter widgets, keyed ``<prefix>-status`` and so on."""
     status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
     statuses = status_col.multiselect(
-        "Status", STATUSES, key=f"{prefix}-status", placeholder="All statuses",
+        "Status",
+        STATUSES,
+        key=f"{prefix}-status",
+        placeholder="All statuses",
         format_func=status_label,
     )
     kinds = kind_col.multiselect(
-        "Kind", list(KIND_LABELS), key=f"{prefix}-kind", placeholder="All kinds",
+        "Kind",
+        list(KIND_LABELS),
+        key=f"{prefix}-kind",
+        placeholder="All kinds",
         format_func=lambda k: KIND_LABELS[k],
     )
     text = text_col.text_input(
-        "Search", key=f"{prefix}-text", placeholder=search_placeholder,
+        "Search",
+        key=f"{prefix}-text",
+        placeholder=search_placeholder,
         icon=":material/search:",
     )
     days = date_col.date_input("Submitted", value=[], key=f"{prefix}-days", format="YYYY-MM-DD")
@@ -340,7 +370,9 @@ def show_selected(studio: Studio, record: JobRecord) -> None:
         )
         with action:
             st.page_link(
-                "pages/job.py", label="Open details", icon=":material/open_in_new:",
+                "pages/job.py",
+                label="Open details",
+                icon=":material/open_in_new:",
                 query_params=job_link_params(record),
             )
         if record.prompt:
@@ -507,7 +539,9 @@ def track_job_by_id(studio: Studio, raw_id: str) -> TrackOutcome:
 def track_form(studio: Studio) -> None:
     with st.form("track-by-id", border=False):
         raw = st.text_input(
-            "Legnext job id", placeholder="1b0f7c2e-5a7d-4e8a-9c3f-2d6e8b1a4f90", key="track-job-id",
+            "Legnext job id",
+            placeholder="1b0f7c2e-5a7d-4e8a-9c3f-2d6e8b1a4f90",
+            key="track-job-id",
             help="A job made elsewhere (another tool, a script, Legnext's own site) with this account.",
         )
         go = st.form_submit_button("Track this job", icon=":material/radar:")
@@ -517,7 +551,9 @@ def track_form(studio: Studio) -> None:
             st.success(outcome.message, icon=":material/check_circle:")
             if outcome.record is not None:
                 st.page_link(
-                    "pages/job.py", label="Open it", icon=":material/open_in_new:",
+                    "pages/job.py",
+                    label="Open it",
+                    icon=":material/open_in_new:",
                     query_params=job_link_params(outcome.record),
                 )
         else:
@@ -542,9 +578,7 @@ def find_record(studio: Studio, ref: str) -> JobRecord | None:
 def scrub_secrets(value: Any, secrets: list[str]) -> Any:
     """A copy of a JSON value with every secret replaced, and every webhook secret field blanked."""
     if isinstance(value, dict):
-        return {
-            k: (REDACTED if k == "secret" and v else scrub_secrets(v, secrets)) for k, v in value.items()
-        }
+        return {k: (REDACTED if k == "secret" and v else scrub_secrets(v, secrets)) for k, v in value.items()}
     if isinstance(value, list):
         return [scrub_secrets(v, secrets) for v in value]
     if isinstance(value, str):

@@ -24,7 +24,6 @@ FOLLOW_UP_WINDOW_SECONDS = 3 * 86400
 EXTENDABLE_KINDS = frozenset({"text_video", "image_url_video", "animate", "extend"})
 
 
-
 @dataclass(frozen=True)
 class LineageNode:
     depth: int

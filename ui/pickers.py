@@ -25,7 +25,6 @@ from ui.variants import show_variants, variants_of
 VIDEO_PARENT_KINDS = (JobKind.TEXT_VIDEO, JobKind.IMAGE_URL_VIDEO, JobKind.ANIMATE, JobKind.EXTEND)
 
 
-
 def completed_jobs(current: Studio, kinds: Iterable[JobKind]) -> list[JobRecord]:
     """Completed jobs of these kinds, newest first, that this process can follow up on."""
     records = current.store.recent(200, statuses=["completed"], kinds=[kind.value for kind in kinds])

@@ -185,8 +185,16 @@ def _account(state: SandboxState, request: Request) -> str:
 #: Headers a proxy adds to say who the real client is. A request carrying any of them came through
 #: something that relays other machines' requests, so its loopback peer address proves nothing.
 FORWARDING_HEADERS = (
-    "forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "x-client-ip", "true-client-ip",
-    "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip", "x-original-forwarded-for",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-real-ip",
+    "x-client-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "x-cluster-client-ip",
+    "fastly-client-ip",
+    "x-original-forwarded-for",
 )
 
 

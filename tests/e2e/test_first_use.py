@@ -60,7 +60,7 @@ def test_a_sent_batch_empties_its_form_and_a_second_click_sends_nothing(dashboar
     expect(page.get_by_text("2 accepted")).to_be_visible()
 
 
-FORMULAS = ("=HYPERLINK(\"evil\")", "=cmd|' /C calc'!A0", "@SUM(1+1)*cmd")
+FORMULAS = ('=HYPERLINK("evil")', "=cmd|' /C calc'!A0", "@SUM(1+1)*cmd")
 
 
 def test_export_csv_makes_formulas_inert_and_keeps_full_values(dashboard, page: Page):
@@ -112,8 +112,11 @@ def busy_server(dashboard, workers: int = 4):
         with requests.Session() as session:
             while not stop.is_set():
                 with contextlib.suppress(requests.RequestException):
-                    session.get(f"{dashboard.url}/sandbox/api/account/balance",
-                                headers={"x-api-key": "busy"}, timeout=5)
+                    session.get(
+                        f"{dashboard.url}/sandbox/api/account/balance",
+                        headers={"x-api-key": "busy"},
+                        timeout=5,
+                    )
 
     threads = [threading.Thread(target=hammer, daemon=True) for _ in range(workers)]
     for thread in threads:

@@ -46,9 +46,12 @@ def test_every_favourite_click_in_the_gallery_takes_effect_while_it_refreshes_on
             job_id = submitted_job_id(page)
 
             page.goto(dashboard.page_url("gallery"))
-            card = page.get_by_test_id("stVerticalBlock").filter(has_text=PROMPT).filter(
-                has=page.get_by_role("img", name="Poster of video 1")
-            ).last
+            card = (
+                page.get_by_test_id("stVerticalBlock")
+                .filter(has_text=PROMPT)
+                .filter(has=page.get_by_role("img", name="Poster of video 1"))
+                .last
+            )
             expect(card).to_be_visible(timeout=JOB_TIMEOUT_MS)
 
             busy.goto(dashboard.page_url("create?mode=batch"))

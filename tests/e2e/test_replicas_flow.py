@@ -136,7 +136,9 @@ def test_the_readme_nginx_example_checks_out_as_written(tmp_path):
     nginx = _nginx()
     checked = subprocess.run(
         [nginx, "-t", "-p", f"{tmp_path}/", "-e", "stderr", "-c", str(NGINX_EXAMPLE)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert checked.returncode == 0, checked.stderr
     assert "test is successful" in checked.stderr

@@ -330,4 +330,3 @@ def test_queued_batch_lines_show_no_none_job_id(app_test, studio, sandbox):
     assert len(queued) == 2
     # A missing id is an empty cell: None is drawn as the word "None" in a link column.
     assert not any(value is None or str(value) == "None" for value in queued["Job id"])
-

@@ -86,9 +86,7 @@ def batch_mode(current: Studio, who: Person) -> None:
             bar.progress(done / total, text=f"Submitted {done} of {total}")
 
         if forms.take_pending("batch"):
-            rows = forms.submit_prepared_batch(
-                current, prepared, on_progress=on_progress, person=who
-            )
+            rows = forms.submit_prepared_batch(current, prepared, on_progress=on_progress, person=who)
             # Every batch sent stays in view, newest first; the form empties so it cannot be sent twice.
             state[BATCH_RESULTS] = [rows, *state.get(BATCH_RESULTS, [])]
             state[BATCH_SENT] = True

@@ -26,7 +26,12 @@ def send(current: Studio, who: Person, form: str, request: JobRequest) -> None:
 def submit_area(
     current: Studio,
     who: Person,
-    mode: str, request: JobRequest, *, label: str, shown: tuple[str, ...], ready: bool = True
+    mode: str,
+    request: JobRequest,
+    *,
+    label: str,
+    shown: tuple[str, ...],
+    ready: bool = True,
 ) -> None:
     forms.cost_line(estimate_points(request), note=estimate_note(request))
     pending = forms.submit_button(mode, label, disabled=not ready, icon=":material/movie:")
