@@ -142,6 +142,10 @@ def running_dashboard(
             process.kill()
 
 
+#: How long a browser action or assertion waits for the page.
+PAGE_TIMEOUT_MS = 20_000
+
+
 @pytest.fixture
 def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
     """A dashboard of this test's own, on its own data folder: no test sees another's jobs, so the
@@ -154,8 +158,12 @@ def dashboard(tmp_path: Path) -> Iterator[Dashboard]:
 # runs, and tests outside tests/e2e that run asyncio themselves must not find it there.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (the pages' 20 s): on a 2-core machine running the whole
+    # suite, a dashboard can take more than expect()'s default 5 s to draw what it will draw. Waiting
+    # longer changes no condition, only how long a slow but correct page is given.
+    expect.set_options(timeout=PAGE_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -168,7 +176,7 @@ def browser() -> Iterator[object]:
 def page(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
     try:
         yield page
     finally:
