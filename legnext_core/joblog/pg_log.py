@@ -42,7 +42,7 @@ from legnext_core.joblog.postgres import (
     _configure,
     _translated_errors,
 )
-from legnext_core.joblog.storage import Changes
+from legnext_core.joblog.storage import Changes, changes_after
 
 __all__ = ["PostgresLog", "TABLE"]
 
@@ -84,7 +84,7 @@ class PostgresLog:
         self._stale = True  # read everything again at the next refresh
         self._version = 0
         self._reset_version = 0
-        self._changelog: deque[tuple[int, str]] = deque(maxlen=_CHANGELOG_LENGTH)
+        self._changelog: deque[tuple[int, str, str]] = deque(maxlen=_CHANGELOG_LENGTH)
         #: How many times the log was read from scratch.
         self.reloads = 0
         with self._lock:
@@ -187,14 +187,7 @@ class PostgresLog:
         """The ``("jobs", local_id)`` pairs changed after ``version`` (from an earlier call, or 0)."""
         with self._lock:
             self._refresh()
-            current = self._version
-            if version == current:
-                return Changes(current, ())
-            oldest = self._changelog[0][0] if self._changelog else current + 1
-            if version < self._reset_version or oldest > version + 1:
-                return Changes(current, None)
-            changed = dict.fromkeys((TABLE, i) for v, i in self._changelog if v > version)
-            return Changes(current, tuple(changed))
+            return changes_after(self._changelog, version, self._version, self._reset_version)
 
     # -- replicas ----------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -254,7 +247,7 @@ class PostgresLog:
     def _note(self, local_id: str, record: dict[str, Any]) -> None:
         self._table[local_id] = record
         self._version += 1
-        self._changelog.append((self._version, local_id))
+        self._changelog.append((self._version, TABLE, local_id))
 
 
 def _connection_options() -> dict[str, Any]:

@@ -96,6 +96,28 @@ class Changes(NamedTuple):
     ids: tuple[tuple[str, str], ...] | None
 
 
+def changes_after(
+    changelog: deque[tuple[int, str, str]], version: int, current: int, reset_version: int
+) -> Changes:
+    """What ``changelog`` (``(version, table, doc id)`` entries, oldest first) says changed after
+    ``version``, for a log now at ``current`` that last forgot its changes at ``reset_version``."""
+    if version == current:
+        return Changes(current, ())
+    # Complete only if the changelog reaches back to the version right after ``version``.
+    oldest = changelog[0][0] if changelog else current + 1
+    if version < reset_version or oldest > version + 1:
+        return Changes(current, None)
+    # Walked from the newest end: a reader a few changes behind must not pay for the 100,000
+    # remembered before them (the tracker asks before every write).
+    newer = []
+    for entry in reversed(changelog):
+        if entry[0] <= version:
+            break
+        newer.append(entry)
+    # In the order they first changed, so records logged together keep their order.
+    return Changes(current, tuple(dict.fromkeys((t, d) for _, t, d in reversed(newer))))
+
+
 def _signature(path: Path) -> _Signature | None:
     try:
         st = os.stat(path)
@@ -306,23 +328,7 @@ class JournalStorage(Storage):
         """The (table, doc id) pairs changed after ``version`` (from an earlier call, or 0)."""
         with self._lock:
             self._refresh()
-            current = self._version
-            if version == current:
-                return Changes(current, ())
-            # Complete only if the changelog reaches back to the version right after ``version``.
-            oldest = self._changelog[0][0] if self._changelog else current + 1
-            if version < self._reset_version or oldest > version + 1:
-                return Changes(current, None)
-            # Walked from the newest end: a reader a few changes behind must not pay for the
-            # 100,000 remembered before them (the tracker asks before every write).
-            newer = []
-            for entry in reversed(self._changelog):
-                if entry[0] <= version:
-                    break
-                newer.append(entry)
-            # In the order they first changed, so records logged together keep their order.
-            changed = dict.fromkeys((t, d) for _, t, d in reversed(newer))
-            return Changes(current, tuple(changed))
+            return changes_after(self._changelog, version, self._version, self._reset_version)
 
     @property
     def recovered_from(self) -> Path | None:
