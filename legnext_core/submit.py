@@ -38,7 +38,7 @@ from legnext_core.errors import (
 )
 from legnext_core.history import HistoryTable
 from legnext_core.models import DEFAULT_BATCH_SIZE, DEFAULT_SPEED, JobKind, JobRequest, estimate_points
-from legnext_core.records import JobRecord
+from legnext_core.records import JobRecord, RecordStatus
 from legnext_core.settings import Settings
 from legnext_core.store import JobStore
 from legnext_core.tracker import Tracker
@@ -92,6 +92,23 @@ class SubmitResult:
     def field(self) -> str | None:
         """The form field an invalid input belongs to, if any."""
         return self.error.field if isinstance(self.error, InvalidInputError) else None
+
+
+def outcome_now(outcome: Outcome, record: JobRecord | None) -> Outcome:
+    """A batch line's outcome as the log tells it now.
+
+    A line reported ``queued`` is sent later by the dispatcher (or, when the dispatcher claimed it first,
+    while the batch was still being sent), so its outcome is whatever that send made of it.
+    """
+    if outcome != "queued" or record is None:
+        return outcome
+    if record.job_id:
+        return "accepted"
+    if record.status == RecordStatus.REJECTED:
+        return "rejected"
+    if record.status == RecordStatus.UNKNOWN:
+        return "unknown"
+    return "queued"
 
 
 def _parent_video_type(studio: StudioParts, request: JobRequest) -> int | None:

@@ -22,7 +22,7 @@ from legnext_core.access import LOCAL, Person
 from legnext_core.errors import InvalidInputError
 from legnext_core.models import MOTIONS, VIDEO_TYPES, JobKind, JobRequest
 from legnext_core.studio import Studio
-from legnext_core.submit import SubmitResult, submit_batch
+from legnext_core.submit import SubmitResult, outcome_now, submit_batch
 from ui.format import points
 from ui.video_options import MoreOptions, more_options
 
@@ -278,27 +278,30 @@ def _row(line: BatchLine, result: SubmitResult | None, outcome: str, message: st
 
 @st.fragment(run_every=2)
 def batch_results(current: Studio, rows: list[dict[str, Any]], *, latest: bool = True) -> None:
-    """The per-line result table; queued lines pick up their job id from the log once they are sent."""
+    """The per-line result table; a queued line takes its job id and outcome from the log once it is sent."""
     table = []
+    outcomes = []
     for row in rows:
         record = current.store.get(row["local_id"]) if row["local_id"] else None
         job_id = (record.job_id if record else None) or row["job_id"]
         status = record.status if record else None
+        outcome = outcome_now(row["outcome"], record)
+        outcomes.append(outcome)
+        message = row["message"] or ""
+        if outcome != row["outcome"]:  # a queued line the dispatcher has sent since
+            message = "" if outcome == "accepted" else (record.error_message if record else None) or ""
         table.append(
             {
                 "Line": row["line"],
                 "Prompt": row["prompt"],
                 # An empty cell (drawn as "—") until Legnext gives the job an id; never "None".
                 "Job id": f"/job?job={job_id}" if job_id else "",
-                "Outcome": OUTCOME_LABELS.get(row["outcome"], row["outcome"]),
+                "Outcome": OUTCOME_LABELS.get(outcome, outcome),
                 "Status now": history.STATUS_LABELS.get(status, status) if status else "—",
-                "Message": row["message"] or "",
+                "Message": message,
             }
         )
-    counts = {
-        label: sum(1 for row in rows if row["outcome"] == outcome)
-        for outcome, label in OUTCOME_LABELS.items()
-    }
+    counts = {label: outcomes.count(outcome) for outcome, label in OUTCOME_LABELS.items()}
     st.markdown(
         f":material/fact_check: **{'Batch result' if latest else 'Earlier batch'}:** "
         + " · ".join(f"{count} {label}" for label, count in counts.items() if count)

@@ -6,7 +6,7 @@ Every test talks real HTTP to its own sandbox on a manual clock and keeps its jo
 from __future__ import annotations
 
 from legnext_core.models import JobKind, JobRequest
-from legnext_core.submit import submit_job
+from legnext_core.submit import dispatch_queued, submit_job
 from tests.ui.helpers import finish_jobs, page_text
 
 VIDEO_POSTS = "/api/v1/video-diffusion"
@@ -330,3 +330,20 @@ def test_queued_batch_lines_show_no_none_job_id(app_test, studio, sandbox):
     assert len(queued) == 2
     # A missing id is an empty cell: None is drawn as the word "None" in a link column.
     assert not any(value is None or str(value) == "None" for value in queued["Job id"])
+
+
+def test_a_queued_batch_line_reads_as_accepted_once_the_dispatcher_has_sent_it(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    at.text_area(key="create:batch:lines").input("\n".join(f"Scene {n}" for n in range(8))).run()
+    at.button(key="batch:submit").click().run()
+    assert "6 accepted · 2 queued" in page_text(at)
+    current = studio()
+    finish_jobs(current, sandbox)
+    assert len(dispatch_queued(current)) == 2
+    at.run()
+    assert not at.exception
+    assert "8 accepted" in page_text(at) and "queued" not in page_text(at).split("Batch result:")[1]
+    table = at.dataframe[0].value
+    assert list(table["Outcome"]) == ["accepted"] * 8
+    assert all(table["Job id"]) and not any(table["Message"])
