@@ -280,7 +280,7 @@ def _row(line: BatchLine, result: SubmitResult | None, outcome: str, message: st
 def batch_results(current: Studio, rows: list[dict[str, Any]], *, latest: bool = True) -> None:
     """The per-line result table; a queued line takes its job id and outcome from the log once it is sent."""
     table = []
-    outcomes = []
+    outcomes: list[str] = []
     for row in rows:
         record = current.store.get(row["local_id"]) if row["local_id"] else None
         job_id = (record.job_id if record else None) or row["job_id"]
