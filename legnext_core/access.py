@@ -14,11 +14,11 @@ tested without a browser.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 
 from legnext_core.errors import LegnextError
+from legnext_core.hosts import is_loopback_host
 from legnext_core.records import NO_SIGN_IN
 from legnext_core.settings import UNSAFE_OPEN_SETTING, Settings
 
@@ -111,15 +111,7 @@ def listens_on_loopback_only(address: str | None) -> bool:
 
     Streamlit listens on every interface when ``server.address`` is unset, so None is not loopback.
     """
-    if not address:
-        return False
-    host = address.strip().strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return bool(address) and is_loopback_host(address)
 
 
 #: What a making page shows instead of its form on a live dashboard that anyone could reach.

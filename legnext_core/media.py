@@ -25,6 +25,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from legnext_core.hosts import is_loopback_host
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -33,7 +35,6 @@ MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 _SAFE_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 class ArchiveError(Exception):
@@ -66,7 +67,7 @@ class MediaArchiver:
     def host_allowed(self, host: str) -> bool:
         """Whether a host name may be fetched from (before DNS: the address check comes later)."""
         host = host.lower().rstrip(".")
-        if self.allow_loopback and _is_loopback_name(host):
+        if self.allow_loopback and is_loopback_host(host):
             return True
         for pattern in self.allowed_hosts:
             if pattern == "*":  # any host: the address check alone decides (public addresses only)
@@ -267,15 +268,6 @@ def _plain_reason(message: str) -> str:
     if match:
         return f"The server answers HTTP {match.group(1)} instead of an image."
     return message.replace("media ", "")
-
-
-def _is_loopback_name(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

@@ -18,14 +18,14 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 from PIL import Image, ImageDraw
+
+from legnext_core.files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +144,9 @@ def _scaled(image: Image.Image, width: int) -> Image.Image:
     return image
 
 
-def _write_atomically(target: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write(target: Path, data: bytes) -> Path:
+    # Posters and previews are made again when missing: no fsync, but never half a file.
+    write_atomically(target, data, durable=False)
     return target
 
 
@@ -160,7 +154,7 @@ def _write_poster(image: Image.Image, target: Path) -> Path:
     buffer = io.BytesIO()
     # A fresh RGB image carries no EXIF or other metadata of the source.
     _scaled(image, POSTER_WIDTH).save(buffer, "JPEG", quality=82, optimize=True)
-    return _write_atomically(target, buffer.getvalue())
+    return _write(target, buffer.getvalue())
 
 
 def _write_preview(frames: list[tuple[float, Image.Image]], target: Path) -> Path | None:
@@ -179,7 +173,7 @@ def _write_preview(frames: list[tuple[float, Image.Image]], target: Path) -> Pat
         # WebP's faster method: a third of the time of the default for a few percent more bytes.
         method=1,
     )
-    return _write_atomically(target, buffer.getvalue())
+    return _write(target, buffer.getvalue())
 
 
 # -- placeholder ------------------------------------------------------------------------------------

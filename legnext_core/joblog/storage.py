@@ -54,6 +54,7 @@ from typing import Any, NamedTuple
 from filelock import FileLock, Timeout
 from tinydb.storages import Storage
 
+from legnext_core.files import fsync_folder
 from legnext_core.joblog.journal import SERIALIZER, dumps, encode_line, header_line, loads, scan_lines
 
 __all__ = ["SERIALIZER", "Changes", "JournalStorage", "UnreadableLogError"]
@@ -128,17 +129,6 @@ def _signature(path: Path) -> _Signature | None:
 
 def _utc_stamp(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _fsync_folder(folder: Path) -> None:
-    # A rename is only durable once the folder's entry is on disk. Windows cannot open folders.
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -542,7 +532,7 @@ class JournalStorage(Storage):
             os.replace(path, target)
             self.recovered.append(target)
             log.error("the job log file %s could not be read; it was moved to %s", path.name, target.name)
-        _fsync_folder(self.path.parent)
+        fsync_folder(self.path.parent)
 
     def _sweep_temporary_files(self) -> None:
         # Only a writer holding the file lock, or a compaction holding its lock, has temporary files.
@@ -573,7 +563,7 @@ class JournalStorage(Storage):
         header = header_line(base)
         temporary = self._write_temporary(".journal.", [header, tail])
         os.replace(temporary, self.journal_path)
-        _fsync_folder(self.path.parent)
+        fsync_folder(self.path.parent)
         if self._journal_fd is not None:
             os.close(self._journal_fd)
         self._journal_fd = os.open(self.journal_path, os.O_RDWR)
@@ -651,7 +641,7 @@ class JournalStorage(Storage):
                 os.replace(snapshot_temporary, self.path)
                 snapshot_temporary = None
                 # The new snapshot must be durable before the journal stops holding its changes.
-                _fsync_folder(self.path.parent)
+                fsync_folder(self.path.parent)
                 self._snapshot_sig = _signature(self.path)
                 self._create_journal(seq, tail)
                 self.compactions += 1
