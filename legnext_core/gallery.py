@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from legnext_core.history import HistoryTable
@@ -252,16 +251,6 @@ def set_tags(store: JobStore, local_id: str, raw: Sequence[str] | str) -> tuple[
 
 def set_hidden(store: JobStore, local_id: str, hidden: bool) -> None:
     store.update_library(local_id, hidden=bool(hidden))
-
-
-def media_file(raw: str | None, media_dir: Path | None = None) -> Path | None:
-    """An archived file that is still there, or None."""
-    if not raw:
-        return None
-    path = Path(raw)
-    if not path.is_absolute() and media_dir is not None:
-        path = media_dir / path
-    return path if path.is_file() else None
 
 
 #: The most parts a chain is followed back through (Legnext allows four extensions; a hand-edited log

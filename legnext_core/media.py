@@ -295,3 +295,20 @@ def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv
 def _suffix(url: str) -> str:
     suffix = Path(urlsplit(url).path).suffix.lower()
     return suffix if _SAFE_SUFFIX.match(suffix) else ".bin"
+
+
+def recorded_path(raw: str | None, media_dir: Path | None = None) -> Path | None:
+    """The file an archived path in the job log names (a relative one is under ``media_dir``), or None.
+
+    The file may have gone since: see :func:`archived_file`.
+    """
+    if not raw:
+        return None
+    path = Path(raw)
+    return media_dir / path if media_dir is not None and not path.is_absolute() else path
+
+
+def archived_file(raw: str | None, media_dir: Path | None = None) -> Path | None:
+    """An archived file that is still there, or None."""
+    path = recorded_path(raw, media_dir)
+    return path if path is not None and path.is_file() else None

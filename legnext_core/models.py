@@ -191,6 +191,13 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _require_object(data: Any, what: str) -> dict[str, Any]:
+    """``data``, which must be a JSON object: an answer of any other shape is a ValueError naming ``what``."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
 def _str_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value] if value else []
@@ -312,8 +319,7 @@ class Job:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Job:
         """Parse a job object (a GET answer, a POST answer, or a callback's job)."""
-        if not isinstance(data, dict):
-            raise ValueError(f"a Legnext job must be a JSON object, got {type(data).__name__}")
+        _require_object(data, "a Legnext job")
         output = _dict(data.get("output"))
         meta = _dict(data.get("meta"))
         usage = _dict(meta.get("usage"))
@@ -403,9 +409,7 @@ class Balance:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Balance:
         """Parse the balance, wrapped (``{"code": 200, "data": {...}, "message": "success"}``) or bare."""
-        if not isinstance(data, dict):
-            raise ValueError(f"a Legnext balance must be a JSON object, got {type(data).__name__}")
-        inner = _envelope_content(data)
+        inner = _envelope_content(_require_object(data, "a Legnext balance"))
         known = {
             "account_id",
             "balance_usd",
@@ -479,9 +483,7 @@ class ActiveTasks:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ActiveTasks:
         """Parse the answer, bare (as openapi-complete.yaml declares it) or in a ``data`` envelope."""
-        if not isinstance(data, dict):
-            raise ValueError(f"active tasks must be a JSON object, got {type(data).__name__}")
-        inner = _envelope_content(data)
+        inner = _envelope_content(_require_object(data, "active tasks"))
         raw_tasks = inner.get("tasks")
         entries = raw_tasks if isinstance(raw_tasks, list) else []
         tasks = tuple(task for task in map(ActiveTask.from_api, entries) if task is not None)

@@ -26,6 +26,7 @@ import av
 from PIL import Image, ImageDraw
 
 from legnext_core.files import write_atomically
+from legnext_core.media import archived_file, recorded_path
 
 log = logging.getLogger(__name__)
 
@@ -195,21 +196,13 @@ def placeholder_jpeg() -> bytes:
 
 def poster_source(poster: str | None, media_dir: Path | None = None) -> Path | bytes:
     """The poster file to show, or the placeholder when there is none or it has gone."""
-    if poster:
-        path = Path(poster)
-        if not path.is_absolute() and media_dir is not None:
-            path = media_dir / path
-        if path.is_file():
-            return path
-    return placeholder_jpeg()
+    return archived_file(poster, media_dir) or placeholder_jpeg()
 
 
 def preview_source(poster: str | None, media_dir: Path | None = None) -> Path | None:
     """The looping preview made beside a poster, or None where there is none (images, old posters)."""
-    if not poster:
+    path = recorded_path(poster, media_dir)
+    if path is None:
         return None
-    path = Path(poster)
-    if not path.is_absolute() and media_dir is not None:
-        path = media_dir / path
     preview = preview_path(path)
     return preview if preview.is_file() else None

@@ -8,7 +8,6 @@ fragment, which is how a job finishing while the page is open shows its posters 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import streamlit as st
 
@@ -244,16 +243,8 @@ def open_player(studio: Studio) -> None:
 
 @st.dialog("Result", width="large")
 def _player(studio: Studio, card: Card, tile: Tile) -> None:
-    local = gallery.media_file(tile.media, studio.settings.media_dir)
-    source: Any = str(local) if local is not None else tile.url
     st.markdown(f"**{tile.label}** of {KIND_LABELS.get(card.kind, card.kind).lower()}")
-    if source is None:
-        st.image(poster_source(None), width="stretch")
-        st.caption("This result is neither archived nor reachable any more.")
-    elif tile.is_video:
-        st.video(source, autoplay=True, loop=True, muted=True)
-    else:
-        st.image(source, width="stretch")
+    gallery_actions.play(studio, tile, autoplay=True)
     gallery_actions.copy_prompt(card)
     record = studio.store.get(card.local_id)
     if record is not None and tile.is_video:
