@@ -111,7 +111,7 @@ def listens_on_loopback_only(address: str | None) -> bool:
 
     Streamlit listens on every interface when ``server.address`` is unset, so None is not loopback.
     """
-    return bool(address) and is_loopback_host(address)
+    return address is not None and is_loopback_host(address)
 
 
 #: What a making page shows instead of its form on a live dashboard that anyone could reach.
