@@ -35,6 +35,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from legnext_core.joblog.cached import CachedLog
 from legnext_core.joblog.pg_schema import SPENDING_LOCK_KEY, WRITE_LOCK_KEY, ensure_schema
 from legnext_core.joblog.postgres import (
     _SESSION_OPTIONS,
@@ -61,7 +62,7 @@ _UPSERT = (
 )
 
 
-class PostgresLog:
+class PostgresLog(CachedLog):
     """The job log in PostgreSQL, cached in this process. Thread-safe; one per process.
 
     ``url`` is a libpq URL (``postgresql://user@host:port/database``). Opening it creates or upgrades the
@@ -111,37 +112,24 @@ class PostgresLog:
             return {TABLE: self._table}
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
-        """:meth:`tables`, held still while the caller iterates over it."""
-        with self._lock:
-            yield self.tables()
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the log's write lock in a transaction, with the cache caught up. Re-entrant.
-
-        :meth:`commit` only inside this; what it writes is committed when the outermost ``writing`` ends.
-        """
-        with self._lock:
-            if self._writing:
-                yield
-                return
-            conn = self._begin_write()
-            self._written = False
-            self._writing = True
-            try:
-                yield
-                self._writing = False
-                conn.execute("COMMIT")
-            except BaseException:
-                self._writing = False
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-                # What this step put in the cache was not committed: read it all again. (A step that
-                # wrote nothing, such as a refused transition, leaves the cache as it is.)
-                if self._written or conn.closed:
-                    self._stale = True
-                raise
+    def _write_step(self) -> Iterator[None]:
+        # A transaction holding the log's write lock; what it writes is committed when it ends.
+        conn = self._begin_write()
+        self._written = False
+        self._writing = True
+        try:
+            yield
+            self._writing = False
+            conn.execute("COMMIT")
+        except BaseException:
+            self._writing = False
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+            # What this step put in the cache was not committed: read it all again. (A step that
+            # wrote nothing, such as a refused transition, leaves the cache as it is.)
+            if self._written or conn.closed:
+                self._stale = True
+            raise
 
     def _begin_write(self) -> psycopg.Connection:
         """Open the write step's transaction, take the write lock, catch up; the connection.
