@@ -8,6 +8,7 @@ fragment, which is how a job finishing while the page is open shows its posters 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 import streamlit as st
 
@@ -48,11 +49,7 @@ def filter_bar() -> GalleryFilter:
     favourites_only = favourite_col.toggle("Favourites only", key="gallery-favourites")
     show_hidden = hidden_col.toggle("Show hidden", key="gallery-hidden")
     return GalleryFilter(
-        statuses=shared.statuses,
-        kinds=shared.kinds,
-        text=shared.text,
-        since=shared.since,
-        until=shared.until,
+        **asdict(shared),
         person=person.strip(),
         favourites_only=favourites_only,
         tags=tuple(tags),
