@@ -178,20 +178,11 @@ def _whose_filter() -> str | None:
 
 
 @dataclass(frozen=True)
-class HistoryView:
-    """What one refresh shows: a page of rows out of everything that matches the filters."""
+class HistoryView(history.HistoryPage):
+    """The server's page of rows, ready for st.dataframe (a record is read only when its row is selected)."""
 
-    matching: int
-    #: The page's jobs by local id, in table order (a record is read only when its row is selected).
-    local_ids: tuple[str, ...]
     #: The table st.dataframe shows, already in Arrow form (see :func:`table_of`).
     table: pa.Table
-    counts: dict[str, int]
-    #: Points held for the matching jobs still under way (finished jobs hold none).
-    reserved: int
-    consumed: int
-    page: int
-    pages: int
     #: Reads one record by local id (the selected row's).
     read: Callable[[str], JobRecord | None] = field(repr=False, compare=False)
 
@@ -204,17 +195,8 @@ def matching_records(studio: Studio, filters: HistoryFilters) -> list[JobRecord]
 def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
     """One refresh's data: the server's shared, incrementally kept table answers filters and counts."""
     page = studio.history.page(**filters.query(), page=filters.page, page_size=filters.page_size)
-    return HistoryView(
-        matching=page.matching,
-        local_ids=page.local_ids,
-        table=table_of(page),
-        counts=page.counts,
-        reserved=page.reserved,
-        consumed=page.consumed,
-        page=page.page,
-        pages=page.pages,
-        read=studio.store.get,
-    )
+    # vars(), not asdict(): the page's frame is shared, never copied.
+    return HistoryView(**vars(page), table=table_of(page), read=studio.store.get)
 
 
 #: Arrow tables of the pages last shown, by page: the server's history table hands every tab asking
