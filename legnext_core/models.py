@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from legnext_core import pricing
@@ -76,7 +76,7 @@ class JobKind(StrEnum):
     @property
     def task_type(self) -> str:
         """Legnext's ``task_type`` for jobs of this kind (underscored)."""
-        return _TASK_TYPES[self]
+        return _KINDS[self].task_type
 
     @property
     def needs_parent(self) -> bool:
@@ -89,30 +89,26 @@ class JobKind(StrEnum):
     @property
     def label(self) -> str:
         """What a person calls jobs of this kind: the one wording of filters, tables, trees and pickers."""
-        return _KIND_LABELS[self]
+        return _KINDS[self].label
 
 
-_KIND_LABELS = {
-    JobKind.TEXT_VIDEO: "Text to video",
-    JobKind.IMAGE_URL_VIDEO: "Image URL to video",
-    JobKind.ANIMATE: "Animated image",
-    JobKind.EXTEND: "Extension",
-    JobKind.UPSCALE: "Upscale",
-    JobKind.IMAGE: "Image",
-}
+class _KindFacts(NamedTuple):
+    task_type: str
+    label: str
 
 
-_TASK_TYPES = {
-    JobKind.TEXT_VIDEO: "video_diffusion",
-    JobKind.IMAGE_URL_VIDEO: "video_diffusion",
-    JobKind.ANIMATE: "video_diffusion",
-    JobKind.EXTEND: "extend_video",
-    JobKind.UPSCALE: "video_upscale",
-    JobKind.IMAGE: "diffusion",
+#: Each kind's Legnext ``task_type`` and its label, one row a kind.
+_KINDS = {
+    JobKind.TEXT_VIDEO: _KindFacts("video_diffusion", "Text to video"),
+    JobKind.IMAGE_URL_VIDEO: _KindFacts("video_diffusion", "Image URL to video"),
+    JobKind.ANIMATE: _KindFacts("video_diffusion", "Animated image"),
+    JobKind.EXTEND: _KindFacts("extend_video", "Extension"),
+    JobKind.UPSCALE: _KindFacts("video_upscale", "Upscale"),
+    JobKind.IMAGE: _KindFacts("diffusion", "Image"),
 }
 #: The other way, for jobs made elsewhere: the first kind of each task type (video_diffusion is also
 #: what animate and image-URL jobs report; a job looked up by id is taken for a text-to-video one).
-_KIND_OF_TASK_TYPE = {task_type: kind for kind, task_type in reversed(_TASK_TYPES.items())}
+_KIND_OF_TASK_TYPE = {facts.task_type: kind for kind, facts in reversed(_KINDS.items())}
 
 
 def task_type_of(kind: str | None) -> str | None:
