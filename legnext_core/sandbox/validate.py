@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +24,16 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
+class PromptOptions:
+    """The Midjourney options a prompt carries, as the sandbox honours them."""
+
+    batch_size: int = 4
+    speed: str = "fast"
+    loop: bool = False
+    end_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Submission:
     """One validated job request."""
 
@@ -34,20 +44,7 @@ class Submission:
     parent_index: int | None = None
     callback: str = ""
     #: Midjourney options read from the prompt (``--bs``, ``--turbo``, ``--loop``, ``--end``).
-    batch_size: int = 4
-    speed: str = "fast"
-    loop: bool = False
-    end_url: str | None = None
-
-
-@dataclass(frozen=True)
-class PromptOptions:
-    """The Midjourney options a prompt carries, as the sandbox honours them."""
-
-    batch_size: int = 4
-    speed: str = "fast"
-    loop: bool = False
-    end_url: str | None = None
+    options: PromptOptions = PromptOptions()
 
 
 def _present(body: dict[str, Any], name: str) -> bool:
@@ -222,7 +219,7 @@ def _prompted(
     """A video submission: the options its prompt carries are read, and the prompt is moderated."""
     options = _check_options(prompt)
     moderate(prompt)
-    return Submission(kind, prompt, video_type, parent_job_id, parent_index, callback, **asdict(options))
+    return Submission(kind, prompt, video_type, parent_job_id, parent_index, callback, options)
 
 
 def diffusion(body: dict[str, Any]) -> Submission:
