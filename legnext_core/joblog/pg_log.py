@@ -37,12 +37,7 @@ from psycopg.types.json import Jsonb
 
 from legnext_core.joblog.cached import CachedLog
 from legnext_core.joblog.pg_schema import SPENDING_LOCK_KEY, WRITE_LOCK_KEY, ensure_schema
-from legnext_core.joblog.postgres import (
-    _SESSION_OPTIONS,
-    CONNECTION_KEEPALIVES,
-    _configure,
-    _translated_errors,
-)
+from legnext_core.joblog.postgres import CONNECTION_OPTIONS, _configure, _translated_errors
 from legnext_core.joblog.storage import Changes, changes_after
 
 __all__ = ["PostgresLog", "TABLE"]
@@ -185,7 +180,7 @@ class PostgresLog(CachedLog):
         A session-level advisory lock on a connection of its own, held while the caller checks the caps
         and records the intent (which commits in its own write transaction), released before the POST.
         """
-        with psycopg.connect(self.url, autocommit=True, **_connection_options()) as conn:
+        with psycopg.connect(self.url, autocommit=True, **CONNECTION_OPTIONS) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", [SPENDING_LOCK_KEY])
             try:
                 yield
@@ -196,7 +191,7 @@ class PostgresLog(CachedLog):
     # -- internals ---------------------------------------------------------------------------------------
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.url, autocommit=True, **_connection_options())
+            self._conn = psycopg.connect(self.url, autocommit=True, **CONNECTION_OPTIONS)
             _configure(self._conn)
         return self._conn
 
@@ -236,7 +231,3 @@ class PostgresLog(CachedLog):
         self._table[local_id] = record
         self._version += 1
         self._changelog.append((self._version, TABLE, local_id))
-
-
-def _connection_options() -> dict[str, Any]:
-    return {**CONNECTION_KEEPALIVES, "options": _SESSION_OPTIONS}
