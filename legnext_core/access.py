@@ -14,11 +14,11 @@ tested without a browser.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
 
 from legnext_core.errors import LegnextError
+from legnext_core.hosts import is_loopback_host
 from legnext_core.records import NO_SIGN_IN
 from legnext_core.settings import UNSAFE_OPEN_SETTING, Settings
 
@@ -111,15 +111,7 @@ def listens_on_loopback_only(address: str | None) -> bool:
 
     Streamlit listens on every interface when ``server.address`` is unset, so None is not loopback.
     """
-    if not address:
-        return False
-    host = address.strip().strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return address is not None and is_loopback_host(address)
 
 
 #: What a making page shows instead of its form on a live dashboard that anyone could reach.
@@ -157,37 +149,30 @@ OPEN_TO_ANYONE_MESSAGE = (
 )
 
 
-class SpendingLockedError(LegnextError):
-    """Nobody may spend on this server (see :func:`spending_lock`); nothing was recorded or sent."""
+class SpendingRefusedError(LegnextError):
+    """This server or this person may not spend; nothing was recorded or sent. ``reason`` says why."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__("spending is locked on this server")
+    def __init__(self, summary: str, reason: str) -> None:
+        super().__init__(summary)
         self.reason = reason
 
     _headline = "Not sent."
-
-    @property
-    def advice(self) -> str:
-        return self.reason
-
-    @property
-    def user_message(self) -> str:
-        return self.reason  # said where the form would be: "Not sent." would be out of place there
+    _advice = "{reason}"
+    #: Said where the form would be: "Not sent." would be out of place there.
+    _advice_alone = True
 
 
-class NotAllowedToSpendError(LegnextError):
-    """This person may look but not make jobs (a viewer); nothing was recorded or sent."""
+class SpendingLockedError(SpendingRefusedError):
+    """Nobody may spend on this server (see :func:`spending_lock`)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("spending is locked on this server", reason)
+
+
+class NotAllowedToSpendError(SpendingRefusedError):
+    """This person may look but not make jobs (a viewer)."""
 
     def __init__(self, email: str) -> None:
-        super().__init__("this person may not spend")
+        advice = f"{email} may look at the team's jobs but not make new ones. Ask an admin for access."
+        super().__init__("this person may not spend", advice)
         self.email = email
-
-    _headline = "Not sent."
-
-    @property
-    def advice(self) -> str:
-        return f"{self.email} may look at the team's jobs but not make new ones. Ask an admin for access."
-
-    @property
-    def user_message(self) -> str:
-        return self.advice  # said where the form would be: "Not sent." would be out of place there

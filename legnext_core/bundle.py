@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from legnext_core.gallery import media_file
+from legnext_core.media import archived_file
 from legnext_core.records import JobRecord
 
 CHUNK_BYTES = 1024 * 1024
@@ -75,7 +75,7 @@ def select(records: Iterable[tuple[JobRecord, int]], media_dir: Path | None = No
         is_video = record.kind != "image"
         paths = list(record.media_paths or [])
         name_ref = str(record.job_id or record.local_id)
-        path = media_file(paths[index] if 0 <= index < len(paths) else None, media_dir)
+        path = archived_file(paths[index] if 0 <= index < len(paths) else None, media_dir)
         name = output_file_name(
             name_ref, index, is_video=is_video, suffix=path.suffix if path is not None else None
         )

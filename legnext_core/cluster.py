@@ -30,7 +30,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import psycopg
 
@@ -71,13 +71,45 @@ def _close_quietly(conn: psycopg.Connection | None) -> None:
             conn.close()
 
 
-class LeaderElection:
+class _DatabaseThread:
+    """A daemon thread that works against the job log database at ``url`` until stopped, and retries
+    every ``retry_interval`` seconds after a failure."""
+
+    #: The thread's name, as debuggers and ``threading.enumerate()`` show it.
+    _thread_name: ClassVar[str]
+
+    def __init__(self, url: str, retry_interval: float) -> None:
+        self.url = url
+        self.retry_interval = retry_interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _start_thread(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
+            self._thread.start()
+
+    def _stop_thread(self) -> None:
+        """Ask the thread to end and wait for it (unless this is that thread: a callback stopping it)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class LeaderElection(_DatabaseThread):
     """One replica's part in electing the cluster's tracker. Thread-safe.
 
     Call :meth:`try_lead` yourself, or :meth:`start` a thread that tries every ``retry_interval``
     seconds while not leading and checks the connection as often while leading. ``on_elected`` and
     ``on_deposed`` are called from that thread (or from the caller of :meth:`try_lead`).
     """
+
+    _thread_name = "legnext-election"
 
     def __init__(
         self,
@@ -88,16 +120,13 @@ class LeaderElection:
         on_elected: Callable[[], None] | None = None,
         on_deposed: Callable[[], None] | None = None,
     ) -> None:
-        self.url = url
+        super().__init__(url, retry_interval)
         self.key = key
-        self.retry_interval = retry_interval
         self._on_elected = on_elected
         self._on_deposed = on_deposed
         self._lock = threading.Lock()
         self._conn: psycopg.Connection | None = None
         self._leader = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -130,9 +159,7 @@ class LeaderElection:
 
     def release(self) -> None:
         """Stop trying, and give up the lead if we hold it (another replica takes it at its next try)."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
+        self._stop_thread()
         changed = None
         with self._lock:
             if self._conn is not None:
@@ -148,10 +175,7 @@ class LeaderElection:
         self._announce(changed)
 
     def start(self) -> LeaderElection:
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="legnext-election", daemon=True)
-            self._thread.start()
+        self._start_thread()
         return self
 
     def _run(self) -> None:
@@ -256,12 +280,14 @@ def notify_webhook(
     conn.execute("SELECT pg_notify(%s, %s)", [WEBHOOK_CHANNEL, payload])
 
 
-class WebhookListener:
+class WebhookListener(_DatabaseThread):
     """A thread that listens for relayed webhooks and hands each to ``callback(WebhookHint)``.
 
     It reconnects after a lost connection (every ``retry_interval`` seconds) and then calls
     ``on_reconnect()``: notifications sent meanwhile were lost, so the log must be re-read.
     """
+
+    _thread_name = "legnext-webhook-listener"
 
     def __init__(
         self,
@@ -272,32 +298,23 @@ class WebhookListener:
         retry_interval: float = 1.0,
         channel: str = WEBHOOK_CHANNEL,
     ) -> None:
-        self.url = url
+        super().__init__(url, retry_interval)
         self._callback = callback
         self._on_reconnect = on_reconnect
-        self._retry_interval = retry_interval
         self._channel = channel
-        self._stop = threading.Event()
         self._listening = threading.Event()
-        self._thread: threading.Thread | None = None
         #: How many times the listener (re)connected.
         self.connections = 0
 
     def start(self, *, wait: float | None = 10.0) -> WebhookListener:
         """Start listening; by default wait until the first ``LISTEN`` is in place."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="legnext-webhook-listener", daemon=True)
-            self._thread.start()
+        self._start_thread()
         if wait is not None and not self._listening.wait(wait):
             raise TimeoutError("the webhook listener could not reach the job log database")
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._stop_thread()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -314,7 +331,7 @@ class WebhookListener:
                         self._deliver(notice.payload)
             except psycopg.Error as exc:
                 log.warning("webhook listener: connection lost, reconnecting: %s", exc)
-                self._stop.wait(self._retry_interval)
+                self._stop.wait(self.retry_interval)
             finally:
                 _close_quietly(conn)
 

@@ -11,9 +11,10 @@ LegnextError                        catch this to catch everything below
  |    +-- NotFoundError             404
  |    +-- RateLimitError            429 (.retry_after: float | None)
  |    +-- ServerError               5xx
- +-- APIConnectionError             no connection (for a POST: never sent, nothing created)
- +-- APITimeoutError                a GET that timed out (after its retries)
- +-- SubmissionOutcomeUnknownError  a POST that may or may not have created (and billed) a job
+ +-- NoAnswerError                  (method, path, reason) no usable answer came back
+      +-- APIConnectionError        no connection (for a POST: never sent, nothing created)
+      +-- APITimeoutError           a GET that timed out (after its retries)
+      +-- SubmissionOutcomeUnknownError  a POST that may or may not have created (and billed) a job
 ```
 
 Every error has ``.user_message``: what a person should read and what to do next. ``str(error)`` is
@@ -46,9 +47,11 @@ class LegnextError(Exception):
     (what to do next).
     """
 
-    #: Each subclass's wording; ``{name}`` in the headline is filled from the error's own attributes.
+    #: Each subclass's wording; ``{name}`` in either is filled from the error's own attributes.
     _headline: ClassVar[str] = "Something went wrong while talking to Legnext."
     _advice: ClassVar[str] = "Try again in a minute."
+    #: Shown beside the input or in place of the form it is about, where the advice alone says it all.
+    _advice_alone: ClassVar[bool] = False
 
     @property
     def headline(self) -> str:
@@ -65,10 +68,12 @@ class LegnextError(Exception):
 
     @property
     def advice(self) -> str:
-        return self._advice
+        return self._advice.format_map(vars(self))
 
     @property
     def user_message(self) -> str:
+        if self._advice_alone:
+            return self.advice
         parts = [self.headline]
         if self.legnext_says:
             details = f" ({self.legnext_details})" if self.legnext_details else ""
@@ -86,15 +91,8 @@ class InvalidInputError(LegnextError, ValueError):
         self.message = message
 
     _headline = "Not sent: fix the highlighted input."
-
-    @property
-    def advice(self) -> str:
-        return self.message
-
-    @property
-    def user_message(self) -> str:
-        # Shown beside the field it is about: the field's own message is all that is needed there.
-        return self.message
+    _advice = "{message}"
+    _advice_alone = True
 
 
 class APIStatusError(LegnextError):
@@ -222,7 +220,20 @@ class ServerError(APIStatusError):
     _advice = "Try again in a minute."
 
 
-class APIConnectionError(LegnextError):
+class NoAnswerError(LegnextError):
+    """A request that got no usable answer: ``method`` and ``path`` name it, ``reason`` says what happened."""
+
+    #: How the technical summary (``str(error)``) words the failure.
+    _failure: ClassVar[str]
+
+    def __init__(self, method: str, path: str, reason: str) -> None:
+        super().__init__(f"{method} {path}: {self._failure}: {reason}")
+        self.method = method
+        self.path = path
+        self.reason = reason
+
+
+class APIConnectionError(NoAnswerError):
     """No usable connection to Legnext.
 
     For a POST this is raised only when the connection was never made (refused, DNS, TLS handshake,
@@ -230,29 +241,19 @@ class APIConnectionError(LegnextError):
     (dropped connections, unreadable bodies).
     """
 
-    def __init__(self, method: str, path: str, reason: str) -> None:
-        super().__init__(f"{method} {path}: could not connect: {reason}")
-        self.method = method
-        self.path = path
-        self.reason = reason
-
+    _failure = "could not connect"
     _headline = "Could not reach Legnext: nothing was sent."
     _advice = "Check the network connection (and LEGNEXT_BASE_URL), then try again."
 
 
-class APITimeoutError(LegnextError):
+class APITimeoutError(NoAnswerError):
     """A read (GET) that got no answer in time, after its retries."""
 
-    def __init__(self, method: str, path: str, reason: str) -> None:
-        super().__init__(f"{method} {path}: timed out: {reason}")
-        self.method = method
-        self.path = path
-        self.reason = reason
-
+    _failure = "timed out"
     _headline = "Legnext did not answer in time."
 
 
-class SubmissionOutcomeUnknownError(LegnextError):
+class SubmissionOutcomeUnknownError(NoAnswerError):
     """A POST reached Legnext (or may have) but no usable answer came back.
 
     Legnext may have created, and will then bill, the job. Retrying blindly could create it twice,
@@ -262,12 +263,10 @@ class SubmissionOutcomeUnknownError(LegnextError):
     """
 
     def __init__(self, method: str, path: str, reason: str, *, status: int | None = None) -> None:
-        super().__init__(f"{method} {path}: outcome unknown: {reason}")
-        self.method = method
-        self.path = path
-        self.reason = reason
+        super().__init__(method, path, reason)
         self.status = status
 
+    _failure = "outcome unknown"
     _headline = "We could not tell whether Legnext created the job ({reason})."
     _advice = (
         "The job may exist and may be billed. It is logged in History, where the tracker will find it "

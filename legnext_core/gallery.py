@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from legnext_core.filters import JobFilter
 from legnext_core.history import HistoryTable
 from legnext_core.models import JobKind
 from legnext_core.records import NO_SIGN_IN, JobRecord
-from legnext_core.store import JobStore, record_filter
+from legnext_core.store import JobStore
 
 PER_PAGE = 24
 MAX_TAGS = 12
@@ -26,14 +26,9 @@ MAX_TAG_CHARS = 32
 
 
 @dataclass(frozen=True)
-class GalleryFilter:
+class GalleryFilter(JobFilter):
     """The same filters as History, plus the Gallery's own (person, favourites, tags, hidden)."""
 
-    statuses: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    text: str = ""
-    since: float | None = None
-    until: float | None = None
     #: ``submitted_by`` (an e-mail, or "local" without sign-in); empty for everyone.
     person: str = ""
     favourites_only: bool = False
@@ -43,13 +38,7 @@ class GalleryFilter:
 
     def predicate(self) -> Callable[[Mapping[str, Any]], bool]:
         """A filter over stored objects, like :func:`record_filter`: a page builds only what it shows."""
-        base = record_filter(
-            statuses=self.statuses or None,
-            kinds=self.kinds or None,
-            text=self.text or None,
-            since=self.since,
-            until=self.until,
-        )
+        base = super().predicate()
         person = self.person.strip().casefold()
         wanted_tags = {tag.casefold() for tag in self.tags}
 
@@ -252,16 +241,6 @@ def set_tags(store: JobStore, local_id: str, raw: Sequence[str] | str) -> tuple[
 
 def set_hidden(store: JobStore, local_id: str, hidden: bool) -> None:
     store.update_library(local_id, hidden=bool(hidden))
-
-
-def media_file(raw: str | None, media_dir: Path | None = None) -> Path | None:
-    """An archived file that is still there, or None."""
-    if not raw:
-        return None
-    path = Path(raw)
-    if not path.is_absolute() and media_dir is not None:
-        path = media_dir / path
-    return path if path.is_file() else None
 
 
 #: The most parts a chain is followed back through (Legnext allows four extensions; a hand-edited log

@@ -8,6 +8,7 @@ attacker's host name, so refusing unknown Host headers on every request closes t
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -27,6 +28,21 @@ def host_name(header: str | None) -> str | None:
     if parts.hostname is None or parts.username or parts.password or parts.path or parts.query:
         return None
     return parts.hostname.lower().rstrip(".")
+
+
+#: Names that mean this machine without asking DNS.
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host (a name, an IP address, an IPv6 address in brackets) is this machine."""
+    host = host.strip().strip("[]").lower().rstrip(".")
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def host_allowed(header: str | None, patterns: Iterable[str]) -> bool:

@@ -25,6 +25,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from legnext_core.hosts import is_loopback_host
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
@@ -33,7 +35,6 @@ MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _SAFE_SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
 _SAFE_JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 class ArchiveError(Exception):
@@ -66,7 +67,7 @@ class MediaArchiver:
     def host_allowed(self, host: str) -> bool:
         """Whether a host name may be fetched from (before DNS: the address check comes later)."""
         host = host.lower().rstrip(".")
-        if self.allow_loopback and _is_loopback_name(host):
+        if self.allow_loopback and is_loopback_host(host):
             return True
         for pattern in self.allowed_hosts:
             if pattern == "*":  # any host: the address check alone decides (public addresses only)
@@ -269,15 +270,6 @@ def _plain_reason(message: str) -> str:
     return message.replace("media ", "")
 
 
-def _is_loopback_name(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         literal = ipaddress.ip_address(host)
@@ -303,3 +295,20 @@ def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv
 def _suffix(url: str) -> str:
     suffix = Path(urlsplit(url).path).suffix.lower()
     return suffix if _SAFE_SUFFIX.match(suffix) else ".bin"
+
+
+def recorded_path(raw: str | None, media_dir: Path | None = None) -> Path | None:
+    """The file an archived path in the job log names (a relative one is under ``media_dir``), or None.
+
+    The file may have gone since: see :func:`archived_file`.
+    """
+    if not raw:
+        return None
+    path = Path(raw)
+    return media_dir / path if media_dir is not None and not path.is_absolute() else path
+
+
+def archived_file(raw: str | None, media_dir: Path | None = None) -> Path | None:
+    """An archived file that is still there, or None."""
+    path = recorded_path(raw, media_dir)
+    return path if path is not None and path.is_file() else None

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from legnext_core import pricing
@@ -76,7 +76,7 @@ class JobKind(StrEnum):
     @property
     def task_type(self) -> str:
         """Legnext's ``task_type`` for jobs of this kind (underscored)."""
-        return _TASK_TYPES[self]
+        return _KINDS[self].task_type
 
     @property
     def needs_parent(self) -> bool:
@@ -89,30 +89,26 @@ class JobKind(StrEnum):
     @property
     def label(self) -> str:
         """What a person calls jobs of this kind: the one wording of filters, tables, trees and pickers."""
-        return _KIND_LABELS[self]
+        return _KINDS[self].label
 
 
-_KIND_LABELS = {
-    JobKind.TEXT_VIDEO: "Text to video",
-    JobKind.IMAGE_URL_VIDEO: "Image URL to video",
-    JobKind.ANIMATE: "Animated image",
-    JobKind.EXTEND: "Extension",
-    JobKind.UPSCALE: "Upscale",
-    JobKind.IMAGE: "Image",
-}
+class _KindFacts(NamedTuple):
+    task_type: str
+    label: str
 
 
-_TASK_TYPES = {
-    JobKind.TEXT_VIDEO: "video_diffusion",
-    JobKind.IMAGE_URL_VIDEO: "video_diffusion",
-    JobKind.ANIMATE: "video_diffusion",
-    JobKind.EXTEND: "extend_video",
-    JobKind.UPSCALE: "video_upscale",
-    JobKind.IMAGE: "diffusion",
+#: Each kind's Legnext ``task_type`` and its label, one row a kind.
+_KINDS = {
+    JobKind.TEXT_VIDEO: _KindFacts("video_diffusion", "Text to video"),
+    JobKind.IMAGE_URL_VIDEO: _KindFacts("video_diffusion", "Image URL to video"),
+    JobKind.ANIMATE: _KindFacts("video_diffusion", "Animated image"),
+    JobKind.EXTEND: _KindFacts("extend_video", "Extension"),
+    JobKind.UPSCALE: _KindFacts("video_upscale", "Upscale"),
+    JobKind.IMAGE: _KindFacts("diffusion", "Image"),
 }
 #: The other way, for jobs made elsewhere: the first kind of each task type (video_diffusion is also
 #: what animate and image-URL jobs report; a job looked up by id is taken for a text-to-video one).
-_KIND_OF_TASK_TYPE = {task_type: kind for kind, task_type in reversed(_TASK_TYPES.items())}
+_KIND_OF_TASK_TYPE = {facts.task_type: kind for kind, facts in reversed(_KINDS.items())}
 
 
 def task_type_of(kind: str | None) -> str | None:
@@ -189,6 +185,13 @@ def _float_or_none(value: Any) -> float | None:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _require_object(data: Any, what: str) -> dict[str, Any]:
+    """``data``, which must be a JSON object: an answer of any other shape is a ValueError naming ``what``."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} must be a JSON object, got {type(data).__name__}")
+    return data
 
 
 def _str_list(value: Any) -> list[str]:
@@ -312,8 +315,7 @@ class Job:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Job:
         """Parse a job object (a GET answer, a POST answer, or a callback's job)."""
-        if not isinstance(data, dict):
-            raise ValueError(f"a Legnext job must be a JSON object, got {type(data).__name__}")
+        _require_object(data, "a Legnext job")
         output = _dict(data.get("output"))
         meta = _dict(data.get("meta"))
         usage = _dict(meta.get("usage"))
@@ -403,9 +405,7 @@ class Balance:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Balance:
         """Parse the balance, wrapped (``{"code": 200, "data": {...}, "message": "success"}``) or bare."""
-        if not isinstance(data, dict):
-            raise ValueError(f"a Legnext balance must be a JSON object, got {type(data).__name__}")
-        inner = _envelope_content(data)
+        inner = _envelope_content(_require_object(data, "a Legnext balance"))
         known = {
             "account_id",
             "balance_usd",
@@ -479,9 +479,7 @@ class ActiveTasks:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> ActiveTasks:
         """Parse the answer, bare (as openapi-complete.yaml declares it) or in a ``data`` envelope."""
-        if not isinstance(data, dict):
-            raise ValueError(f"active tasks must be a JSON object, got {type(data).__name__}")
-        inner = _envelope_content(data)
+        inner = _envelope_content(_require_object(data, "active tasks"))
         raw_tasks = inner.get("tasks")
         entries = raw_tasks if isinstance(raw_tasks, list) else []
         tasks = tuple(task for task in map(ActiveTask.from_api, entries) if task is not None)

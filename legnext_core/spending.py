@@ -14,14 +14,13 @@ wins over the settings.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from legnext_core.errors import LegnextError
+from legnext_core.files import write_atomically
 from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.settings import Settings
 
@@ -71,16 +70,7 @@ def save_caps(settings: Settings, caps: Caps) -> None:
     path = _limits_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     body = json.dumps({"daily_per_person": caps.daily_per_person, "monthly_team": caps.monthly_team})
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".limits-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(body)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, body.encode("utf-8"))
 
 
 def committed_points(record: JobRecord) -> int:
@@ -176,22 +166,14 @@ def check(
 
 
 def _over(used: Usage, needed: int, caps: Caps, now: float) -> SpendingCapError | None:
-    if caps.daily_per_person is not None and used.person_today + needed > caps.daily_per_person:
-        return SpendingCapError(
-            scope="daily",
-            cap=caps.daily_per_person,
-            used=used.person_today,
-            needed=needed,
-            resets_at=day_start(now) + timedelta(days=1),
-        )
-    if caps.monthly_team is not None and used.team_month + needed > caps.monthly_team:
-        return SpendingCapError(
-            scope="monthly",
-            cap=caps.monthly_team,
-            used=used.team_month,
-            needed=needed,
-            resets_at=next_month(month_start(now)),
-        )
+    # A person over both caps hears of the daily one: it is their own, and it resets first.
+    limits = (
+        ("daily", caps.daily_per_person, used.person_today, day_start(now) + timedelta(days=1)),
+        ("monthly", caps.monthly_team, used.team_month, next_month(month_start(now))),
+    )
+    for scope, cap, spent, resets_at in limits:
+        if cap is not None and spent + needed > cap:
+            return SpendingCapError(scope=scope, cap=cap, used=spent, needed=needed, resets_at=resets_at)
     return None
 
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 import functools
 import io
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 from PIL import Image, ImageDraw
+
+from legnext_core.files import write_atomically
+from legnext_core.media import archived_file, recorded_path
 
 log = logging.getLogger(__name__)
 
@@ -144,15 +145,9 @@ def _scaled(image: Image.Image, width: int) -> Image.Image:
     return image
 
 
-def _write_atomically(target: Path, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write(target: Path, data: bytes) -> Path:
+    # Posters and previews are made again when missing: no fsync, but never half a file.
+    write_atomically(target, data, durable=False)
     return target
 
 
@@ -160,7 +155,7 @@ def _write_poster(image: Image.Image, target: Path) -> Path:
     buffer = io.BytesIO()
     # A fresh RGB image carries no EXIF or other metadata of the source.
     _scaled(image, POSTER_WIDTH).save(buffer, "JPEG", quality=82, optimize=True)
-    return _write_atomically(target, buffer.getvalue())
+    return _write(target, buffer.getvalue())
 
 
 def _write_preview(frames: list[tuple[float, Image.Image]], target: Path) -> Path | None:
@@ -179,7 +174,7 @@ def _write_preview(frames: list[tuple[float, Image.Image]], target: Path) -> Pat
         # WebP's faster method: a third of the time of the default for a few percent more bytes.
         method=1,
     )
-    return _write_atomically(target, buffer.getvalue())
+    return _write(target, buffer.getvalue())
 
 
 # -- placeholder ------------------------------------------------------------------------------------
@@ -201,21 +196,13 @@ def placeholder_jpeg() -> bytes:
 
 def poster_source(poster: str | None, media_dir: Path | None = None) -> Path | bytes:
     """The poster file to show, or the placeholder when there is none or it has gone."""
-    if poster:
-        path = Path(poster)
-        if not path.is_absolute() and media_dir is not None:
-            path = media_dir / path
-        if path.is_file():
-            return path
-    return placeholder_jpeg()
+    return archived_file(poster, media_dir) or placeholder_jpeg()
 
 
 def preview_source(poster: str | None, media_dir: Path | None = None) -> Path | None:
     """The looping preview made beside a poster, or None where there is none (images, old posters)."""
-    if not poster:
+    path = recorded_path(poster, media_dir)
+    if path is None:
         return None
-    path = Path(poster)
-    if not path.is_absolute() and media_dir is not None:
-        path = media_dir / path
     preview = preview_path(path)
     return preview if preview.is_file() else None

@@ -23,13 +23,10 @@ loopback address; in live mode ``LEGNEXT_PUBLIC_URL``, which must not be a loopb
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import ipaddress
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +34,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
+from legnext_core.files import write_atomically
 from legnext_core.media import IMAGE_MAX_BYTES
 from legnext_core.settings import PUBLIC_URL_SETTING, UPLOADS_PATH, Settings
 
@@ -128,7 +126,8 @@ def store_upload(data: bytes, declared_name: str, settings: Settings) -> StoredU
     name = f"{hashlib.sha256(stripped).hexdigest()}.{extension}"
     path = settings.uploads_dir / name
     if not path.is_file():
-        _write_atomically(path, stripped)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, stripped)
     return StoredUpload(
         name=name,
         path=path,
@@ -224,21 +223,6 @@ _MODES = {
     "JPEG": ("L", "RGB", "CMYK"),
     "WEBP": ("RGB", "RGBA"),
 }
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _reachable_from_outside(url: str) -> bool:

@@ -7,6 +7,7 @@ import streamlit as st
 from ui import create_feed
 from ui.access import require_spending
 from ui.context import studio
+from ui.controls import pick_one
 from ui.create_modes.animate import animate_mode
 from ui.create_modes.batch import batch_mode
 from ui.create_modes.deep_link import apply_deep_link
@@ -23,14 +24,7 @@ st.caption(
     "Legnext makes four ~4 s videos per job. Finished jobs appear in History and can be extended or upscaled."
 )
 linked_image = apply_deep_link(current)
-mode = st.segmented_control(
-    "What to start from",
-    list(MODES),
-    format_func=label_of(MODES),
-    required=True,
-    key=MODE_KEY,
-    default=None if MODE_KEY in st.session_state else "text",
-)
+mode = pick_one("What to start from", list(MODES), default="text", key=MODE_KEY, format_func=label_of(MODES))
 if mode == "text":
     text_mode(current, who)
 elif mode == "image_url":

@@ -17,6 +17,7 @@ from legnext_core.submit import submit_job
 from ui import feedback, forms, pickers, video_options
 from ui.access import require_spending
 from ui.context import studio
+from ui.controls import pick_one
 from ui.format import label_of
 
 FORM = "extend"
@@ -47,13 +48,12 @@ offered = (record.available_actions or {}).get("extend")
 chain_full = left <= 0 or offered == []
 result = st.session_state.get(RESULT)
 
-extend_mode = st.segmented_control(
+extend_mode = pick_one(
     "Prompt",
     list(EXTEND_MODES),
-    format_func=label_of(EXTEND_MODE_LABELS),
     default="auto",
-    required=True,
     key=f"{FORM}:mode",
+    format_func=label_of(EXTEND_MODE_LABELS),
     help="Auto keeps the video's own prompt and settings; manual sends a new prompt and options.",
 )
 feedback.field_error(result, "extend_mode")

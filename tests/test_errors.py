@@ -16,6 +16,7 @@ from legnext_core.errors import (
     InsufficientCreditsError,
     InvalidInputError,
     LegnextError,
+    NoAnswerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -157,11 +158,8 @@ def test_tree_matches_the_module_docstring():
     ):
         assert issubclass(cls, APIStatusError)
         assert cls.__name__ in errors.__doc__
-    for cls in (
-        InvalidInputError,
-        APIStatusError,
-        APIConnectionError,
-        APITimeoutError,
-        SubmissionOutcomeUnknownError,
-    ):
+    for cls in (APIConnectionError, APITimeoutError, SubmissionOutcomeUnknownError):
+        assert cls.__bases__[0] is NoAnswerError
+        assert cls.__name__ in errors.__doc__
+    for cls in (InvalidInputError, APIStatusError, NoAnswerError):
         assert cls.__bases__[0] is LegnextError

@@ -23,6 +23,7 @@ from legnext_core.errors import InvalidInputError
 from legnext_core.models import MOTIONS, VIDEO_TYPES, JobKind, JobRequest
 from legnext_core.studio import Studio
 from legnext_core.submit import SubmitResult, outcome_now, submit_batch
+from ui.controls import pick_one
 from ui.format import points
 from ui.video_options import MoreOptions, more_options
 
@@ -121,26 +122,24 @@ def video_options(key_prefix: str, *, resolution: bool = True, flags: bool = Tru
     columns = st.columns([1, 1.5, 1] if flags else 1, vertical_alignment="bottom")
     if resolution:
         with columns[0]:
-            chosen = st.segmented_control(
+            chosen = pick_one(
                 "Resolution",
                 list(RESOLUTIONS),
                 default="480p",
-                required=True,
                 key=f"{key_prefix}:resolution",
                 help="720p costs about three times as much as 480p.",
             )
-            video_type = RESOLUTIONS.get(chosen or "480p", 0)
+            video_type = RESOLUTIONS[chosen]
     if flags:
         with columns[1 if resolution else 0]:
-            motion_label = st.segmented_control(
+            motion_label = pick_one(
                 "Motion",
                 [_MOTION_DEFAULT, *(m.capitalize() for m in MOTIONS)],
                 default=_MOTION_DEFAULT,
-                required=True,
                 key=f"{key_prefix}:motion",
                 help="Midjourney's --motion: low for subtle movement, high for lively movement.",
             )
-            motion = None if motion_label in (None, _MOTION_DEFAULT) else motion_label.lower()
+            motion = None if motion_label == _MOTION_DEFAULT else motion_label.lower()
         with columns[-1]:
             raw = st.toggle(
                 "Raw style",

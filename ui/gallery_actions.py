@@ -17,6 +17,7 @@ import streamlit as st
 from legnext_core import bundle, gallery
 from legnext_core.gallery import Card, Tile
 from legnext_core.history import KIND_LABELS
+from legnext_core.media import archived_file
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source
@@ -192,7 +193,7 @@ def _offer_zip(chosen: tuple[Pick, ...]) -> None:
 
 
 def _source(studio: Studio, tile: Tile) -> Any:
-    local = gallery.media_file(tile.media, studio.settings.media_dir)
+    local = archived_file(tile.media, studio.settings.media_dir)
     return str(local) if local is not None else tile.url
 
 
@@ -213,15 +214,16 @@ def _compare(studio: Studio, chosen: tuple[Pick, ...]) -> None:
     for column, (card, tile) in zip(st.columns(len(shown)), shown, strict=True):
         with column:
             st.markdown(f"**{tile.label}** · {KIND_LABELS.get(card.kind, card.kind).lower()}")
-            _play(studio, tile, autoplay=True)
+            play(studio, tile, autoplay=True)
             st.text(card.prompt or "(no prompt)")
 
 
-def _play(studio: Studio, tile: Tile, *, autoplay: bool, loop: bool = True) -> None:
+def play(studio: Studio, tile: Tile, *, autoplay: bool, loop: bool = True) -> None:
+    """One variant: its archived copy where there is one, else Legnext's URL, else the placeholder."""
     source = _source(studio, tile)
     if source is None:
         st.image(poster_source(None), width="stretch")
-        st.caption("Neither archived nor reachable any more.")
+        st.caption("This result is neither archived nor reachable any more.")
     elif tile.is_video:
         st.video(source, autoplay=autoplay, loop=loop, muted=True)
     else:
@@ -251,4 +253,4 @@ def chain_playlist(studio: Studio, record: JobRecord, index: int) -> None:
         if tile is None:
             st.caption("This part has no video in the log.")
             continue
-        _play(studio, tile, autoplay=False, loop=False)
+        play(studio, tile, autoplay=False, loop=False)

@@ -8,7 +8,7 @@ fragment, which is how a job finishing while the page is open shows its posters 
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import asdict
 
 import streamlit as st
 
@@ -49,11 +49,7 @@ def filter_bar() -> GalleryFilter:
     favourites_only = favourite_col.toggle("Favourites only", key="gallery-favourites")
     show_hidden = hidden_col.toggle("Show hidden", key="gallery-hidden")
     return GalleryFilter(
-        statuses=shared.statuses,
-        kinds=shared.kinds,
-        text=shared.text,
-        since=shared.since,
-        until=shared.until,
+        **asdict(shared),
         person=person.strip(),
         favourites_only=favourites_only,
         tags=tuple(tags),
@@ -244,16 +240,8 @@ def open_player(studio: Studio) -> None:
 
 @st.dialog("Result", width="large")
 def _player(studio: Studio, card: Card, tile: Tile) -> None:
-    local = gallery.media_file(tile.media, studio.settings.media_dir)
-    source: Any = str(local) if local is not None else tile.url
     st.markdown(f"**{tile.label}** of {KIND_LABELS.get(card.kind, card.kind).lower()}")
-    if source is None:
-        st.image(poster_source(None), width="stretch")
-        st.caption("This result is neither archived nor reachable any more.")
-    elif tile.is_video:
-        st.video(source, autoplay=True, loop=True, muted=True)
-    else:
-        st.image(source, width="stretch")
+    gallery_actions.play(studio, tile, autoplay=True)
     gallery_actions.copy_prompt(card)
     record = studio.store.get(card.local_id)
     if record is not None and tile.is_video:

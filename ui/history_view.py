@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +22,7 @@ from streamlit import dataframe_util
 
 from legnext_core import history, reconcile
 from legnext_core.errors import InvalidInputError, LegnextError, NotFoundError
+from legnext_core.filters import JobFilter
 from legnext_core.history import KIND_LABELS
 from legnext_core.models import resolution_label
 from legnext_core.records import NO_SIGN_IN, JobRecord
@@ -84,12 +85,9 @@ LIVE_REFRESH_SECONDS = 5
 
 
 @dataclass(frozen=True)
-class HistoryFilters:
-    statuses: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    text: str = ""
-    since: float | None = None
-    until: float | None = None
+class HistoryFilters(JobFilter):
+    """The shared filters, whose jobs, and which page of the table."""
+
     page_size: int = DEFAULT_PAGE_SIZE
     page: int = 0
     #: Only this person's jobs ("Mine"), or everyone's when None.
@@ -133,18 +131,7 @@ def day_bounds(days: tuple[date, ...] | list[date], zone=UTC) -> tuple[float | N
     return start, end
 
 
-@dataclass(frozen=True)
-class CommonFilters:
-    """The filters History and the Gallery share: statuses, kinds, search text and a day range."""
-
-    statuses: tuple[str, ...]
-    kinds: tuple[str, ...]
-    text: str
-    since: float | None
-    until: float | None
-
-
-def common_filters(prefix: str, *, search_placeholder: str) -> CommonFilters:
+def common_filters(prefix: str, *, search_placeholder: str) -> JobFilter:
     """The shared row of filter widgets, keyed ``<prefix>-status`` and so on."""
     status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
     statuses = status_col.multiselect(
@@ -169,15 +156,13 @@ def common_filters(prefix: str, *, search_placeholder: str) -> CommonFilters:
     )
     days = date_col.date_input("Submitted", value=[], key=f"{prefix}-days", format="YYYY-MM-DD")
     since, until = day_bounds(tuple(days) if isinstance(days, tuple | list) else (days,), viewer_zone())
-    return CommonFilters(tuple(statuses), tuple(kinds), text.strip(), since, until)
+    return JobFilter(tuple(statuses), tuple(kinds), text.strip(), since, until)
 
 
 def filter_bar() -> HistoryFilters:
     """The filter widgets; the table below follows them."""
     shared = common_filters("history", search_placeholder="Prompt words or job id")
-    return HistoryFilters(
-        shared.statuses, shared.kinds, shared.text, shared.since, shared.until, submitted_by=_whose_filter()
-    )
+    return HistoryFilters(**asdict(shared), submitted_by=_whose_filter())
 
 
 def _whose_filter() -> str | None:
@@ -193,20 +178,11 @@ def _whose_filter() -> str | None:
 
 
 @dataclass(frozen=True)
-class HistoryView:
-    """What one refresh shows: a page of rows out of everything that matches the filters."""
+class HistoryView(history.HistoryPage):
+    """The server's page of rows, ready for st.dataframe (a record is read only when its row is selected)."""
 
-    matching: int
-    #: The page's jobs by local id, in table order (a record is read only when its row is selected).
-    local_ids: tuple[str, ...]
     #: The table st.dataframe shows, already in Arrow form (see :func:`table_of`).
     table: pa.Table
-    counts: dict[str, int]
-    #: Points held for the matching jobs still under way (finished jobs hold none).
-    reserved: int
-    consumed: int
-    page: int
-    pages: int
     #: Reads one record by local id (the selected row's).
     read: Callable[[str], JobRecord | None] = field(repr=False, compare=False)
 
@@ -219,17 +195,8 @@ def matching_records(studio: Studio, filters: HistoryFilters) -> list[JobRecord]
 def load_view(studio: Studio, filters: HistoryFilters) -> HistoryView:
     """One refresh's data: the server's shared, incrementally kept table answers filters and counts."""
     page = studio.history.page(**filters.query(), page=filters.page, page_size=filters.page_size)
-    return HistoryView(
-        matching=page.matching,
-        local_ids=page.local_ids,
-        table=table_of(page),
-        counts=page.counts,
-        reserved=page.reserved,
-        consumed=page.consumed,
-        page=page.page,
-        pages=page.pages,
-        read=studio.store.get,
-    )
+    # vars(), not asdict(): the page's frame is shared, never copied.
+    return HistoryView(**vars(page), table=table_of(page), read=studio.store.get)
 
 
 #: Arrow tables of the pages last shown, by page: the server's history table hands every tab asking

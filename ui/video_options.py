@@ -13,6 +13,7 @@ import streamlit as st
 from legnext_core.errors import InvalidInputError
 from legnext_core.models import BATCH_SIZES, DEFAULT_BATCH_SIZE, DEFAULT_SPEED, SPEEDS, validate_http_url
 from ui import start_image
+from ui.controls import pick_one
 from ui.format import label_of
 
 PASSED_THROUGH = "Midjourney options, passed through"
@@ -34,13 +35,12 @@ def more_options(key_prefix: str) -> MoreOptions:
     # Top-aligned: the end frame's uploader below its field makes that column the taller one.
     speed_column, end_column = st.columns([1, 2], vertical_alignment="top")
     with speed_column:
-        speed = st.segmented_control(
+        speed = pick_one(
             "Speed",
             list(SPEEDS),
-            format_func=label_of(SPEED_LABELS),
             default=DEFAULT_SPEED,
-            required=True,
             key=f"{key_prefix}:speed",
+            format_func=label_of(SPEED_LABELS),
             help="Legnext's --turbo renders faster and costs twice as much as Fast.",
         )
     with end_column:
@@ -59,13 +59,12 @@ def more_options(key_prefix: str) -> MoreOptions:
     st.caption(f":material/tune: {PASSED_THROUGH}")
     batch_column, loop_column = st.columns(2, vertical_alignment="bottom")
     with batch_column:
-        batch_size = st.segmented_control(
+        batch_size = pick_one(
             "Batch size (--bs)",
             list(BATCH_SIZES),
-            format_func=lambda n: f"{n} video{'s' if n != 1 else ''}",
             default=DEFAULT_BATCH_SIZE,
-            required=True,
             key=f"{key_prefix}:batch_size",
+            format_func=lambda n: f"{n} video{'s' if n != 1 else ''}",
             help="Midjourney's --bs: how many videos the job makes. Fewer videos are estimated to cost "
             "proportionally less (Legnext does not publish it).",
         )
@@ -76,8 +75,8 @@ def more_options(key_prefix: str) -> MoreOptions:
             help="Midjourney's --loop: the video ends on its start frame. Not with an end frame.",
         )
     return MoreOptions(
-        batch_size=batch_size or DEFAULT_BATCH_SIZE,
-        speed=speed or DEFAULT_SPEED,
+        batch_size=batch_size,
+        speed=speed,
         loop=bool(loop),
         end_url=end_url or None,
     )

@@ -35,13 +35,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from legnext_core.joblog.cached import CachedLog
 from legnext_core.joblog.pg_schema import SPENDING_LOCK_KEY, WRITE_LOCK_KEY, ensure_schema
-from legnext_core.joblog.postgres import (
-    _SESSION_OPTIONS,
-    CONNECTION_KEEPALIVES,
-    _configure,
-    _translated_errors,
-)
+from legnext_core.joblog.postgres import CONNECTION_OPTIONS, _configure, _translated_errors
 from legnext_core.joblog.storage import Changes, changes_after
 
 __all__ = ["PostgresLog", "TABLE"]
@@ -61,7 +57,7 @@ _UPSERT = (
 )
 
 
-class PostgresLog:
+class PostgresLog(CachedLog):
     """The job log in PostgreSQL, cached in this process. Thread-safe; one per process.
 
     ``url`` is a libpq URL (``postgresql://user@host:port/database``). Opening it creates or upgrades the
@@ -111,37 +107,24 @@ class PostgresLog:
             return {TABLE: self._table}
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
-        """:meth:`tables`, held still while the caller iterates over it."""
-        with self._lock:
-            yield self.tables()
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the log's write lock in a transaction, with the cache caught up. Re-entrant.
-
-        :meth:`commit` only inside this; what it writes is committed when the outermost ``writing`` ends.
-        """
-        with self._lock:
-            if self._writing:
-                yield
-                return
-            conn = self._begin_write()
-            self._written = False
-            self._writing = True
-            try:
-                yield
-                self._writing = False
-                conn.execute("COMMIT")
-            except BaseException:
-                self._writing = False
-                with contextlib.suppress(psycopg.Error):
-                    conn.execute("ROLLBACK")
-                # What this step put in the cache was not committed: read it all again. (A step that
-                # wrote nothing, such as a refused transition, leaves the cache as it is.)
-                if self._written or conn.closed:
-                    self._stale = True
-                raise
+    def _write_step(self) -> Iterator[None]:
+        # A transaction holding the log's write lock; what it writes is committed when it ends.
+        conn = self._begin_write()
+        self._written = False
+        self._writing = True
+        try:
+            yield
+            self._writing = False
+            conn.execute("COMMIT")
+        except BaseException:
+            self._writing = False
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+            # What this step put in the cache was not committed: read it all again. (A step that
+            # wrote nothing, such as a refused transition, leaves the cache as it is.)
+            if self._written or conn.closed:
+                self._stale = True
+            raise
 
     def _begin_write(self) -> psycopg.Connection:
         """Open the write step's transaction, take the write lock, catch up; the connection.
@@ -197,7 +180,7 @@ class PostgresLog:
         A session-level advisory lock on a connection of its own, held while the caller checks the caps
         and records the intent (which commits in its own write transaction), released before the POST.
         """
-        with psycopg.connect(self.url, autocommit=True, **_connection_options()) as conn:
+        with psycopg.connect(self.url, autocommit=True, **CONNECTION_OPTIONS) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", [SPENDING_LOCK_KEY])
             try:
                 yield
@@ -208,7 +191,7 @@ class PostgresLog:
     # -- internals ---------------------------------------------------------------------------------------
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.url, autocommit=True, **_connection_options())
+            self._conn = psycopg.connect(self.url, autocommit=True, **CONNECTION_OPTIONS)
             _configure(self._conn)
         return self._conn
 
@@ -248,7 +231,3 @@ class PostgresLog:
         self._table[local_id] = record
         self._version += 1
         self._changelog.append((self._version, TABLE, local_id))
-
-
-def _connection_options() -> dict[str, Any]:
-    return {**CONNECTION_KEEPALIVES, "options": _SESSION_OPTIONS}

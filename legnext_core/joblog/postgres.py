@@ -42,6 +42,7 @@ from legnext_core.joblog.pg_schema import (
 __all__ = [
     "first_value",
     "CONNECTION_KEEPALIVES",
+    "CONNECTION_OPTIONS",
     "Changes",
     "DuplicateRecordError",
     "InvalidRecordError",
@@ -69,6 +70,8 @@ _SESSION_OPTIONS = (
     "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
     " -c statement_timeout=30000 -c lock_timeout=20000 -c idle_in_transaction_session_timeout=60000"
 )
+#: Everything a job log connection is opened with (besides autocommit, which each use decides).
+CONNECTION_OPTIONS: dict[str, Any] = {**CONNECTION_KEEPALIVES, "options": _SESSION_OPTIONS}
 
 
 class RecordStorageError(Exception):
@@ -141,16 +144,15 @@ class PostgresRecordStorage:
 
     def __init__(self, url: str, *, min_connections: int = 1, max_connections: int = 4) -> None:
         self.url = url
-        connection_options = {**CONNECTION_KEEPALIVES, "options": _SESSION_OPTIONS}
         # One plain connection first: an unreachable server fails here at once with libpq's own
         # reason, where a pool would keep retrying until its timeout.
-        with psycopg.connect(url, **connection_options) as conn:
+        with psycopg.connect(url, **CONNECTION_OPTIONS) as conn:
             self.schema_version = ensure_schema(conn)
         self._pool = ConnectionPool(
             url,
             min_size=min_connections,
             max_size=max_connections,
-            kwargs=connection_options,
+            kwargs=CONNECTION_OPTIONS,
             configure=_configure,
             # A connection the server dropped (a restart, a failover) is replaced, not handed out.
             check=ConnectionPool.check_connection,

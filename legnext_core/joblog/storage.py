@@ -54,6 +54,8 @@ from typing import Any, NamedTuple
 from filelock import FileLock, Timeout
 from tinydb.storages import Storage
 
+from legnext_core.files import fsync_folder
+from legnext_core.joblog.cached import CachedLog
 from legnext_core.joblog.journal import SERIALIZER, dumps, encode_line, header_line, loads, scan_lines
 
 __all__ = ["SERIALIZER", "Changes", "JournalStorage", "UnreadableLogError"]
@@ -130,17 +132,6 @@ def _utc_stamp(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _fsync_folder(folder: Path) -> None:
-    # A rename is only durable once the folder's entry is on disk. Windows cannot open folders.
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """The cyclic garbage collector held off while a snapshot is parsed.
@@ -178,7 +169,7 @@ def _read_all(fd: int, start: int = 0) -> bytes:
     return b"".join(chunks)
 
 
-class JournalStorage(Storage):
+class JournalStorage(CachedLog, Storage):
     """TinyDB storage over a snapshot and a journal; safe for threads and processes.
 
     Beyond TinyDB's ``read``/``write`` (which copy and diff the whole log, for plain TinyDB use), the
@@ -278,25 +269,15 @@ class JournalStorage(Storage):
             return self._tables
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
-        """:meth:`tables`, held still: no catch-up adds a record while the caller iterates over it."""
-        with self._lock:
-            yield self.tables()
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the locks with the log caught up; :meth:`commit` only inside this. Re-entrant."""
-        with self._lock:
-            if self._writing:  # this thread holds the file lock already (it costs ~0.4 ms to take)
+    def _write_step(self) -> Iterator[None]:
+        # Taken once per outermost step (the file lock costs ~0.4 ms to take); see CachedLog.writing.
+        with self._file_lock:
+            self._writing = True
+            try:
+                self._refresh()
                 yield
-                return
-            with self._file_lock:
-                self._writing = True
-                try:
-                    self._refresh()
-                    yield
-                finally:
-                    self._writing = False
+            finally:
+                self._writing = False
 
     def commit(self, changes: Mapping[str, Mapping[str, dict[str, Any] | None]]) -> None:
         """Append the changed records (None removes one), fsync once, and apply them.
@@ -542,7 +523,7 @@ class JournalStorage(Storage):
             os.replace(path, target)
             self.recovered.append(target)
             log.error("the job log file %s could not be read; it was moved to %s", path.name, target.name)
-        _fsync_folder(self.path.parent)
+        fsync_folder(self.path.parent)
 
     def _sweep_temporary_files(self) -> None:
         # Only a writer holding the file lock, or a compaction holding its lock, has temporary files.
@@ -573,7 +554,7 @@ class JournalStorage(Storage):
         header = header_line(base)
         temporary = self._write_temporary(".journal.", [header, tail])
         os.replace(temporary, self.journal_path)
-        _fsync_folder(self.path.parent)
+        fsync_folder(self.path.parent)
         if self._journal_fd is not None:
             os.close(self._journal_fd)
         self._journal_fd = os.open(self.journal_path, os.O_RDWR)
@@ -651,7 +632,7 @@ class JournalStorage(Storage):
                 os.replace(snapshot_temporary, self.path)
                 snapshot_temporary = None
                 # The new snapshot must be durable before the journal stops holding its changes.
-                _fsync_folder(self.path.parent)
+                fsync_folder(self.path.parent)
                 self._snapshot_sig = _signature(self.path)
                 self._create_journal(seq, tail)
                 self.compactions += 1

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
-import ipaddress
 import itertools
 import json
 import threading
@@ -30,17 +29,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from legnext_core.sandbox.fetch import is_loopback_host
+
 DEFAULT_RETRY_DELAYS = (1.0, 4.0, 15.0)
-
-
-def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -163,7 +154,7 @@ class CallbackDeliverer:
             headers["X-Legnext-Signature"] = sign(self._secret, timestamp, body)
         status: int | None = None
         error: str | None = None
-        if not self._allow_remote and not is_loopback_url(item.url):
+        if not self._allow_remote and not is_loopback_host(urlsplit(item.url).hostname or ""):
             self._record(item, timestamp, None, "remote callbacks are disabled in this sandbox", retry=False)
             return
         try:

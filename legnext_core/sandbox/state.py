@@ -244,8 +244,10 @@ class SandboxState:
             if submission.kind != "image" and video_type is None:
                 video_type = 0
             self._check_capacity(account, now)
-            batch_size = submission.batch_size if submission.kind not in ("image", "upscale") else VARIANTS
-            cost = cost_of(submission.kind, video_type, batch_size, submission.speed)
+            batch_size = (
+                submission.options.batch_size if submission.kind not in ("image", "upscale") else VARIANTS
+            )
+            cost = cost_of(submission.kind, video_type, batch_size, submission.options.speed)
             balance, frozen = self._points(account, now)
             if balance - frozen < cost:
                 raise ApiError(
@@ -272,9 +274,9 @@ class SandboxState:
                 "callback": submission.callback,
                 "cost": cost,
                 "batch_size": batch_size,
-                "speed": submission.speed,
-                "loop": submission.loop,
-                "end_url": submission.end_url,
+                "speed": submission.options.speed,
+                "loop": submission.options.loop,
+                "end_url": submission.options.end_url,
                 "depth": depth,
                 "created_at": now,
                 "staged_at": staged_at,
@@ -649,8 +651,8 @@ def _images(submission: Submission) -> list[tuple[str, str]]:
     images = []
     if submission.kind == "image_url_video" and submission.prompt:
         images.append(("start", submission.prompt.split(maxsplit=1)[0]))
-    if submission.end_url:
-        images.append(("end", submission.end_url))
+    if submission.options.end_url:
+        images.append(("end", submission.options.end_url))
     return images
 
 

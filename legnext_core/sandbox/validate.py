@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +24,16 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
+class PromptOptions:
+    """The Midjourney options a prompt carries, as the sandbox honours them."""
+
+    batch_size: int = 4
+    speed: str = "fast"
+    loop: bool = False
+    end_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Submission:
     """One validated job request."""
 
@@ -34,20 +44,7 @@ class Submission:
     parent_index: int | None = None
     callback: str = ""
     #: Midjourney options read from the prompt (``--bs``, ``--turbo``, ``--loop``, ``--end``).
-    batch_size: int = 4
-    speed: str = "fast"
-    loop: bool = False
-    end_url: str | None = None
-
-
-@dataclass(frozen=True)
-class PromptOptions:
-    """The Midjourney options a prompt carries, as the sandbox honours them."""
-
-    batch_size: int = 4
-    speed: str = "fast"
-    loop: bool = False
-    end_url: str | None = None
+    options: PromptOptions = PromptOptions()
 
 
 def _present(body: dict[str, Any], name: str) -> bool:
@@ -174,12 +171,9 @@ def video_diffusion(body: dict[str, Any]) -> Submission:
     callback = _callback(body)
     video_type = _int(body, "videoType", range(0, 2), required=False)
     if _present(body, "jobId"):
-        job_id = _job_id(body)
-        image_no = _int(body, "imageNo", range(0, 4), required=True)
+        job_id, image_no = _parent(body, "imageNo")
         prompt = _text(body, "prompt", required=False)
-        options = _check_options(prompt)
-        moderate(prompt)
-        return Submission("animate", prompt, video_type, job_id, image_no, callback, **asdict(options))
+        return _prompted("animate", prompt, video_type, job_id, image_no, callback)
     if _present(body, "imageNo"):
         raise invalid("imageNo is only allowed together with jobId (animate mode)")
     prompt = _text(body, "prompt", required=True)
@@ -190,26 +184,42 @@ def video_diffusion(body: dict[str, Any]) -> Submission:
         if not _is_http_url(first):
             raise invalid("prompt: the image URL at the start of the prompt is not a valid http(s) URL")
         kind = "image_url_video"
-    options = _check_options(prompt)
-    moderate(prompt)
-    return Submission(kind, prompt, video_type, None, None, callback, **asdict(options))
+    return _prompted(kind, prompt, video_type, None, None, callback)
 
 
 def extend_video(body: dict[str, Any]) -> Submission:
     callback = _callback(body)
-    job_id = _job_id(body)
-    video_no = _int(body, "videoNo", range(0, 4), required=True)
+    job_id, video_no = _parent(body, "videoNo")
     prompt = _text(body, "prompt", required=False)
-    options = _check_options(prompt)
-    moderate(prompt)
-    return Submission("extend", prompt, None, job_id, video_no, callback, **asdict(options))
+    return _prompted("extend", prompt, None, job_id, video_no, callback)
 
 
 def video_upscale(body: dict[str, Any]) -> Submission:
     callback = _callback(body)
-    job_id = _job_id(body)
-    video_no = _int(body, "videoNo", range(0, 4), required=True)
+    job_id, video_no = _parent(body, "videoNo")
     return Submission("upscale", None, None, job_id, video_no, callback)
+
+
+def _parent(body: dict[str, Any], index_field: str) -> tuple[str, int]:
+    """The job a submission is made from (``jobId``) and which of its four outputs (``index_field``)."""
+    job_id = _job_id(body)
+    index = _int(body, index_field, range(0, 4), required=True)
+    assert index is not None
+    return job_id, index
+
+
+def _prompted(
+    kind: str,
+    prompt: str | None,
+    video_type: int | None,
+    parent_job_id: str | None,
+    parent_index: int | None,
+    callback: str,
+) -> Submission:
+    """A video submission: the options its prompt carries are read, and the prompt is moderated."""
+    options = _check_options(prompt)
+    moderate(prompt)
+    return Submission(kind, prompt, video_type, parent_job_id, parent_index, callback, options)
 
 
 def diffusion(body: dict[str, Any]) -> Submission:
