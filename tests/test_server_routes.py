@@ -27,8 +27,8 @@ SECRET = "whsec-routes-test"
 class RouteServer:
     """The routes served by uvicorn on a loopback port, on a thread."""
 
-    def __init__(self, get_studio: Callable[[], Any]) -> None:
-        self.app = Starlette(routes=build_routes(get_studio))
+    def __init__(self, get_studio: Callable[[], Any], app: Starlette | None = None) -> None:
+        self.app = app or Starlette(routes=build_routes(get_studio))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
