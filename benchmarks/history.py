@@ -98,7 +98,8 @@ def open_tab():
 def bench(jobs: int, rounds: int) -> list[dict]:
     from legnext_core.sandbox import SandboxConfig, SandboxServer
     from legnext_core.studio import current_studio, shutdown_studio
-    from ui import history_view as hv
+    from ui.history_filters import HistoryFilters
+    from ui.history_table import load_view
 
     lines: list[dict] = []
     with (
@@ -128,7 +129,7 @@ def bench(jobs: int, rounds: int) -> list[dict]:
                 first.run()
                 runs.append((time.perf_counter() - t0) * 1000)
             assert not first.exception, first.exception
-            view = hv.load_view(current, hv.HistoryFilters())
+            view = load_view(current, HistoryFilters())
             arrow = len(convert_anything_to_arrow_bytes(view.table))
 
             cpu: dict[int, float] = {}

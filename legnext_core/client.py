@@ -5,6 +5,9 @@ What it does differently from the official SDKs, on purpose:
 - a paid POST is never sent twice when it may have created a job (read timeout, 5xx, dropped
   connection, unreadable answer): it raises :class:`SubmissionOutcomeUnknownError` instead, and the
   caller looks for the job before resubmitting (the policy and its reasons: :mod:`legnext_core.retry`);
+- GETs are retried by urllib3's ``Retry`` on the session's adapter; the client's own loop keeps only
+  what that cannot express (a 429 on a POST, an answer that could not be read), see
+  :mod:`legnext_core.retry`;
 - it can send every mode, including animate-image (``jobId`` + ``imageNo`` on ``/v1/video-diffusion``);
 - it reads every documented error body and keeps Legnext's message (:func:`errors.error_from_response`);
 - input is validated before anything is sent (:class:`InvalidInputError`, naming the field).
@@ -65,9 +68,10 @@ from legnext_core.retry import (
     RETRY_AFTER_CAP,
     Failure,
     Verdict,
+    client_verdict,
     parse_retry_after,
     retry_delay,
-    retry_verdict,
+    transport_retry,
 )
 from legnext_core.settings import LIVE_BASE_URL
 
@@ -157,9 +161,10 @@ class LegnextClient:
 
     ``timeout`` is the read timeout in seconds; ``connect_timeout`` defaults to the smaller of it and
     10 s. ``max_retries`` extra attempts are made for retryable failures (see
-    :func:`legnext_core.retry.retry_verdict`). ``sleep``, ``clock`` and ``rng`` are injectable so tests
-    run without waiting and with a pinned clock. A ``session`` passed in is used as is (its owner
-    keeps it safe: this client then neither mounts an adapter nor sets a cookie policy on it).
+    :func:`legnext_core.retry.retry_verdict`), by urllib3 or by the client's own loop. ``sleep``,
+    ``clock`` and ``rng`` are injectable (into both) so tests run without waiting and with a pinned
+    clock. A ``session`` passed in is used as is (its owner keeps it safe: this client then neither
+    mounts an adapter, so urllib3 retries nothing it does not retry itself, nor sets a cookie policy).
     """
 
     def __init__(
@@ -194,7 +199,10 @@ class LegnextClient:
         self._owns_session = session is None
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_maxsize, max_retries=0)
+            retry = transport_retry(
+                max_retries, retry_after_cap=retry_after_cap, pause=sleep, clock=clock, rng=self._rng
+            )
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_maxsize, max_retries=retry)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             # Legnext needs no cookies; refusing them keeps the shared session's state read-only.
@@ -233,7 +241,11 @@ class LegnextClient:
         return {"x-api-key": self._api_key, "Accept": "application/json", "User-Agent": _USER_AGENT}
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Send one API call with the retry policy; return the JSON object answered, or raise."""
+        """Send one API call with the retry policy; return the JSON object answered, or raise.
+
+        ``self._session.request`` comes back after urllib3's retries; this loop adds only the retries
+        urllib3 cannot express (:func:`legnext_core.retry.client_verdict`).
+        """
         url = self._base_url + path
         attempt = 0
         while True:
@@ -253,13 +265,13 @@ class LegnextClient:
                 if isinstance(answer, dict):
                     return answer
                 failed = answer
-            verdict = retry_verdict(method, failed.failure, attempt, self.max_retries)
+            verdict = client_verdict(method, failed.failure, attempt, self.max_retries)
             if verdict is Verdict.OUTCOME_UNKNOWN:
                 logger.warning("%s %s: outcome unknown after %s; not resent", method, path, failed.reason)
                 raise SubmissionOutcomeUnknownError(method, path, failed.reason, status=failed.status)
             if verdict is Verdict.GIVE_UP:
                 logger.warning(
-                    "%s %s: giving up after %d attempts: %s", method, path, attempt + 1, failed.reason
+                    "%s %s: giving up (retries spent or not retryable): %s", method, path, failed.reason
                 )
                 raise failed.error
             delay = retry_delay(

@@ -1,15 +1,50 @@
-"""When the client may send a request again, and how long it waits first. Pure functions only.
+"""When the client may send a request again, and how long it waits first.
 
-The client classifies each failed attempt as a :class:`Failure`, asks :func:`retry_verdict` what to
-do, and, for a retry, sleeps :func:`retry_delay` seconds. Keeping the decision here, free of I/O and
-clocks, lets the whole policy be tested as tables.
+The policy is written once, as pure functions tested as tables: :func:`retry_verdict` says which
+:class:`Failure` may be retried for which method, :func:`retry_delay` how long to wait. Two parts
+carry it out:
+
+- **urllib3's** :class:`~urllib3.util.Retry`, mounted on the client's ``requests`` session
+  (:func:`transport_retry`), retries every GET whose failure it can see: connect errors and
+  timeouts, read timeouts and dropped connections (its ``read`` errors, for GET only through
+  ``allowed_methods``), and the statuses of :data:`GET_RETRY_STATUSES` (``status_forcelist``),
+  honouring ``Retry-After`` (``respect_retry_after_header``, bounded by ``retry_after_max``). It
+  also retries connection attempts for POST, which is safe: urllib3 counts as a connect error only
+  a failure before the request was written (``ConnectTimeoutError``, ``NewConnectionError``).
+- **the client's own loop** retries what that ``Retry`` cannot express (:data:`CLIENT_RETRIED`):
+
+  * a 429 on a POST. ``allowed_methods`` is one list for statuses and read errors alike, so letting
+    urllib3 resend a POST after a 429 would let it resend one after a read timeout or a 5xx too,
+    which may bill a job twice;
+  * a GET whose answer could not be read (cut short, or a success that is not JSON). urllib3's
+    retries end when the status line and headers arrive; ``requests`` reads the body afterwards,
+    outside them.
+
+  And it alone decides "outcome unknown": a POST that may have reached Legnext is never sent again
+  by either part (urllib3 never retries a POST's read error or status), and becomes
+  :class:`~legnext_core.errors.SubmissionOutcomeUnknownError` for the caller to look up.
+
+Kept in the subclass (:class:`_TransportRetry`), through urllib3's public overridable methods: the
+injected sleep, clock and random source (tests run without waiting, with a pinned clock); a
+``Retry-After`` that cannot be parsed falls back to backoff (urllib3 would raise ``InvalidHeader``);
+and the backoff's shape (:func:`backoff_delay`: half a step plus jitter, so the first retry is never
+immediate, where urllib3's own formula retries the first failure at once). Its knobs are still
+urllib3's ``backoff_factor`` and ``backoff_max``. TLS and other unclassified errors are retried by
+neither part (``other=0``): urllib3 cannot tell one after a POST was written from one before.
 """
 
 from __future__ import annotations
 
 import email.utils
 import math
+import random
+import time
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
+
+from urllib3.response import BaseHTTPResponse
+from urllib3.util import Retry
 
 #: Exponential backoff starts here (seconds) and doubles per attempt.
 BACKOFF_BASE = 0.5
@@ -49,6 +84,16 @@ class Verdict(StrEnum):
 #: Failures after which no job can exist, so even a paid POST may be sent again.
 _NOTHING_CREATED = frozenset({Failure.CONNECT_ERROR, Failure.CONNECT_TIMEOUT, Failure.RATE_LIMITED})
 
+#: HTTP statuses after which urllib3 sends a GET again: rate limited, and every server error.
+GET_RETRY_STATUSES = frozenset({429, *range(500, 600)})
+
+#: Failures the client's own loop retries, per method: what urllib3's ``Retry`` cannot express (see
+#: the module docstring). Every other retryable failure has been retried by urllib3 already.
+CLIENT_RETRIED = {
+    "GET": frozenset({Failure.UNREADABLE_BODY}),
+    "POST": frozenset({Failure.RATE_LIMITED}),
+}
+
 
 def retry_verdict(method: str, failure: Failure, attempt: int, max_retries: int) -> Verdict:
     """Decide what follows a failed attempt (``attempt`` counts from 0; ``max_retries`` extra tries).
@@ -77,6 +122,19 @@ def retry_verdict(method: str, failure: Failure, attempt: int, max_retries: int)
     if attempt >= max_retries:
         return Verdict.GIVE_UP
     return Verdict.RETRY
+
+
+def client_verdict(method: str, failure: Failure, attempt: int, max_retries: int) -> Verdict:
+    """What the client's own loop does with a failure that came out of urllib3's retries.
+
+    The policy is :func:`retry_verdict`'s; a retry it allows is the loop's only for the failures of
+    :data:`CLIENT_RETRIED`, as urllib3 has spent its own retries on the others.
+    """
+    verdict = retry_verdict(method, failure, attempt, max_retries)
+    method_key = "GET" if method.upper() == "GET" else "POST"
+    if verdict is Verdict.RETRY and failure not in CLIENT_RETRIED[method_key]:
+        return Verdict.GIVE_UP
+    return verdict
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -136,3 +194,77 @@ def retry_delay(
     if asked is not None:
         return min(asked, retry_after_cap)
     return backoff_delay(attempt, jitter, base=base, cap=cap)
+
+
+class _TransportRetry(Retry):
+    """urllib3's ``Retry`` with the client's sleep, clock and random source, and its backoff shape.
+
+    Only public, documented-as-overridable methods are replaced (``new``, ``parse_retry_after``,
+    ``get_backoff_time``, ``sleep``); urllib3 keeps deciding what is retried and counting attempts.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        pause: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.pause = pause
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    def new(self, **kw: Any) -> _TransportRetry:
+        # urllib3 makes a fresh Retry per attempt from its own parameters; carry ours over.
+        fresh = super().new(**kw)
+        fresh.pause, fresh.clock, fresh.rng = self.pause, self.clock, self.rng
+        return fresh
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        # An unusable value means "no advice" (backoff), not an InvalidHeader escaping the request.
+        seconds = parse_retry_after(retry_after, self.clock())
+        return 0.0 if seconds is None else min(seconds, self.retry_after_max)
+
+    def get_backoff_time(self) -> float:
+        return backoff_delay(
+            len(self.history) - 1, self.rng.random(), base=self.backoff_factor, cap=self.backoff_max
+        )
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        # As urllib3's own: the server's Retry-After when it gave a usable one, else backoff. Unlike
+        # urllib3's, every retry waits (and goes through the injected pause).
+        asked = self.get_retry_after(response) if response and self.respect_retry_after_header else None
+        self.pause(asked if asked else self.get_backoff_time())
+
+
+def transport_retry(
+    max_retries: int,
+    *,
+    retry_after_cap: float = RETRY_AFTER_CAP,
+    pause: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+    rng: random.Random | None = None,
+) -> Retry:
+    """The ``Retry`` to mount on the client's ``HTTPAdapter``: GETs retried ``max_retries`` times.
+
+    ``raise_on_status=False`` hands the last failed answer back once retries are spent, so the
+    client reads Legnext's error body from it like any other. Redirects are never followed (the
+    client refuses them), so ``redirect=0``.
+    """
+    return _TransportRetry(
+        total=max_retries,
+        other=0,
+        redirect=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=GET_RETRY_STATUSES,
+        backoff_factor=BACKOFF_BASE,
+        backoff_max=BACKOFF_MAX,
+        respect_retry_after_header=True,
+        retry_after_max=math.ceil(retry_after_cap),
+        raise_on_status=False,
+        pause=pause,
+        clock=clock,
+        rng=rng,
+    )

@@ -33,8 +33,9 @@ content never changes under a name).
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -73,6 +74,44 @@ class _BodyTooLarge(Exception):
     pass
 
 
+#: A route handler that needs the running Studio, and the Starlette endpoint made of it.
+StudioHandler = Callable[[Any, Request], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _starting_text() -> Response:
+    return PlainTextResponse(STARTING, status_code=503)
+
+
+def _starting_json() -> Response:
+    return _answer(503, STARTING)
+
+
+def _starting_health() -> Response:
+    return JSONResponse({"ok": False, "mode": None, "tracker": None}, status_code=503)
+
+
+def needs_studio(
+    get_studio: Callable[[], Any], starting: Callable[[], Response] = _starting_text
+) -> Callable[[StudioHandler], Endpoint]:
+    """The one guard of every route that needs the Studio: 503 (``starting()``) until it runs.
+
+    The handler is called as ``handler(studio, request)`` with the Studio it may rely on.
+    """
+
+    def wrap(handler: StudioHandler) -> Endpoint:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            studio = get_studio()
+            if studio is None:
+                return starting()
+            return await handler(studio, request)
+
+        return endpoint
+
+    return wrap
+
+
 # McCabe adds up the small route handlers this factory defines around one Studio; each is simple.
 def build_routes(  # noqa: C901
     get_studio: Callable[[], Any],
@@ -89,11 +128,12 @@ def build_routes(  # noqa: C901
     """
     guard = replay_guard or ReplayGuard()
     tally = counts or DeliveryCounts()
+    # Files (downloads, uploads) answer in plain text; webhook senders get JSON.
+    serving_files = needs_studio(get_studio)
+    taking_deliveries = needs_studio(get_studio, _starting_json)
 
-    async def healthz(request: Request) -> JSONResponse:
-        studio = get_studio()
-        if studio is None:
-            return JSONResponse({"ok": False, "mode": None, "tracker": None}, status_code=503)
+    @needs_studio(get_studio, _starting_health)
+    async def healthz(studio: Any, request: Request) -> JSONResponse:
         health = await run_in_threadpool(studio.tracker.health)
         # A replica standing by while another tracks is as healthy as the tracking one.
         ok = health.running or health.standby
@@ -105,11 +145,9 @@ def build_routes(  # noqa: C901
         }
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    async def download(request: Request) -> Response:
+    @serving_files
+    async def download(studio: Any, request: Request) -> Response:
         """A ZIP made in the Gallery, streamed from disk; its URL carries a 128-bit token."""
-        studio = get_studio()
-        if studio is None:
-            return PlainTextResponse(STARTING, status_code=503)
         path = find_download(
             studio.settings.data_dir, request.path_params["token"], request.path_params["name"]
         )
@@ -159,11 +197,9 @@ def build_routes(  # noqa: C901
         except PayloadError as exc:
             return refuse("not_a_job", 400, str(exc))
 
-    async def receive_for_token(request: Request) -> JSONResponse:
+    @taking_deliveries
+    async def receive_for_token(studio: Any, request: Request) -> JSONResponse:
         token = request.path_params["token"]
-        studio = get_studio()
-        if studio is None:
-            return _answer(503, STARTING)
         record = (
             await run_in_threadpool(studio.store.by_callback_token, token)
             if is_callback_token(token)
@@ -178,10 +214,8 @@ def build_routes(  # noqa: C901
         tally.add("accepted")
         return JSONResponse({"ok": True, "confirming": confirming})
 
-    async def receive_legacy(request: Request) -> JSONResponse:
-        studio = get_studio()
-        if studio is None:
-            return _answer(503, STARTING)
+    @taking_deliveries
+    async def receive_legacy(studio: Any, request: Request) -> JSONResponse:
         if not studio.settings.webhook_secret:
             return refuse("legacy_unsigned", 410, LEGACY_UNSIGNED)
         job = await read_delivery(studio, request)
@@ -191,10 +225,8 @@ def build_routes(  # noqa: C901
         tally.add("accepted" if known else "unknown_job")
         return JSONResponse({"ok": True, "known": known, "confirming": confirming})
 
-    async def serve_upload(request: Request) -> Response:
-        studio = get_studio()
-        if studio is None:
-            return PlainTextResponse(STARTING, status_code=503)
+    @serving_files
+    async def serve_upload(studio: Any, request: Request) -> Response:
         name = request.path_params["name"]
         path = await run_in_threadpool(upload_file, studio.settings.uploads_dir, name)
         if path is None:

@@ -7,7 +7,7 @@ import streamlit as st
 from ui import gallery_actions
 from ui import gallery_view as gv
 from ui.context import studio
-from ui.history_view import refresh_seconds
+from ui.job_status import refresh_seconds
 from ui.live import live_fragment
 
 current = studio()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import access
-from ui import history_view as hv
+from ui import access, history_export, history_filters, history_table
 from ui.context import studio
+from ui.history_filters import HistoryFilters
+from ui.job_status import refresh_seconds
 from ui.live import live_fragment
+from ui.selected_job import show_selected
+from ui.track_job import track_form
 
 current = studio()
 # Behind the sign-in: nothing of the team's work is drawn for anyone not let in.
@@ -16,13 +19,13 @@ who = access.person()
 head, track = st.columns([1.6, 1], vertical_alignment="bottom")
 head.title("History")
 with track.popover("Track a job by id", icon=":material/radar:", width="stretch"):
-    hv.track_form(current)
+    track_form(current)
 
-filters = hv.filter_bar()
+filters = history_filters.filter_bar()
 had_jobs = current.store.count() > 0
 
 
-def live_table(filters: hv.HistoryFilters) -> None:
+def live_table(filters: HistoryFilters) -> None:
     """The part that refreshes itself: counts, the table and the selected job's summary.
 
     It holds no button, input or download. A control redrawn by a refresh gets a new identity (a
@@ -40,27 +43,24 @@ def live_table(filters: hv.HistoryFilters) -> None:
     if not had_jobs:
         # The first job arrived: draw the page once more, now with its controls.
         st.rerun(scope="app")
-    view = hv.load_view(current, filters)
-    hv.show_counts(view)
+    view = history_table.load_view(current, filters)
+    history_table.show_counts(view)
     if not view.local_ids:
         st.info("No job matches these filters.", icon=":material/filter_alt_off:")
         return
-    selected = hv.show_table(view)
-    first = view.page * filters.page_size + 1
-    st.caption(
-        f"Page {view.page + 1} of {view.pages}: jobs {first:,}-{first + len(view.local_ids) - 1:,} "
-        f"of {view.matching:,}, newest first"
-    )
+    selected = history_table.show_table(view)
+    history_table.show_page_caption(view, filters)
     if selected is not None:
-        hv.show_selected(current, selected)
+        show_selected(current, selected)
     else:
         st.caption("Select a row to see its summary and open it.")
 
 
-page, size = hv.pager_values()
-shown = hv.HistoryFilters(**{**filters.__dict__, "page": page, "page_size": size})
 # Reads the job log only (never the API), so any number of open tabs costs Legnext nothing.
-live_fragment(live_table, hv.refresh_seconds(current), shown)
+live_fragment(live_table, refresh_seconds(current), history_filters.paged(filters))
 
 if had_jobs:
-    hv.table_controls(current, filters)
+    # Drawn once per full run, never by the refreshing table (see live_table).
+    pager, size, export = st.columns([1, 1, 1.2], vertical_alignment="bottom")
+    history_filters.show_pager(pager, size)
+    history_export.show_export(export, current, filters)

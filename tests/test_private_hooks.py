@@ -1,4 +1,4 @@
-"""The two places the dashboard reaches into a library's private parts still find what they reach for.
+"""The places the dashboard reaches into a library's private or undocumented parts still find them.
 
 Each hook lives in one function of ``ui/server.py`` with its reason beside it. When a Streamlit upgrade
 moves what the hook relies on, these tests fail and say which hook to revisit, instead of the dashboard
@@ -40,3 +40,17 @@ def test_the_socket_hunt_finds_a_listener_bound_the_way_streamlit_binds_it():
         assert not listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         assert disable_nagle_on_listener(port) == 1, f"{hook}: the listener was not found"
         assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), f"{hook}: option not set"
+
+
+def test_the_sign_in_return_watches_the_path_st_login_navigates_to():
+    hook = "ui.server.return_after_sign_in (streamlit.user_info.AUTH_LOGIN_ENDPOINT)"
+    from streamlit.user_info import generate_login_redirect_url
+
+    from ui.server import return_after_sign_in
+
+    watched = return_after_sign_in().kwargs["login_path"]
+    assert "AUTH_LOGIN_ENDPOINT" in inspect.getsource(generate_login_redirect_url), (
+        f"{hook}: st.login no longer builds its URL from AUTH_LOGIN_ENDPOINT; find where it sends the browser"
+    )
+    assert generate_login_redirect_url.__module__ == "streamlit.user_info"
+    assert watched == "/auth/login", f"{hook}: Streamlit's sign-in route moved to {watched}"

@@ -12,6 +12,7 @@ from legnext_core.retry import (
     Failure,
     Verdict,
     backoff_delay,
+    client_verdict,
     parse_retry_after,
     retry_delay,
     retry_verdict,
@@ -110,3 +111,23 @@ def test_backoff_grows_and_stays_within_bounds():
     delays = [backoff_delay(n, 0.0) for n in range(8)]
     assert delays == sorted(delays)
     assert all(0 < d <= BACKOFF_MAX for d in delays)
+
+
+@pytest.mark.parametrize(
+    ("failure", "get", "post"),
+    [
+        # Retried by urllib3's Retry already (GET), or never left (POST connect): final here.
+        (Failure.CONNECT_ERROR, Verdict.GIVE_UP, Verdict.GIVE_UP),
+        (Failure.CONNECT_TIMEOUT, Verdict.GIVE_UP, Verdict.GIVE_UP),
+        (Failure.READ_TIMEOUT, Verdict.GIVE_UP, Verdict.OUTCOME_UNKNOWN),
+        (Failure.SERVER_ERROR, Verdict.GIVE_UP, Verdict.OUTCOME_UNKNOWN),
+        (Failure.CONNECTION_DROPPED, Verdict.GIVE_UP, Verdict.OUTCOME_UNKNOWN),
+        # What urllib3 cannot express: the client's own loop retries it.
+        (Failure.RATE_LIMITED, Verdict.GIVE_UP, Verdict.RETRY),
+        (Failure.UNREADABLE_BODY, Verdict.RETRY, Verdict.OUTCOME_UNKNOWN),
+    ],
+)
+def test_the_client_loop_retries_only_what_urllib3_cannot(failure, get, post):
+    assert client_verdict("GET", failure, 0, 3) is get
+    assert client_verdict("POST", failure, 0, 3) is post
+    assert client_verdict("POST", failure, 3, 3) is not Verdict.RETRY

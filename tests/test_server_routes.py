@@ -27,8 +27,8 @@ SECRET = "whsec-routes-test"
 class RouteServer:
     """The routes served by uvicorn on a loopback port, on a thread."""
 
-    def __init__(self, get_studio: Callable[[], Any]) -> None:
-        self.app = Starlette(routes=build_routes(get_studio))
+    def __init__(self, get_studio: Callable[[], Any], app: Starlette | None = None) -> None:
+        self.app = app or Starlette(routes=build_routes(get_studio))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -113,6 +113,24 @@ def test_healthz_is_unavailable_before_the_studio_runs(routes):
     answer = requests.get(routes.url + "/healthz", timeout=5)
     assert answer.status_code == 503
     assert answer.json()["ok"] is False
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kind"),
+    [
+        ("GET", "/downloads/" + "0" * 32 + "/legnext-jobs.zip", "text"),
+        ("GET", "/uploads/" + "0" * 64 + ".png", "text"),
+        ("POST", "/webhooks/legnext", "json"),
+        ("POST", "/webhooks/legnext/" + "0" * 32, "json"),
+    ],
+)
+def test_every_route_that_needs_the_studio_answers_starting_before_it_runs(routes, method, path, kind):
+    answer = requests.request(method, routes.url + path, data=b"{}", timeout=5)
+    assert answer.status_code == 503
+    if kind == "json":
+        assert answer.json() == {"ok": False, "error": "The dashboard is starting; try again shortly."}
+    else:
+        assert answer.text == "The dashboard is starting; try again shortly."
 
 
 def test_a_signed_delivery_makes_the_tracker_confirm_the_job_at_once(routes, rig, known_job):

@@ -14,7 +14,7 @@ from legnext_core.gallery import Card, GalleryFilter
 from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
 from ui import gallery_view
-from ui.history_view import refresh_seconds
+from ui.job_status import refresh_seconds
 from ui.live import live_fragment
 
 FEED_SIZE = 4

@@ -19,7 +19,7 @@ from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source, preview_source
 from ui import gallery_actions
 from ui.format import relative_time
-from ui.history_view import common_filters
+from ui.history_filters import common_filters
 
 #: Positions in the log where the pages seen so far began (the first page has None).
 CURSORS_KEY = "gallery:cursors"

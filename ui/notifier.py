@@ -21,7 +21,7 @@ import streamlit as st
 from legnext_core import notifications
 from legnext_core.studio import Studio
 from ui.format import code_span
-from ui.history_view import refresh_seconds
+from ui.job_status import refresh_seconds
 from ui.live import live_fragment
 
 #: The session's cursor (:class:`notifications.Watch`).

@@ -20,11 +20,13 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from streamlit import config
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.user_info import AUTH_LOGIN_ENDPOINT, AUTH_LOGOUT_ENDPOINT
 
 from legnext_core.hosts import AllowedHostsMiddleware, host_name
 from legnext_core.sandbox import SandboxConfig, create_app
 from legnext_core.server import build_routes
 from legnext_core.settings import SANDBOX_MOUNT_PATH, Settings, load_settings, read_secrets_files
+from legnext_core.sign_in_return import ReturnAfterSignIn
 from legnext_core.studio import current_studio, get_studio, shutdown_studio
 
 SECRETS_FILE = Path(__file__).resolve().parent.parent / ".streamlit" / "secrets.toml"
@@ -110,6 +112,27 @@ def show_script_error(exc: BaseException) -> bool:
     return True  # the default error display is replaced, not added to
 
 
+#: Where ``st.login``'s provider sends the browser back (the ``redirect_uri`` Streamlit documents).
+OAUTH_CALLBACK_ENDPOINT = "/oauth2callback"
+
+
+def return_after_sign_in() -> Middleware:
+    """Lands the browser, once signed in, on the page it asked for (see legnext_core.sign_in_return).
+
+    Streamlit's own sign-in paths, under the server's base URL path: the login path is the one
+    ``st.login`` navigates to (``streamlit.user_info.AUTH_LOGIN_ENDPOINT``), which
+    tests/test_private_hooks.py checks, as Streamlit does not document it.
+    """
+    base = str(config.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}" if base else ""
+    return Middleware(
+        ReturnAfterSignIn,
+        login_path=prefix + AUTH_LOGIN_ENDPOINT,
+        callback_path=prefix + OAUTH_CALLBACK_ENDPOINT,
+        logout_path=prefix + AUTH_LOGOUT_ENDPOINT,
+    )
+
+
 def build_server() -> dict[str, Any]:
     """Keyword arguments for ``st.App``: the extra routes and the lifespan."""
     settings = server_settings()
@@ -150,5 +173,8 @@ def build_server() -> dict[str, Any]:
         "routes": routes,
         "lifespan": lifespan,
         "on_script_error": show_script_error,
-        "middleware": [Middleware(AllowedHostsMiddleware, allowed_hosts=allowed_hosts(settings))],
+        "middleware": [
+            Middleware(AllowedHostsMiddleware, allowed_hosts=allowed_hosts(settings)),
+            return_after_sign_in(),
+        ],
     }

@@ -102,7 +102,11 @@ class SandboxMiddleware:
             body = top_level_error(500, "Internal server error", "sandbox fault injection: 500")
             await _json(500, body)(scope, receive, send)
         elif kind in ("502", "503"):
-            await Response(GATEWAY_PAGES[int(kind)], status_code=int(kind), media_type="text/html")(
+            headers = None
+            if kind == "503" and config.unavailable_retry_after is not None:
+                headers = {"Retry-After": str(config.unavailable_retry_after)}
+            page = GATEWAY_PAGES[int(kind)]
+            await Response(page, status_code=int(kind), headers=headers, media_type="text/html")(
                 scope, receive, send
             )
         elif kind == "429":

@@ -6,7 +6,8 @@ faults may fire; the :class:`FaultInjector` draws them and can be reconfigured w
 
 - ``"500"``: HTTP 500 with a top-level error body; in ``create_on_500`` of the cases (about half by
   default) the request is carried out first, as a real server may fail after doing the work;
-- ``"502"``, ``"503"``: a gateway's HTML error page; nothing is created;
+- ``"502"``, ``"503"``: a gateway's HTML error page; nothing is created (a 503 carries
+  ``Retry-After`` when ``unavailable_retry_after`` is set, as a server in maintenance may);
 - ``"429"``: rate limited, with ``Retry-After``; nothing is created;
 - ``"slow"``: the request is carried out, and the answer is held back ``slow_seconds`` (longer than a
   client's timeout, so the client gives up with the outcome unknown);
@@ -36,6 +37,8 @@ class FaultConfig:
     slow_seconds: float = 35.0
     #: The ``Retry-After`` value (seconds) sent with an injected 429.
     retry_after: int = 2
+    #: The ``Retry-After`` value (seconds) sent with an injected 503; None sends none.
+    unavailable_retry_after: int | None = None
     #: The share of injected 500s that come after the request was carried out.
     create_on_500: float = 0.5
     #: HTTP methods faults apply to.
@@ -51,7 +54,7 @@ class FaultConfig:
             raise ValueError("rate must be between 0 and 1")
         if not 0.0 <= self.create_on_500 <= 1.0:
             raise ValueError("create_on_500 must be between 0 and 1")
-        if self.slow_seconds < 0 or self.retry_after < 0:
+        if self.slow_seconds < 0 or self.retry_after < 0 or (self.unavailable_retry_after or 0) < 0:
             raise ValueError("slow_seconds and retry_after must not be negative")
 
     @classmethod
@@ -61,7 +64,8 @@ class FaultConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FaultConfig:
-        allowed = {"rate", "kinds", "slow_seconds", "retry_after", "create_on_500", "methods"}
+        allowed = {"rate", "kinds", "slow_seconds", "retry_after", "unavailable_retry_after"}
+        allowed |= {"create_on_500", "methods"}
         unknown = set(data) - allowed
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
@@ -80,6 +84,9 @@ class FaultConfig:
             isinstance(values["retry_after"], bool) or not isinstance(values["retry_after"], int)
         ):
             raise ValueError("retry_after must be an integer")
+        late = values.get("unavailable_retry_after")
+        if late is not None and (isinstance(late, bool) or not isinstance(late, int)):
+            raise ValueError("unavailable_retry_after must be an integer or null")
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:

@@ -285,9 +285,9 @@ def test_pages_fit_a_1024_px_window_and_a_phone(dashboard, page: Page):
     assert track.locator("p").first.evaluate(NOT_CLIPPED), "'Track a job by id' is cut off"
     expect(page.get_by_role("spinbutton", name="Page")).to_be_visible()  # the pager says what it is
     # Prompt and submission time come first, so they fit in the table's visible width.
-    from ui import history_view as hv
+    from ui.history_table import column_config
 
-    config = hv.column_config()
+    config = column_config()
     assert list(config)[:3] == ["status", "prompt", "submitted"]
     box = page.get_by_test_id("stDataFrame").first.bounding_box()
     assert box is not None and box["width"] >= 40 + 110 + 200 + 130

@@ -110,8 +110,8 @@ def test_a_visitor_who_has_not_signed_in_sees_only_the_sign_in_screen_everywhere
     assert team_dashboard.local_id.encode() not in payload
 
 
-def _sign_in(page, dashboard, subject: str) -> None:
-    page.goto(dashboard.page_url("history"))
+def _sign_in(page, dashboard, subject: str, start: str = "history") -> None:
+    page.goto(dashboard.page_url(start))
     page.get_by_role("button", name="Sign in").click()
     # The provider's own page: who to sign in as.
     page.locator("input[name=sub]").fill(subject)
@@ -120,9 +120,11 @@ def _sign_in(page, dashboard, subject: str) -> None:
 
 
 def test_an_allowed_person_signs_in_sees_the_team_s_jobs_and_signs_out(team_dashboard, page):
-    _sign_in(page, team_dashboard, "ana@team.test")
+    # Signing in from a deep link lands on it, not on the home page.
+    deep_link = f"job?job={team_dashboard.local_id}"
+    _sign_in(page, team_dashboard, "ana@team.test", start=deep_link)
     page.get_by_text("ana@team.test", exact=True).first.wait_for()
-    page.goto(team_dashboard.page_url(f"job?job={team_dashboard.local_id}"))
+    assert page.url == team_dashboard.page_url(deep_link)
     page.get_by_text(SECRET_PROMPT).first.wait_for()
     page.get_by_role("button", name="Sign out").click()
     # The provider asks before it ends its own session, then sends the browser back.

@@ -11,7 +11,9 @@ import pytest
 
 from legnext_core.models import JobKind, JobRequest
 from tests.ui.test_job_detail import finish, submit
-from ui import history_view as hv
+from ui.history_export import EXPORT_STATE_KEY, export_csv
+from ui.history_filters import HistoryFilters
+from ui.history_table import SELECTED_KEY, TABLE_KEY
 
 SECRET_KEY = "lgx-live-KEY-7f3a9c1e5b2d8064"
 SECRET_WEBHOOK = "whsec-HISTORY-4c8e2a6f0d1b"
@@ -129,7 +131,7 @@ def test_selected_job_stays_selected_when_new_jobs_arrive(app_test, studio, sand
     submit(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="a newer one"))
     at.run()
     # Row 1 is `picked` (newest first); a click sets the table's state to that position.
-    at.session_state[hv.TABLE_KEY] = {"selection": {"rows": [1], "columns": []}}
+    at.session_state[TABLE_KEY] = {"selection": {"rows": [1], "columns": []}}
     at.run()
     assert f"`{picked.job_id}`" in page_text(at)
     submit(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="newest of all"))
@@ -137,8 +139,8 @@ def test_selected_job_stays_selected_when_new_jobs_arrive(app_test, studio, sand
     assert not at.exception
     frame = table(at)
     assert frame["job_id"].iloc[2] == picked.job_id
-    assert at.session_state[hv.TABLE_KEY]["selection"]["rows"] == [2]
-    assert at.session_state[hv.SELECTED_KEY] == picked.local_id
+    assert at.session_state[TABLE_KEY]["selection"]["rows"] == [2]
+    assert at.session_state[SELECTED_KEY] == picked.local_id
     summary = [p for p in at.get("page_link") if p.proto.label == "Open details"]
     assert summary and f"job={picked.job_id}" in str(summary[0].proto.query_string)
 
@@ -154,7 +156,7 @@ def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
     at.run()
     frame = table(at)
     assert [s[0] for s in frame["status"]] == ["unknown"]
-    at.session_state[hv.TABLE_KEY] = {"selection": {"rows": [0], "columns": []}}
+    at.session_state[TABLE_KEY] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     text = page_text(at)
     assert "outcome is unknown" in text and "looking for this job" in text and "resubmit it only" in text
@@ -171,7 +173,7 @@ def test_records_this_process_cannot_follow_say_why(app_test, studio, sandbox):
     job = current.client.submit(request)
     current.store.record_accepted(other.local_id, job)
     at.run()
-    at.session_state[hv.TABLE_KEY] = {"selection": {"rows": [0], "columns": []}}
+    at.session_state[TABLE_KEY] = {"selection": {"rows": [0], "columns": []}}
     at.run()
     assert "Not followed here. Made on another Legnext API or key" in page_text(at)
 
@@ -223,7 +225,7 @@ def test_export_holds_the_filtered_jobs_and_no_secret_appears_anywhere(
     finish(current, live, fox)
     submit(current, JobRequest(kind=JobKind.IMAGE, prompt="a barn"))
     at.run()
-    at.session_state[hv.TABLE_KEY] = {"selection": {"rows": [1], "columns": []}}
+    at.session_state[TABLE_KEY] = {"selection": {"rows": [1], "columns": []}}
     at.run()
     assert not at.exception
     texts = [page_text(at)]
@@ -233,7 +235,7 @@ def test_export_holds_the_filtered_jobs_and_no_secret_appears_anywhere(
     assert not detail.exception and detail.json
     texts.append(page_text(detail))
 
-    export = hv.export_csv(current, hv.HistoryFilters(statuses=("completed",)))
+    export = export_csv(current, HistoryFilters(statuses=("completed",)))
     exported = pd.read_csv(io.BytesIO(export))
     assert list(exported["job_id"]) == [fox.job_id]
     texts.append(export.decode())
@@ -250,14 +252,14 @@ def test_export_is_made_on_a_click_from_the_filters_then_offered_until_they_chan
     finish(current, sandbox, fox)
     submit(current, JobRequest(kind=JobKind.IMAGE, prompt="a red barn"))
     at.run()
-    assert hv.EXPORT_STATE_KEY not in at.session_state
+    assert EXPORT_STATE_KEY not in at.session_state
     at.multiselect(key="history-status").set_value(["completed"]).run()
     at.button(key="history-export").click().run()
     assert not at.exception
-    prepared = at.session_state[hv.EXPORT_STATE_KEY]
+    prepared = at.session_state[EXPORT_STATE_KEY]
     assert prepared.jobs == 1
     assert list(pd.read_csv(io.BytesIO(prepared.data))["job_id"]) == [fox.job_id]
     assert prepared.label().startswith("Download 1 job (CSV, ")
     # Made for "completed": other filters drop it rather than offer a file that does not match them.
     at.multiselect(key="history-status").set_value([]).run()
-    assert hv.EXPORT_STATE_KEY not in at.session_state
+    assert EXPORT_STATE_KEY not in at.session_state
