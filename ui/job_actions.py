@@ -3,6 +3,8 @@ outcome is unknown, confirm which Legnext job it made or resubmit it deliberatel
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import tzinfo
 
 import streamlit as st
@@ -34,19 +36,27 @@ def show_next_steps(record: JobRecord) -> None:
                 st.switch_page("pages/create.py", query_params=query)
 
 
+@contextmanager
+def _decision(question: str, explanation: str) -> Iterator[None]:
+    """A bordered box for a decision only a person can take about an unknown submission."""
+    with st.container(border=True):
+        st.markdown(f"**{question}**")
+        st.caption(explanation)
+        yield
+
+
 def show_candidates(studio: Studio, record: JobRecord, zone: tzinfo) -> None:
     """Legnext jobs that may be this unknown submission's, each confirmed only by a person."""
     candidates = job_detail.match_candidates(record)
     if not candidates:
         return
     local_id = record.local_id
-    with st.container(border=True):
-        st.markdown("**Is one of these the job this submission made?**")
-        st.caption(
-            "Legnext has jobs of the same kind created while this submission was being sent. Nothing "
-            "proves which one is this submission's: open it in your Legnext dashboard, compare the "
-            "prompt, then confirm. Nothing is linked without you."
-        )
+    with _decision(
+        "Is one of these the job this submission made?",
+        "Legnext has jobs of the same kind created while this submission was being sent. Nothing "
+        "proves which one is this submission's: open it in your Legnext dashboard, compare the "
+        "prompt, then confirm. Nothing is linked without you.",
+    ):
         for candidate in candidates:
             left, right = st.columns([3, 1])
             match_id = candidate["job_id"]
@@ -65,12 +75,11 @@ def show_resubmit(studio: Studio, record: JobRecord, who: Person) -> None:
     if not job_detail.is_unresolved(record):
         return
     local_id = record.local_id
-    with st.container(border=True):
-        st.markdown("**Resubmit this job**")
-        st.caption(
-            "Only if you have checked your Legnext dashboard and the job is not there: if it was created, "
-            "submitting again makes (and bills) a second one."
-        )
+    with _decision(
+        "Resubmit this job",
+        "Only if you have checked your Legnext dashboard and the job is not there: if it was created, "
+        "submitting again makes (and bills) a second one.",
+    ):
         sure = st.checkbox("I checked: Legnext did not create this job", key=f"resubmit-sure-{local_id}")
         # The same one-shot button as the making pages: a double click or a stale page sends nothing.
         form = f"resubmit-{local_id}"
