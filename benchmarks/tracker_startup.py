@@ -93,7 +93,9 @@ def bench_size(size: int, root: Path, sandbox: SandboxServer) -> dict[str, Any]:
     load_s = round(time.perf_counter() - started, 3)
     client = LegnextClient(KEY, sandbox.base_url, timeout=10, max_retries=0)
     request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt="a lighthouse on a cliff at dusk, slow dolly")
-    intent = store.add_intent(request, api_mode="sandbox", api_base_url=sandbox.base_url, estimated_points=None)
+    intent = store.add_intent(
+        request, api_mode="sandbox", api_base_url=sandbox.base_url, estimated_points=None
+    )
     fresh = store.record_accepted(intent.local_id, client.submit(request))
     # It was due while the server was down.
     store.update_tracking(fresh.local_id, next_poll_at=time.time() - 5, poll_count=0)
