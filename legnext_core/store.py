@@ -496,6 +496,9 @@ class JobStore:
         """:meth:`update_tracking` for many records in one write (one fsync); returns how many changed.
 
         ``fields_by_id`` maps a ``local_id`` to its fields. A record no longer in the log is skipped.
+        The new records are worked out before the locks are taken (the log replaces a record's object
+        when it changes, never edits one, so one still the same object under the locks is unchanged);
+        only records changed meanwhile are worked out again under them.
         """
         for fields in fields_by_id.values():
             refused = sorted(set(fields) - TRACKING_FIELDS)
@@ -503,6 +506,16 @@ class JobStore:
                 raise ValueError(f"update_tracking cannot set {', '.join(refused)}")
         if not fields_by_id:
             return 0
+
+        def tracked(data: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+            return transitions.track(JobRecord.from_dict(data), fields).to_dict()
+
+        stored = self.stored()
+        prepared = {}
+        for local_id, fields in fields_by_id.items():
+            data = stored.get(local_id)
+            if data is not None:
+                prepared[local_id] = (data, tracked(data, fields))
         with self._lock, self._storage.writing():
             stored = self.stored()
             changed: dict[str, dict[str, Any]] = {}
@@ -510,7 +523,9 @@ class JobStore:
                 data = stored.get(local_id)
                 if data is None:
                     continue
-                new = transitions.track(JobRecord.from_dict(data), fields).to_dict()
+                before, new = prepared.get(local_id, (None, None))
+                if before is not data or new is None:
+                    new = tracked(data, fields)
                 if new != data:
                     changed[local_id] = new
             if changed:

@@ -318,6 +318,7 @@ class Tracker:
         self._ensure_pools()
         now = self.clock() if now is None else now
         futures, polled = self._start_polls(now, limit_to_free_slots=False)
+        self._scan_for_missing_media(now)
         wait(futures)
         downloads = self._start_downloads(now)
         wait(downloads)
@@ -331,6 +332,7 @@ class Tracker:
                 now = self.clock()
                 self._start_polls(now, limit_to_free_slots=True)
                 self._start_downloads(now)
+                self._scan_while_quiet(now)
                 idle = self._idle_time(now)
             except Exception as exc:  # noqa: BLE001 - the tracker must outlive any one bad sweep
                 log.exception("Tracker sweep failed")
@@ -361,11 +363,11 @@ class Tracker:
         return next_at
 
     def _start_polls(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
-        """Start the polls that are due, then the sweep's bookkeeping (notes, a slice of the media scan).
+        """Start the polls that are due, then write the notes of jobs this process cannot poll.
 
-        Active jobs come first whatever the log's size: the writes a sweep owes are batched into one
-        write each, and the look for missing media after a restart goes one slice per sweep after the
-        polls have started (see :meth:`_scan_for_missing_media`).
+        Active jobs come first whatever the log's size: the writes a sweep owes are batched, and the
+        look for missing media after a restart runs in slices after the polls have started (see
+        :meth:`_scan_for_missing_media`).
         """
         if not self._resumed:
             self._resumed = True
@@ -419,9 +421,11 @@ class Tracker:
         if not paused:
             futures += self._start_link_checks(now)
             futures += self._start_active_list_read(records, now)
-        # Only the note changes on these records (no poll touches them): after the polls, in one write.
-        self.store.update_tracking_many(notes)
-        self._scan_for_missing_media(now)
+        # Only the note changes on these records (no poll touches them): after the polls, in a few
+        # writes, so that no one write holds the log for long.
+        batch = list(notes.items())
+        for start in range(0, len(batch), NOTES_PER_WRITE):
+            self.store.update_tracking_many(dict(batch[start : start + NOTES_PER_WRITE]))
         with self._lock:
             self._last_sweep_at = now
             self._next_due_at = soonest
@@ -844,6 +848,13 @@ class Tracker:
         with self._lock:
             self._media_scan = _MediaScan(ids) if ids else None
 
+    def _scan_while_quiet(self, now: float) -> None:
+        """Slices of the look for missing media until it is through, for up to MEDIA_SCAN_BUDGET, or
+        until something wakes the tracker (a poll ended, a delivery came): polls never wait for it."""
+        deadline = time.monotonic() + MEDIA_SCAN_BUDGET
+        while self._media_scan is not None and not self._wakeup.is_set() and time.monotonic() < deadline:
+            self._scan_for_missing_media(now)
+
     def _scan_for_missing_media(self, now: float) -> None:
         """One slice of the look after a restart: completed jobs (within retention) whose media or
         posters are not all on disk yet are queued for the download thread.
@@ -929,8 +940,12 @@ class Tracker:
 
 _ACTIVE = frozenset({"pending", "staged", "processing"})
 
-#: Records looked at per sweep by the look for missing media after a restart (a few ms of work).
+#: Records looked at per slice by the look for missing media after a restart (a few ms of work,
+#: holding the log that long), and the time the tracker thread gives it between sweeps (real seconds).
 MEDIA_SCAN_SLICE = 5_000
+MEDIA_SCAN_BUDGET = 0.1
+#: "Not polled" notes per write (each note rewrites its record in the journal: ~2 KB).
+NOTES_PER_WRITE = 2_000
 
 
 class _MediaScan:
