@@ -23,6 +23,7 @@ disk and on the other work the machine does.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -91,6 +92,8 @@ def bench_size(size: int, root: Path, sandbox: SandboxServer) -> dict[str, Any]:
     store = JobStore(log_path)
     store.count()
     load_s = round(time.perf_counter() - started, 3)
+    # As the dashboard does once the log is loaded (``Studio.start``).
+    gc.freeze()
     client = LegnextClient(KEY, sandbox.base_url, timeout=10, max_retries=0)
     request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt="a lighthouse on a cliff at dusk, slow dolly")
     intent = store.add_intent(
@@ -128,6 +131,7 @@ def bench_size(size: int, root: Path, sandbox: SandboxServer) -> dict[str, Any]:
         os.fsync = fsyncs.function
         client.close()
         store.close()
+        gc.unfreeze()
     return {
         "jobs": size,
         "unpollable_active": len(unpollable),
