@@ -33,6 +33,7 @@ restart every unfinished job is resumed from its record; an overdue one is polle
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
@@ -163,6 +164,8 @@ class Tracker:
         self._media_busy: set[str] = set()
         #: The look for missing media after a (re)start, while it is under way.
         self._media_scan: _MediaScan | None = None
+        #: "Not polled" notes the last sweep found missing (local_id -> fields), written between sweeps.
+        self._notes_due: dict[str, dict[str, Any]] = {}
         self._last_sweep_at: float | None = None
         self._active_jobs = 0
         self._last_error: str | None = None
@@ -318,6 +321,8 @@ class Tracker:
         self._ensure_pools()
         now = self.clock() if now is None else now
         futures, polled = self._start_polls(now, limit_to_free_slots=False)
+        while self._write_notes():
+            pass
         self._scan_for_missing_media(now)
         wait(futures)
         downloads = self._start_downloads(now)
@@ -332,7 +337,7 @@ class Tracker:
                 now = self.clock()
                 self._start_polls(now, limit_to_free_slots=True)
                 self._start_downloads(now)
-                self._scan_while_quiet(now)
+                self._catch_up_while_quiet(now)
                 idle = self._idle_time(now)
             except Exception as exc:  # noqa: BLE001 - the tracker must outlive any one bad sweep
                 log.exception("Tracker sweep failed")
@@ -421,12 +426,10 @@ class Tracker:
         if not paused:
             futures += self._start_link_checks(now)
             futures += self._start_active_list_read(records, now)
-        # Only the note changes on these records (no poll touches them): after the polls, in a few
-        # writes, so that no one write holds the log for long.
-        batch = list(notes.items())
-        for start in range(0, len(batch), NOTES_PER_WRITE):
-            self.store.update_tracking_many(dict(batch[start : start + NOTES_PER_WRITE]))
         with self._lock:
+            # Written after the polls have started, a few at a time (see _write_notes); each sweep
+            # says afresh which records still lack one.
+            self._notes_due = notes
             self._last_sweep_at = now
             self._next_due_at = soonest
         return futures, polled
@@ -435,8 +438,8 @@ class Tracker:
         with self._lock:
             if (self._woken or self._link_checks) and now >= self._paused_until:
                 return MIN_IDLE
-            if self._media_scan is not None:
-                return MIN_IDLE  # the next slice of the look for missing media
+            if self._notes_due or self._media_scan is not None:
+                return MIN_IDLE  # more notes to write, or the next slice of the look for missing media
             if now < self._paused_until:
                 return min(max(self._paused_until - now, MIN_IDLE), MAX_IDLE)
             moments = [self._next_due_at]
@@ -848,12 +851,29 @@ class Tracker:
         with self._lock:
             self._media_scan = _MediaScan(ids) if ids else None
 
-    def _scan_while_quiet(self, now: float) -> None:
-        """Slices of the look for missing media until it is through, for up to MEDIA_SCAN_BUDGET, or
-        until something wakes the tracker (a poll ended, a delivery came): polls never wait for it."""
-        deadline = time.monotonic() + MEDIA_SCAN_BUDGET
-        while self._media_scan is not None and not self._wakeup.is_set() and time.monotonic() < deadline:
-            self._scan_for_missing_media(now)
+    def _catch_up_while_quiet(self, now: float) -> None:
+        """Between sweeps: "not polled" notes, then slices of the look for missing media, for up to
+        BOOKKEEPING_BUDGET or until something wakes the tracker (a poll ended, a delivery came), so
+        that polls never wait for either."""
+        deadline = time.monotonic() + BOOKKEEPING_BUDGET
+        while True:  # at least one step per sweep, so a busy tracker still gets through them
+            if not self._write_notes():
+                if self._media_scan is None:
+                    return
+                self._scan_for_missing_media(now)
+            if self._wakeup.is_set() or time.monotonic() >= deadline:
+                return
+
+    def _write_notes(self) -> bool:
+        """Write up to NOTES_PER_WRITE of the notes the last sweep found due, in one write; False if none."""
+        with self._lock:
+            if not self._notes_due:
+                return False
+            batch = dict(itertools.islice(self._notes_due.items(), NOTES_PER_WRITE))
+            for local_id in batch:
+                del self._notes_due[local_id]
+        self.store.update_tracking_many(batch)
+        return True
 
     def _scan_for_missing_media(self, now: float) -> None:
         """One slice of the look after a restart: completed jobs (within retention) whose media or
@@ -941,11 +961,12 @@ class Tracker:
 _ACTIVE = frozenset({"pending", "staged", "processing"})
 
 #: Records looked at per slice by the look for missing media after a restart (a few ms of work,
-#: holding the log that long), and the time the tracker thread gives it between sweeps (real seconds).
+#: holding the log that long).
 MEDIA_SCAN_SLICE = 5_000
-MEDIA_SCAN_BUDGET = 0.1
-#: "Not polled" notes per write (each note rewrites its record in the journal: ~2 KB).
-NOTES_PER_WRITE = 2_000
+#: "Not polled" notes per write (each rewrites its record: ~2 KB of journal, ~0.1 ms of work).
+NOTES_PER_WRITE = 500
+#: How long the tracker thread spends on notes and the media scan between sweeps (real seconds).
+BOOKKEEPING_BUDGET = 0.1
 
 
 class _MediaScan:

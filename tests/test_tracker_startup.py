@@ -82,6 +82,24 @@ def test_notes_for_jobs_that_cannot_be_polled_are_written_in_one_write(sandbox, 
         rig.store.close()
 
 
+def test_many_notes_are_written_a_bounded_batch_at_a_time(sandbox, manual_clock, tmp_path, monkeypatch):
+    monkeypatch.setattr(tracker_module, "NOTES_PER_WRITE", 4)
+    rig = make_rig(sandbox, manual_clock, tmp_path)
+    tracker = sandbox_only_tracker(rig)
+    try:
+        live = track_live_jobs(rig.store, 10)
+        counter = CountingCommits(rig.store)
+        rig.store.storage.commit = counter
+        tracker.sweep_once()
+        assert [len(ids) for ids in counter.written] == [4, 4, 2]
+        assert set().union(*counter.written) == set(live)
+        assert all(rig.record(i).note == NOT_POLLED_NOTE for i in live)
+    finally:
+        tracker.stop()
+        rig.client.close()
+        rig.store.close()
+
+
 def test_notes_are_cleared_in_one_write_when_the_jobs_can_be_polled_again(sandbox, manual_clock, tmp_path):
     rig = make_rig(sandbox, manual_clock, tmp_path)
     try:
