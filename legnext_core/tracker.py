@@ -964,9 +964,9 @@ _ACTIVE = frozenset({"pending", "staged", "processing"})
 #: holding the log that long).
 MEDIA_SCAN_SLICE = 5_000
 #: "Not polled" notes per write (each rewrites its record: ~2 KB of journal, ~0.1 ms of work).
-NOTES_PER_WRITE = 500
+NOTES_PER_WRITE = 1_000
 #: How long the tracker thread spends on notes and the media scan between sweeps (real seconds).
-BOOKKEEPING_BUDGET = 0.1
+BOOKKEEPING_BUDGET = 0.5
 
 
 class _MediaScan:
