@@ -368,11 +368,11 @@ class Tracker:
         return next_at
 
     def _start_polls(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
-        """Start the polls that are due, then write the notes of jobs this process cannot poll.
+        """Start the polls that are due (and the list read), and note which jobs this process cannot poll.
 
-        Active jobs come first whatever the log's size: the writes a sweep owes are batched, and the
-        look for missing media after a restart runs in slices after the polls have started (see
-        :meth:`_scan_for_missing_media`).
+        Active jobs come first whatever the log's size: the first poll times are written in one write
+        before the polls start; the "not polled" notes and the look for missing media after a restart
+        come after them, in bounded steps (see :meth:`_catch_up_while_quiet`).
         """
         if not self._resumed:
             self._resumed = True
@@ -846,7 +846,7 @@ class Tracker:
 
     # -- media -----------------------------------------------------------------------------------
     def _begin_media_scan(self) -> None:
-        """After a (re)start: look through every record, a slice per sweep, for media still to archive."""
+        """After a (re)start: look through every record, in slices between sweeps, for media to archive."""
         ids = self.store.local_ids() if self.archiver is not None else []
         with self._lock:
             self._media_scan = _MediaScan(ids) if ids else None
@@ -884,9 +884,9 @@ class Tracker:
         """
         with self._lock:
             scan = self._media_scan
-        if scan is None:
-            return
-        chunk = scan.next_slice()
+            if scan is None:
+                return
+            chunk = scan.next_slice()
         horizon = now - MEDIA_RETENTION
         for record in self.store.records_where(lambda data: _completed_after(data, horizon), chunk):
             if _needs_archiving(record):
