@@ -679,8 +679,9 @@ def merge_snapshot(
         merged = record.replace(**changes)
         if merged.to_dict() != before:
             # The job's data changed, so the merged record differs from ``record`` whatever follows.
-            merged = merged.replace(updated_at=now)
-            return merged if polled_at is None else merged.replace(last_poll_at=polled_at)
+            if polled_at is None:
+                return merged.replace(updated_at=now)
+            return merged.replace(updated_at=now, last_poll_at=polled_at)
     if polled_at is not None:
         merged = merged.replace(last_poll_at=polled_at)
     if merged is record or merged.to_dict() == before:

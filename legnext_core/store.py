@@ -492,6 +492,46 @@ class JobStore:
             raise ValueError(f"update_tracking cannot set {', '.join(refused)}")
         return self._change(local_id, lambda r: transitions.track(r, fields))
 
+    def update_tracking_many(self, fields_by_id: Mapping[str, Mapping[str, Any]]) -> int:
+        """:meth:`update_tracking` for many records in one write (one fsync); returns how many changed.
+
+        ``fields_by_id`` maps a ``local_id`` to its fields. A record no longer in the log is skipped.
+        The new records are worked out before the locks are taken (the log replaces a record's object
+        when it changes, never edits one, so one still the same object under the locks is unchanged);
+        only records changed meanwhile are worked out again under them.
+        """
+        for fields in fields_by_id.values():
+            refused = sorted(set(fields) - TRACKING_FIELDS)
+            if refused:
+                raise ValueError(f"update_tracking cannot set {', '.join(refused)}")
+        if not fields_by_id:
+            return 0
+
+        def tracked(data: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+            return transitions.track(JobRecord.from_dict(data), fields).to_dict()
+
+        stored = self.stored()
+        prepared = {}
+        for local_id, fields in fields_by_id.items():
+            data = stored.get(local_id)
+            if data is not None:
+                prepared[local_id] = (data, tracked(data, fields))
+        with self._lock, self._storage.writing():
+            stored = self.stored()
+            changed: dict[str, dict[str, Any]] = {}
+            for local_id, fields in fields_by_id.items():
+                data = stored.get(local_id)
+                if data is None:
+                    continue
+                before, new = prepared.get(local_id, (None, None))
+                if before is not data or new is None:
+                    new = tracked(data, fields)
+                if new != data:
+                    changed[local_id] = new
+            if changed:
+                self._storage.commit({_TABLE: changed})
+            return len(changed)
+
     def update_library(self, local_id: str, **fields: Any) -> JobRecord:
         """Set favourites, tags or hidden (:data:`LIBRARY_FIELDS`); an empty value removes the field."""
         refused = sorted(set(fields) - LIBRARY_FIELDS)
@@ -650,6 +690,24 @@ class JobStore:
         if limit is not None:
             matches = matches[:limit]
         return [JobRecord.from_dict(data) for data in matches]
+
+    def local_ids(self) -> list[str]:
+        """Every record's ``local_id``, in log order (no record is built): where a long walk starts."""
+        with self._lock:
+            return list(self.stored())
+
+    def records_where(
+        self, keep: Callable[[Mapping[str, Any]], bool], local_ids: Iterable[str]
+    ) -> list[JobRecord]:
+        """Among ``local_ids``, the records whose stored object ``keep`` accepts, in the order given.
+
+        Only the records returned are built, so a walk over the whole log in slices of ids costs
+        little more than reading a few fields of each record, and holds the lock one slice at a time.
+        """
+        with self._lock:
+            stored = self.stored()
+            found = [data for data in map(stored.get, local_ids) if data is not None and keep(data)]
+        return [JobRecord.from_dict(data) for data in found]
 
     def extension_chain(self, job_id: str) -> ExtensionChain:
         """How long the video of ``job_id`` is and how many extensions it has left.

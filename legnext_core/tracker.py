@@ -33,11 +33,12 @@ restart every unfinished job is resumed from its record; an overdue one is polle
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -113,6 +114,8 @@ class TrackerHealth:
     active_list_reads: int = 0
     #: True on a replica whose tracker waits while another replica's tracks (see :attr:`Tracker.relay`).
     standby: bool = False
+    #: False until the look for missing media after the last start has been through the whole log.
+    media_scan_done: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,6 +162,10 @@ class Tracker:
         self._reschedule_all = True
         self._media_due: dict[str, tuple[int, float]] = {}
         self._media_busy: set[str] = set()
+        #: The look for missing media after a (re)start, while it is under way.
+        self._media_scan: _MediaScan | None = None
+        #: "Not polled" notes the last sweep found missing (local_id -> fields), written between sweeps.
+        self._notes_due: dict[str, dict[str, Any]] = {}
         self._last_sweep_at: float | None = None
         self._active_jobs = 0
         self._last_error: str | None = None
@@ -301,6 +308,7 @@ class Tracker:
                 active_list_offered=self._list_offered,
                 active_list_reads=self._list_read_count,
                 standby=self._relaying(),
+                media_scan_done=self._resumed and self._media_scan is None,
             )
 
     # -- sweeps ----------------------------------------------------------------------------------
@@ -313,6 +321,9 @@ class Tracker:
         self._ensure_pools()
         now = self.clock() if now is None else now
         futures, polled = self._start_polls(now, limit_to_free_slots=False)
+        while self._write_notes():
+            pass
+        self._scan_for_missing_media(now)
         wait(futures)
         downloads = self._start_downloads(now)
         wait(downloads)
@@ -326,6 +337,7 @@ class Tracker:
                 now = self.clock()
                 self._start_polls(now, limit_to_free_slots=True)
                 self._start_downloads(now)
+                self._catch_up_while_quiet(now)
                 idle = self._idle_time(now)
             except Exception as exc:  # noqa: BLE001 - the tracker must outlive any one bad sweep
                 log.exception("Tracker sweep failed")
@@ -338,22 +350,33 @@ class Tracker:
         if self._downloads is None:
             self._downloads = ThreadPoolExecutor(1, thread_name_prefix="legnext-media")
 
-    def _poll_time(self, record: Record, now: float, *, reschedule_all: bool) -> tuple[Record, float]:
-        """When ``record`` (pollable again) is next polled; a first or rescheduled time is written down."""
+    def _poll_time(
+        self, record: Record, now: float, *, reschedule_all: bool, to_write: dict[str, dict[str, Any]]
+    ) -> float:
+        """When ``record`` (pollable) is next polled; a first or rescheduled time (and the end of a
+        "not polled" note) is added to ``to_write``, which the sweep writes in one go."""
+        fields: dict[str, Any] = {}
         if record.note == NOT_POLLED_NOTE:
-            record = self.store.update_tracking(record.local_id, note=None)
+            fields["note"] = None
         next_at = record.next_poll_at
         if next_at is None or reschedule_all:
             fresh = now + self._delay(record, record.poll_count or 0, now)
             if next_at is None or fresh < next_at:
-                next_at = fresh
-                self.store.update_tracking(record.local_id, next_poll_at=next_at)
-        return record, next_at
+                next_at = fields["next_poll_at"] = fresh
+        if fields:
+            to_write[record.local_id] = fields
+        return next_at
 
     def _start_polls(self, now: float, *, limit_to_free_slots: bool) -> tuple[list[Future], list[str]]:
+        """Start the polls that are due (and the list read), and note which jobs this process cannot poll.
+
+        Active jobs come first whatever the log's size: the first poll times are written in one write
+        before the polls start; the "not polled" notes and the look for missing media after a restart
+        come after them, in bounded steps (see :meth:`_catch_up_while_quiet`).
+        """
         if not self._resumed:
             self._resumed = True
-            self._queue_missing_media(now)
+            self._begin_media_scan()
         records = self.store.active()
         with self._lock:
             self._active_jobs = len(records)
@@ -365,15 +388,17 @@ class Tracker:
             departed = set(self._departed)
         due: list[tuple[bool, float, Record, Any]] = []
         soonest: float | None = None
+        schedules: dict[str, dict[str, Any]] = {}
+        notes: dict[str, dict[str, Any]] = {}
         for record in records:
             if record.local_id in busy:
                 continue
             client = self.clients(record)
             if client is None:
                 if record.note != NOT_POLLED_NOTE:
-                    self.store.update_tracking(record.local_id, note=NOT_POLLED_NOTE)
+                    notes[record.local_id] = {"note": NOT_POLLED_NOTE}
                 continue
-            record, next_at = self._poll_time(record, now, reschedule_all=reschedule_all)
+            next_at = self._poll_time(record, now, reschedule_all=reschedule_all, to_write=schedules)
             is_woken = record.job_id in woken
             if not is_woken and record.job_id in listed and client is self.account_client:
                 continue  # the active list reports this job: no GET of its own
@@ -385,6 +410,8 @@ class Tracker:
             with self._lock:
                 free = self.max_in_flight - len(self._in_flight)
             due = due[: max(free, 0)]
+        # Written before the polls start: a poll's own write of its next time must come after this one.
+        self.store.update_tracking_many(schedules)
         futures = []
         polled = []
         for not_woken, _next_at, record, client in due:
@@ -400,6 +427,9 @@ class Tracker:
             futures += self._start_link_checks(now)
             futures += self._start_active_list_read(records, now)
         with self._lock:
+            # Written after the polls have started, a few at a time (see _write_notes); each sweep
+            # says afresh which records still lack one.
+            self._notes_due = notes
             self._last_sweep_at = now
             self._next_due_at = soonest
         return futures, polled
@@ -408,6 +438,8 @@ class Tracker:
         with self._lock:
             if (self._woken or self._link_checks) and now >= self._paused_until:
                 return MIN_IDLE
+            if self._notes_due or self._media_scan is not None:
+                return MIN_IDLE  # more notes to write, or the next slice of the look for missing media
             if now < self._paused_until:
                 return min(max(self._paused_until - now, MIN_IDLE), MAX_IDLE)
             moments = [self._next_due_at]
@@ -813,14 +845,56 @@ class Tracker:
         return max(now - started, 0.0)
 
     # -- media -----------------------------------------------------------------------------------
-    def _queue_missing_media(self, now: float) -> None:
-        """After a restart: completed jobs whose media is not all on disk yet (within retention)."""
-        if self.archiver is None:
-            return
-        for record in self.store.recent(None, statuses=["completed"]):
-            ended = record.ended_at or record.updated_at or now
-            if now - ended < MEDIA_RETENTION and _needs_archiving(record):
+    def _begin_media_scan(self) -> None:
+        """After a (re)start: look through every record, in slices between sweeps, for media to archive."""
+        ids = self.store.local_ids() if self.archiver is not None else []
+        with self._lock:
+            self._media_scan = _MediaScan(ids) if ids else None
+
+    def _catch_up_while_quiet(self, now: float) -> None:
+        """Between sweeps: "not polled" notes, then slices of the look for missing media, for up to
+        BOOKKEEPING_BUDGET or until something wakes the tracker (a poll ended, a delivery came), so
+        that polls never wait for either."""
+        deadline = time.monotonic() + BOOKKEEPING_BUDGET
+        while True:  # at least one step per sweep, so a busy tracker still gets through them
+            if not self._write_notes():
+                if self._media_scan is None:
+                    return
+                self._scan_for_missing_media(now)
+            if self._wakeup.is_set() or time.monotonic() >= deadline:
+                return
+
+    def _write_notes(self) -> bool:
+        """Write up to NOTES_PER_WRITE of the notes the last sweep found due, in one write; False if none."""
+        with self._lock:
+            if not self._notes_due:
+                return False
+            batch = dict(itertools.islice(self._notes_due.items(), NOTES_PER_WRITE))
+            for local_id in batch:
+                del self._notes_due[local_id]
+        self.store.update_tracking_many(batch)
+        return True
+
+    def _scan_for_missing_media(self, now: float) -> None:
+        """One slice of the look after a restart: completed jobs (within retention) whose media or
+        posters are not all on disk yet are queued for the download thread.
+
+        Each record is looked at once per start, by a few of its stored fields; only the completed
+        ones within retention are built. Jobs that finish meanwhile are queued by their poll.
+        """
+        with self._lock:
+            scan = self._media_scan
+            if scan is None:
+                return
+            chunk = scan.next_slice()
+        horizon = now - MEDIA_RETENTION
+        for record in self.store.records_where(lambda data: _completed_after(data, horizon), chunk):
+            if _needs_archiving(record):
                 self._queue_media_for(record, now, attempts=0, due_at=now)
+        if scan.done:
+            with self._lock:
+                if self._media_scan is scan:
+                    self._media_scan = None
 
     def _queue_media_for(self, record: Record, now: float, *, attempts: int, due_at: float) -> None:
         if self.archiver is None or not _output_urls(record) or not _needs_archiving(record):
@@ -885,6 +959,39 @@ class Tracker:
 
 
 _ACTIVE = frozenset({"pending", "staged", "processing"})
+
+#: Records looked at per slice by the look for missing media after a restart (a few ms of work,
+#: holding the log that long).
+MEDIA_SCAN_SLICE = 5_000
+#: "Not polled" notes per write (each rewrites its record: ~2 KB of journal, ~0.1 ms of work).
+NOTES_PER_WRITE = 1_000
+#: How long the tracker thread spends on notes and the media scan between sweeps (real seconds).
+BOOKKEEPING_BUDGET = 0.5
+
+
+class _MediaScan:
+    """Where the look for missing media after a restart stands: the log's ids, and how far it got."""
+
+    def __init__(self, local_ids: list[str]) -> None:
+        self.local_ids = local_ids
+        self.position = 0
+
+    def next_slice(self) -> list[str]:
+        chunk = self.local_ids[self.position : self.position + MEDIA_SCAN_SLICE]
+        self.position += len(chunk)
+        return chunk
+
+    @property
+    def done(self) -> bool:
+        return self.position >= len(self.local_ids)
+
+
+def _completed_after(data: Mapping[str, Any], horizon: float) -> bool:
+    """A stored record of a completed job that ended after ``horizon`` (or has no end time)."""
+    if data.get("status") != "completed":
+        return False
+    ended = data.get("ended_at") or data.get("updated_at")
+    return ended is None or ended > horizon
 
 
 def _output_urls(record: Record) -> list[str | None]:

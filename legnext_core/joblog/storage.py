@@ -204,6 +204,8 @@ class JournalStorage(CachedLog, Storage):
         self._compact_lock = FileLock(f"{self.path}.compact.lock")
         self._compactor: threading.Thread | None = None
         self._writing = False  # the thread holding ``_lock`` is inside ``writing()``
+        #: Inside ``writing()`` once caught up: only this writer changes the files until it leaves.
+        self._caught_up_for_writing = False
         self._tables: dict[str, dict[str, dict[str, Any]]] | None = None
         self._seq = 0
         self._snapshot_sig: _Signature | None = None
@@ -275,9 +277,10 @@ class JournalStorage(CachedLog, Storage):
             self._writing = True
             try:
                 self._refresh()
+                self._caught_up_for_writing = True
                 yield
             finally:
-                self._writing = False
+                self._writing = self._caught_up_for_writing = False
 
     def commit(self, changes: Mapping[str, Mapping[str, dict[str, Any] | None]]) -> None:
         """Append the changed records (None removes one), fsync once, and apply them.
@@ -325,6 +328,8 @@ class JournalStorage(CachedLog, Storage):
 
     # -- catching up -----------------------------------------------------------------------------------
     def _refresh(self) -> None:
+        if self._caught_up_for_writing:
+            return  # the writer's own reads: nobody else can have written since it caught up
         if self._tables is None:
             self._reload_or_recover()
             return
