@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from tinydb import TinyDB
 
 from legnext_core import records as transitions
-from legnext_core.joblog import JournalStorage, UnreadableLogError
+from legnext_core.joblog import JournalStorage, RecordTable, UnreadableLogError
 from legnext_core.joblog.backend import LogStorage
 from legnext_core.models import EXTENSION_SECONDS, MAX_EXTENSIONS, VIDEO_SECONDS
 from legnext_core.records import (
@@ -78,6 +78,7 @@ _ACTIVE = frozenset(status.value for status in RecordStatus if status.is_active)
 _QUEUED = frozenset({RecordStatus.QUEUED.value})
 _SUBMITTING = frozenset({RecordStatus.SUBMITTING.value})
 _UNKNOWN = frozenset({RecordStatus.UNKNOWN.value})
+_EMPTY = RecordTable()
 
 
 class StoreError(Exception):
@@ -152,12 +153,13 @@ class _Indexes:
         self.by_token: dict[str, str] = {}
         self.unfinished: dict[str, None] = {}
         self.children: dict[str, dict[str, None]] = {}
-        #: Unfinished records already built, with the stored object each was built from: the log
-        #: replaces a record's object when it changes (never edits one), so an unchanged record is
-        #: not built again by the tracker's and the dispatcher's questions every second.
-        self.built: dict[str, tuple[Mapping[str, Any], JobRecord]] = {}
+        #: Unfinished records already built, with the stored bytes each was built from
+        #: (:meth:`RecordTable.raw`): the log replaces a record's bytes when it changes (never edits
+        #: them), so an unchanged record is not parsed and built again by the tracker's and the
+        #: dispatcher's questions every second.
+        self.built: dict[str, tuple[bytes, JobRecord]] = {}
 
-    def sync(self, storage: LogStorage, stored: Mapping[str, Mapping[str, Any]]) -> None:
+    def sync(self, storage: LogStorage, stored: RecordTable) -> None:
         changes = storage.changes_since(self.version)
         if changes.ids is None:
             self.by_job_id, self.by_token, self.unfinished, self.children = {}, {}, {}, {}
@@ -176,22 +178,21 @@ class _Indexes:
                     self._note(local_id, entry)
         self.version = changes.version
 
-    def unfinished_records(
-        self, stored: Mapping[str, Mapping[str, Any]], statuses: frozenset[str] | None
-    ) -> list[JobRecord]:
-        """The unfinished records with one of ``statuses`` (all if None); only new objects are built."""
+    def unfinished_records(self, stored: RecordTable, statuses: frozenset[str] | None) -> list[JobRecord]:
+        """The unfinished records with one of ``statuses`` (all if None); only changed ones are built."""
         found = []
         for local_id in self.unfinished:
-            data = stored.get(local_id)
-            if data is None or (statuses is not None and data.get("status") not in statuses):
+            raw = stored.raw(local_id)
+            if raw is None:
                 continue
             kept = self.built.get(local_id)
-            if kept is not None and kept[0] is data:
-                found.append(kept[1])
-                continue
-            record = JobRecord.from_dict(data)
-            self.built[local_id] = (data, record)
-            found.append(record)
+            if kept is not None and kept[0] is raw:
+                record = kept[1]
+            else:
+                record = JobRecord.from_dict(stored[local_id])
+                self.built[local_id] = (raw, record)
+            if statuses is None or getattr(record.status, "value", record.status) in statuses:
+                found.append(record)
         return found
 
     def _note(self, local_id: str, data: Mapping[str, Any]) -> None:
@@ -284,11 +285,15 @@ class JobStore:
         self.close()
 
     # -- plumbing --------------------------------------------------------------------------------------
-    def stored(self) -> dict[str, dict[str, Any]]:
-        """The on-disk objects (local_id -> dict), current with the files. Never mutate them."""
-        return self._storage.tables().get(_TABLE, {})
+    def stored(self) -> RecordTable:
+        """The on-disk objects (local_id -> dict), current with the files. Never mutate them.
 
-    def _synced(self) -> tuple[dict[str, dict[str, Any]], _Indexes]:
+        Records are parsed when read (see :class:`RecordTable`): a scan over all of them costs a parse
+        each, and one read twice may come back as two equal dicts.
+        """
+        return self._storage.tables().get(_TABLE) or _EMPTY
+
+    def _synced(self) -> tuple[RecordTable, _Indexes]:
         stored = self.stored()
         self._indexes.sync(self._storage, stored)
         return stored, self._indexes

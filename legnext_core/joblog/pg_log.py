@@ -42,6 +42,7 @@ from legnext_core.joblog.postgres import (
     _configure,
     _translated_errors,
 )
+from legnext_core.joblog.records_table import RecordTable
 from legnext_core.joblog.storage import Changes, changes_after
 
 __all__ = ["PostgresLog", "TABLE"]
@@ -79,7 +80,7 @@ class PostgresLog:
         self._conn: psycopg.Connection | None = None
         self._writing = False
         self._written = False  # the write step under way has put records in the cache
-        self._table: dict[str, dict[str, Any]] = {}
+        self._table = RecordTable()
         self._seq = 0
         self._stale = True  # read everything again at the next refresh
         self._version = 0
@@ -104,14 +105,14 @@ class PostgresLog:
                 with contextlib.suppress(psycopg.Error):
                     conn.close()
 
-    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def tables(self) -> dict[str, RecordTable]:
         """The log caught up with the database: ``{"jobs": local_id -> record}``. Never mutate it."""
         with self._lock:
             self._refresh()
             return {TABLE: self._table}
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
+    def reading(self) -> Iterator[dict[str, RecordTable]]:
         """:meth:`tables`, held still while the caller iterates over it."""
         with self._lock:
             yield self.tables()
@@ -229,7 +230,7 @@ class PostgresLog:
         conn = self._connection()
         if self._stale:
             rows = conn.execute(_READ_ALL).fetchall()
-            self._table = {record["local_id"]: record for _, record in rows}
+            self._table = RecordTable.of_records({record["local_id"]: record for _, record in rows})
             self._seq = max((seq for seq, _ in rows), default=0)
             self._stale = False
             self._version += 1
@@ -245,7 +246,7 @@ class PostgresLog:
             self._seq = seq
 
     def _note(self, local_id: str, record: dict[str, Any]) -> None:
-        self._table[local_id] = record
+        self._table.put(local_id, record)
         self._version += 1
         self._changelog.append((self._version, TABLE, local_id))
 

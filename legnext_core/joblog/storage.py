@@ -37,6 +37,8 @@ is bad, as the journal only means something on top of it) and the log starts afr
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import gc
 import logging
 import os
@@ -54,15 +56,25 @@ from typing import Any, NamedTuple
 from filelock import FileLock, Timeout
 from tinydb.storages import Storage
 
-from legnext_core.joblog.journal import SERIALIZER, dumps, encode_line, header_line, loads, scan_lines
+from legnext_core.joblog.journal import (
+    SERIALIZER,
+    dumps,
+    encode_raw_line,
+    header_line,
+    loads,
+    scan_lines,
+)
+from legnext_core.joblog.records_table import RecordTable, encode_record
 
-__all__ = ["SERIALIZER", "Changes", "JournalStorage", "UnreadableLogError"]
+__all__ = ["SERIALIZER", "Changes", "JournalStorage", "RecordTable", "UnreadableLogError"]
 
 log = logging.getLogger(__name__)
 
 _GENERATION_KEY = "_generation"
 _SEQ_KEY = "_journal_seq"
-_HEAD = re.compile(rb'^\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+),')
+_HEAD = re.compile(rb'^\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+)\n?,')
+#: The first line of a snapshot this storage wrote: one record per line follows (see ``_snapshot_chunks``).
+_LINED_HEAD = re.compile(rb'\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+)')
 _HEAD_BYTES = 96
 #: How many changed ids are remembered for :meth:`JournalStorage.changes_since`.
 _CHANGELOG_LENGTH = 100_000
@@ -213,9 +225,10 @@ class JournalStorage(Storage):
         self._compact_lock = FileLock(f"{self.path}.compact.lock")
         self._compactor: threading.Thread | None = None
         self._writing = False  # the thread holding ``_lock`` is inside ``writing()``
-        self._tables: dict[str, dict[str, dict[str, Any]]] | None = None
+        self._tables: dict[str, RecordTable] | None = None
         self._seq = 0
         self._snapshot_sig: _Signature | None = None
+        self._snapshot_lined = True  # laid out one record per line (see ``_snapshot_chunks``)
         self._journal_fd: int | None = None
         self._journal_inode = -1
         self._journal_offset = 0  # the end of the last whole line read (or written)
@@ -270,7 +283,7 @@ class JournalStorage(Storage):
             self._tables = None
 
     # -- record-level use --------------------------------------------------------------------------------
-    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def tables(self) -> dict[str, RecordTable]:
         """The log caught up with the files: table -> doc id -> record. Never mutate it."""
         with self._lock:
             self._refresh()
@@ -278,7 +291,7 @@ class JournalStorage(Storage):
             return self._tables
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
+    def reading(self) -> Iterator[dict[str, RecordTable]]:
         """:meth:`tables`, held still: no catch-up adds a record while the caller iterates over it."""
         with self._lock:
             yield self.tables()
@@ -305,11 +318,15 @@ class JournalStorage(Storage):
         them afterwards. One commit of several records may be only partly there after a crash.
         """
         lines = []
+        encoded: list[tuple[str, str, dict[str, Any] | None, bytes | None]] = []
         seq = self._seq
         for table, documents in changes.items():
             for doc_id, document in documents.items():
                 seq += 1
-                lines.append(encode_line(seq, table, doc_id, document))
+                # Encoded once: the journal line and the table in memory hold the same bytes.
+                raw = None if document is None else encode_record(document)
+                lines.append(encode_raw_line(seq, table, doc_id, raw))
+                encoded.append((table, doc_id, document, raw))
         if not lines:
             return
         data = b"".join(lines)
@@ -318,10 +335,9 @@ class JournalStorage(Storage):
         os.fsync(fd)
         self._journal_offset += len(data)
         seq = self._seq
-        for table, documents in changes.items():
-            for doc_id, document in documents.items():
-                seq += 1
-                self._apply(seq, table, doc_id, document)
+        for table, doc_id, document, raw in encoded:
+            seq += 1
+            self._apply(seq, table, doc_id, document, raw)
         self._maybe_compact()
 
     def changes_since(self, version: int) -> Changes:
@@ -426,12 +442,20 @@ class JournalStorage(Storage):
         self._journal_offset += scanned.valid_end
         return True
 
-    def _apply(self, seq: int, table: str, doc_id: str | None, document: dict[str, Any] | None) -> None:
+    def _apply(
+        self,
+        seq: int,
+        table: str,
+        doc_id: str | None,
+        document: dict[str, Any] | None,
+        raw: bytes | None = None,
+    ) -> None:
         assert self._tables is not None and doc_id is not None
         if document is None:
-            self._tables.get(table, {}).pop(doc_id, None)
+            if table in self._tables:
+                self._tables[table].remove(doc_id)
         else:
-            self._tables.setdefault(table, {})[doc_id] = document
+            self._tables.setdefault(table, RecordTable()).put(doc_id, document, raw)
         self._seq = seq
         self._version += 1
         self._changelog.append((self._version, table, doc_id))
@@ -464,12 +488,14 @@ class JournalStorage(Storage):
             self._reset_version = self._version
             self._changelog.clear()
             self.reloads += 1
+            del tables
+            _return_freed_memory()  # the file's bytes, the records parsed on the way, any older table
             return
         raise UnreadableLogError("the log kept changing while it was read", snapshot_bad=False)
 
     def _load_files(
         self,
-    ) -> tuple[dict[str, dict[str, dict[str, Any]]], int, _Signature | None, tuple[int | None, int, int]]:
+    ) -> tuple[dict[str, RecordTable], int, _Signature | None, tuple[int | None, int, int]]:
         tables, seq, snapshot_sig = self._load_snapshot()
         try:
             fd = os.open(self.journal_path, os.O_RDWR)
@@ -489,16 +515,18 @@ class JournalStorage(Storage):
                 if line.seq != seq + 1 or line.table is None or line.doc_id is None:
                     raise UnreadableLogError(f"{self.journal_path.name} skips changes", snapshot_bad=False)
                 if line.document is None:
-                    tables.get(line.table, {}).pop(line.doc_id, None)
+                    if line.table in tables:
+                        tables[line.table].remove(line.doc_id)
                 else:
-                    tables.setdefault(line.table, {})[line.doc_id] = line.document
+                    tables.setdefault(line.table, RecordTable()).put(line.doc_id, line.document)
                 seq = line.seq
             return tables, seq, snapshot_sig, (fd, os.fstat(fd).st_ino, scanned.valid_end)
         except BaseException:
             os.close(fd)
             raise
 
-    def _load_snapshot(self) -> tuple[dict[str, dict[str, dict[str, Any]]], int, _Signature | None]:
+    def _load_snapshot(self) -> tuple[dict[str, RecordTable], int, _Signature | None]:
+        self._snapshot_lined = True
         try:
             with open(self.path, "rb") as handle:
                 st = os.fstat(handle.fileno())
@@ -508,6 +536,11 @@ class JournalStorage(Storage):
         signature = _Signature(st.st_ino, st.st_size, st.st_mtime_ns)
         if not raw.strip():
             return {}, 0, signature
+        with _collector_paused():
+            lined = _read_lined(raw)
+        self._snapshot_lined = lined is not None
+        if lined is not None:
+            return lined[0], lined[1], signature
         try:
             with _collector_paused():
                 data = loads(raw)
@@ -526,7 +559,7 @@ class JournalStorage(Storage):
                 raise UnreadableLogError(
                     f"{self.path.name}: table {name!r} is not a set of records", snapshot_bad=True
                 )
-        return data, seq, signature
+        return {name: _compacted(table) for name, table in data.items()}, seq, signature
 
     def _move_aside(self, *, snapshot_too: bool) -> None:
         """Rename the damaged file(s) out of the way (kept for a person to look at). Under the file lock."""
@@ -600,6 +633,11 @@ class JournalStorage(Storage):
     def needs_compaction(self) -> bool:
         journal = self._journal_offset if self._journal_fd is not None else 0
         snapshot = self._snapshot_sig.size if self._snapshot_sig else 0
+        if not self._snapshot_lined:
+            # An older snapshot (one line for the whole log) is read as a whole on every open, which
+            # takes far more memory: it is rewritten one record per line as soon as the journal is
+            # worth folding at all.
+            snapshot = 0
         return journal > max(self.compact_min_bytes, self.compact_share * snapshot)
 
     def _maybe_compact(self) -> None:
@@ -634,7 +672,7 @@ class JournalStorage(Storage):
                 if self._journal_fd is None:
                     return False
                 assert self._tables is not None
-                captured = {name: list(table.items()) for name, table in self._tables.items()}
+                captured = {name: table.raw_items() for name, table in self._tables.items()}
                 seq = self._seq
                 offset = self._journal_offset
                 inode = self._journal_inode
@@ -653,6 +691,7 @@ class JournalStorage(Storage):
                 # The new snapshot must be durable before the journal stops holding its changes.
                 _fsync_folder(self.path.parent)
                 self._snapshot_sig = _signature(self.path)
+                self._snapshot_lined = True
                 self._create_journal(seq, tail)
                 self.compactions += 1
                 return True
@@ -664,15 +703,118 @@ class JournalStorage(Storage):
 
 
 def _snapshot_chunks(
-    captured: dict[str, list[tuple[str, Any]]], seq: int, generation: str
+    captured: dict[str, list[tuple[str, bytes]]], seq: int, generation: str
 ) -> Iterator[bytes]:
+    """The snapshot as JSON with one record per line, which a load reads one record at a time::
+
+    {"_generation":"<hex>","_journal_seq":N
+    ,"jobs":{
+    "<doc id>":{...}
+    ,"<doc id>":{...}
+    }
+    }
+    """
     yield b'{"%s":"%s","%s":%d' % (_GENERATION_KEY.encode(), generation.encode(), _SEQ_KEY.encode(), seq)
     for name, items in captured.items():
-        yield b"," + dumps(name) + b":{"
+        yield b"\n," + dumps(name) + b":{"
         for start in range(0, len(items), _SNAPSHOT_CHUNK):
             chunk = items[start : start + _SNAPSHOT_CHUNK]
-            yield (b"," if start else b"") + b",".join(
-                dumps(doc_id) + b":" + dumps(doc) for doc_id, doc in chunk
+            yield b"".join(
+                (b"\n," if start or n else b"\n") + dumps(doc_id) + b":" + raw
+                for n, (doc_id, raw) in enumerate(chunk)
             )
-        yield b"}"
-    yield b"}"
+        yield b"\n}"
+    yield b"\n}"
+
+
+class _NotLined(Exception):
+    """The snapshot is not laid out one record per line: it is read as a whole instead."""
+
+
+def _read_lined(raw: bytes) -> tuple[dict[str, RecordTable], int] | None:
+    """A snapshot written by ``_snapshot_chunks``, read one record at a time; None for any other layout.
+
+    Each record is parsed (so a damaged one is found now, not when it is read) and its bytes kept;
+    the dicts are freed as they go, so the load never holds the log parsed as a whole. Anything not
+    as ``_snapshot_chunks`` writes it is left to the whole-file parse, which says what is wrong.
+    """
+    end = raw.find(b"\n")
+    head = _LINED_HEAD.fullmatch(raw, 0, end) if end > 0 else None
+    if head is None:
+        return None
+    try:
+        return _read_lines(raw, end + 1), int(head.group(1))
+    except (_NotLined, ValueError):
+        return None
+
+
+def _read_lines(raw: bytes, position: int) -> dict[str, RecordTable]:
+    view = memoryview(raw)
+    tables: dict[str, RecordTable] = {}
+    table: list[tuple[str, bytes]] | None = None
+    name = ""
+    first = True
+    while True:
+        end = raw.find(b"\n", position)
+        stop = len(raw) if end < 0 else end
+        if table is None:
+            if raw.startswith(b",", position) and raw.endswith(b":{", position, stop):
+                name = loads(view[position + 1 : stop - 2])
+                if not isinstance(name, str) or name in tables:
+                    raise _NotLined
+                table, first = [], True
+            elif end < 0 and raw[position:stop] == b"}":
+                return tables
+            else:
+                raise _NotLined
+        elif raw[position:stop] == b"}":
+            tables[name] = RecordTable(table)
+            table = None
+        else:
+            start = position if first else position + 1
+            if not first and raw[position] != 0x2C:  # ","
+                raise _NotLined
+            colon = raw.find(b'":', start, stop) + 1
+            if colon <= 0:
+                raise _NotLined
+            doc_id = loads(view[start:colon])
+            if not isinstance(doc_id, str) or dumps(doc_id) != raw[start:colon]:
+                raise _NotLined
+            if not isinstance(loads(view[colon + 1 : stop]), dict):
+                raise _NotLined
+            table.append((doc_id, raw[colon + 1 : stop]))
+            first = False
+        if end < 0:
+            raise _NotLined
+        position = end + 1
+
+
+def _compacted(table: dict[str, dict[str, Any]]) -> RecordTable:
+    """A table parsed as a whole as a :class:`RecordTable` (a snapshot not written one record per line).
+
+    The doc ids are copied: kept, the parsed ones would hold on to the memory of every parsed record
+    around them after the records are freed.
+    """
+    return RecordTable(
+        (doc_id.encode().decode(), encode_record(document)) for doc_id, document in table.items()
+    )
+
+
+def _return_freed_memory() -> None:
+    """Give the memory a large load freed back to the system (glibc keeps it otherwise).
+
+    A cold load parses the whole log into objects and frees most of them again; the C allocator
+    keeps the freed pages for the process, scattered among live ones, so without this the server
+    would keep a few hundred MB at 100,000 jobs that it never uses again.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
