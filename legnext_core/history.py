@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from legnext_core.joblog.records_table import RecordTable, decode_record
+from legnext_core.joblog.records_table import RecordTable, decode_record, release_freed_memory
 from legnext_core.models import JobKind, resolution_label
 from legnext_core.records import NO_SIGN_IN, JobRecord, RecordStatus, sort_newest_first, status_rank
 
@@ -114,14 +114,29 @@ def _folded(text: str) -> str:
 _ESTIMATED_LABELS = {status: label + ESTIMATE_SUFFIX for status, label in STATUS_LABELS.items()}
 
 
+_SHARED: dict[str, str] = {}
+
+
+def _shared(text: str) -> str:
+    """One string object for each distinct value of a column that repeats (bounded: few values)."""
+    found = _SHARED.get(text)
+    if found is None:
+        if len(_SHARED) >= 10_000:
+            return text
+        found = _SHARED.setdefault(text, text)
+    return found
+
+
 def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
     """One stored record's row, read from the stored object itself (as :meth:`JobRecord.from_dict`
     reads it: a missing status is ``submitting``, a missing author ``local``) without building the
     record, which costs more than the row at 100,000 jobs."""
+    # Statuses, kinds and authors repeat on every row: one string each for the whole table (a record
+    # is parsed anew for its row, with strings of its own).
     raw_status = data.get("status", "submitting")
-    status = raw_status if type(raw_status) is str else str(raw_status or "")
+    status = _shared(raw_status if type(raw_status) is str else str(raw_status or ""))
     raw_kind = data.get("kind")
-    kind = raw_kind if type(raw_kind) is str else str(raw_kind or "")
+    kind = _shared(raw_kind if type(raw_kind) is str else str(raw_kind or ""))
     started, ended, created = data.get("started_at"), data.get("ended_at"), data.get("created_at")
     queue_wait = started - created if started is not None and created is not None else None
     run_time = ended - started if ended is not None and started is not None else None
@@ -152,7 +167,7 @@ def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
         data.get("local_id"),
         _folded(prompt),
         # Records made before people signed in were made by the one local user.
-        data.get("submitted_by") or NO_SIGN_IN,
+        _shared(data.get("submitted_by") or NO_SIGN_IN),
         (_ESTIMATED_LABELS if data.get("progress_estimated") else STATUS_LABELS).get(status, status),
         _folded(job_id or ""),
     )
@@ -501,6 +516,7 @@ class HistoryTable:
             # From a copy of the table's bytes, parsed one record at a time: the log may change
             # meanwhile, and the records are never all parsed at once.
             self._columns = _Columns(RecordTable(stored.raw_items()).values())
+            release_freed_memory()  # the records parsed for the rows
             self.rebuilds += 1
             self._forget_answers()
         elif changes.ids:

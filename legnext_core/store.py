@@ -29,6 +29,7 @@ from tinydb import TinyDB
 from legnext_core import records as transitions
 from legnext_core.joblog import JournalStorage, RecordTable, UnreadableLogError
 from legnext_core.joblog.backend import LogStorage
+from legnext_core.joblog.records_table import decode_record
 from legnext_core.models import EXTENSION_SECONDS, MAX_EXTENSIONS, VIDEO_SECONDS
 from legnext_core.records import (
     ACTIVE_STATUSES,
@@ -157,7 +158,8 @@ class _Indexes:
         #: (:meth:`RecordTable.raw`): the log replaces a record's bytes when it changes (never edits
         #: them), so an unchanged record is not parsed and built again by the tracker's and the
         #: dispatcher's questions every second.
-        self.built: dict[str, tuple[bytes, JobRecord]] = {}
+        #: The stored status is kept beside each, so a question about some statuses reads no record.
+        self.built: dict[str, tuple[bytes, JobRecord, str]] = {}
 
     def sync(self, storage: LogStorage, stored: RecordTable) -> None:
         changes = storage.changes_since(self.version)
@@ -186,13 +188,13 @@ class _Indexes:
             if raw is None:
                 continue
             kept = self.built.get(local_id)
-            if kept is not None and kept[0] is raw:
-                record = kept[1]
-            else:
-                record = JobRecord.from_dict(stored[local_id])
-                self.built[local_id] = (raw, record)
-            if statuses is None or getattr(record.status, "value", record.status) in statuses:
-                found.append(record)
+            if kept is None or kept[0] is not raw:
+                # Parsed apart from the table's cache: the built record is what is kept.
+                data = decode_record(raw)
+                kept = (raw, JobRecord.from_dict(data), data.get("status"))
+                self.built[local_id] = kept
+            if statuses is None or kept[2] in statuses:
+                found.append(kept[1])
         return found
 
     def _note(self, local_id: str, data: Mapping[str, Any]) -> None:
@@ -655,6 +657,27 @@ class JobStore:
         if limit is not None:
             matches = matches[:limit]
         return [JobRecord.from_dict(data) for data in matches]
+
+    def scan(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        since: float | datetime | None = None,
+        until: float | datetime | None = None,
+    ) -> Iterator[JobRecord]:
+        """Records matching the filters (as :meth:`recent`'s), one at a time, in log order.
+
+        For a look through many records (the tracker's through every finished job on start): only
+        one is parsed and built at a time, where :meth:`recent` holds them all in a list.
+        """
+        keep = record_filter(statuses=statuses, kinds=kinds, since=since, until=until)
+        with self._lock:
+            items = self.stored().raw_items()
+        for _, raw in items:
+            data = decode_record(raw)
+            if keep(data):
+                yield JobRecord.from_dict(data)
 
     def extension_chain(self, job_id: str) -> ExtensionChain:
         """How long the video of ``job_id`` is and how many extensions it has left.

@@ -817,7 +817,7 @@ class Tracker:
         """After a restart: completed jobs whose media is not all on disk yet (within retention)."""
         if self.archiver is None:
             return
-        for record in self.store.recent(None, statuses=["completed"]):
+        for record in self.store.scan(statuses=["completed"]):
             ended = record.ended_at or record.updated_at or now
             if now - ended < MEDIA_RETENTION and _needs_archiving(record):
                 self._queue_media_for(record, now, attempts=0, due_at=now)

@@ -37,8 +37,6 @@ is bad, as the journal only means something on top of it) and the log starts afr
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import gc
 import logging
 import os
@@ -64,7 +62,7 @@ from legnext_core.joblog.journal import (
     loads,
     scan_lines,
 )
-from legnext_core.joblog.records_table import RecordTable, encode_record
+from legnext_core.joblog.records_table import RecordTable, encode_record, release_freed_memory
 
 __all__ = ["SERIALIZER", "Changes", "JournalStorage", "RecordTable", "UnreadableLogError"]
 
@@ -489,7 +487,7 @@ class JournalStorage(Storage):
             self._changelog.clear()
             self.reloads += 1
             del tables
-            _return_freed_memory()  # the file's bytes, the records parsed on the way, any older table
+            release_freed_memory()  # the file's bytes, the records parsed on the way, any older table
             return
         raise UnreadableLogError("the log kept changing while it was read", snapshot_bad=False)
 
@@ -660,7 +658,11 @@ class JournalStorage(Storage):
             log.exception("compacting the job log failed")
 
     def compact(self) -> bool:
-        """Fold the journal into a new snapshot; False if another compaction runs or nothing is to fold."""
+        """Fold the journal into a new snapshot; False if another compaction runs or nothing is to fold.
+
+        An older snapshot (one line for the whole log) is rewritten one record per line even with no
+        journal to fold.
+        """
         try:
             self._compact_lock.acquire(timeout=0)
         except Timeout:
@@ -669,8 +671,8 @@ class JournalStorage(Storage):
         try:
             with self._lock, self._file_lock:
                 self._refresh()
-                if self._journal_fd is None:
-                    return False
+                if self._journal_fd is None and self._snapshot_lined:
+                    return False  # nothing to fold, nothing to rewrite
                 assert self._tables is not None
                 captured = {name: table.raw_items() for name, table in self._tables.items()}
                 seq = self._seq
@@ -684,8 +686,9 @@ class JournalStorage(Storage):
                 self._refresh()
                 if self._snapshot_sig != snapshot_sig or self._journal_inode != inode:
                     return False  # another process compacted meanwhile
-                assert self._journal_fd is not None
-                tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                tail = b""
+                if self._journal_fd is not None:
+                    tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
                 os.replace(snapshot_temporary, self.path)
                 snapshot_temporary = None
                 # The new snapshot must be durable before the journal stops holding its changes.
@@ -748,6 +751,20 @@ def _read_lined(raw: bytes) -> tuple[dict[str, RecordTable], int] | None:
         return None
 
 
+def _key_end(raw: bytes, view: memoryview, start: int, stop: int) -> tuple[int, str]:
+    """Where the doc id that opens a record's line ends, and the id (an id may hold ``":`` itself)."""
+    colon = raw.find(b'":', start, stop) + 1
+    while colon > 0:
+        try:
+            doc_id = loads(view[start:colon])
+        except ValueError:  # the ``":`` was inside the id
+            doc_id = None
+        if isinstance(doc_id, str) and dumps(doc_id) == raw[start:colon]:
+            return colon, doc_id
+        colon = raw.find(b'":', colon, stop) + 1
+    raise _NotLined
+
+
 def _read_lines(raw: bytes, position: int) -> dict[str, RecordTable]:
     view = memoryview(raw)
     tables: dict[str, RecordTable] = {}
@@ -774,12 +791,7 @@ def _read_lines(raw: bytes, position: int) -> dict[str, RecordTable]:
             start = position if first else position + 1
             if not first and raw[position] != 0x2C:  # ","
                 raise _NotLined
-            colon = raw.find(b'":', start, stop) + 1
-            if colon <= 0:
-                raise _NotLined
-            doc_id = loads(view[start:colon])
-            if not isinstance(doc_id, str) or dumps(doc_id) != raw[start:colon]:
-                raise _NotLined
+            colon, doc_id = _key_end(raw, view, start, stop)
             if not isinstance(loads(view[colon + 1 : stop]), dict):
                 raise _NotLined
             table.append((doc_id, raw[colon + 1 : stop]))
@@ -798,23 +810,3 @@ def _compacted(table: dict[str, dict[str, Any]]) -> RecordTable:
     return RecordTable(
         (doc_id.encode().decode(), encode_record(document)) for doc_id, document in table.items()
     )
-
-
-def _return_freed_memory() -> None:
-    """Give the memory a large load freed back to the system (glibc keeps it otherwise).
-
-    A cold load parses the whole log into objects and frees most of them again; the C allocator
-    keeps the freed pages for the process, scattered among live ones, so without this the server
-    would keep a few hundred MB at 100,000 jobs that it never uses again.
-    """
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim: Any = None
