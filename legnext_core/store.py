@@ -29,7 +29,7 @@ from tinydb import TinyDB
 from legnext_core import records as transitions
 from legnext_core.joblog import JournalStorage, RecordTable, UnreadableLogError
 from legnext_core.joblog.backend import LogStorage
-from legnext_core.joblog.records_table import decode_record
+from legnext_core.joblog.records_table import decode_record, release_freed_memory
 from legnext_core.models import EXTENSION_SECONDS, MAX_EXTENSIONS, VIDEO_SECONDS
 from legnext_core.records import (
     ACTIVE_STATUSES,
@@ -168,6 +168,7 @@ class _Indexes:
             self.built = {}
             for local_id, data in stored.items():
                 self._note(local_id, data)
+            release_freed_memory()  # every record was parsed on the way
         else:
             for table, local_id in changes.ids:
                 if table != _TABLE:
@@ -678,6 +679,8 @@ class JobStore:
             data = decode_record(raw)
             if keep(data):
                 yield JobRecord.from_dict(data)
+        del items
+        release_freed_memory()  # what parsing every record on the way freed
 
     def extension_chain(self, job_id: str) -> ExtensionChain:
         """How long the video of ``job_id`` is and how many extensions it has left.
