@@ -192,7 +192,7 @@ class _Indexes:
             if kept is None or kept[0] is not raw:
                 # Parsed apart from the table's cache: the built record is what is kept.
                 data = decode_record(raw)
-                kept = (raw, JobRecord.from_dict(data), data.get("status"))
+                kept = (raw, JobRecord.from_dict(data), str(data.get("status")))
                 self.built[local_id] = kept
             if statuses is None or kept[2] in statuses:
                 found.append(kept[1])
@@ -746,7 +746,7 @@ class JobStore:
         found: list[JobRecord] = []
         # The storage's lock alone: a page must not wait while another thread holds the store's lock.
         with self._storage.reading() as tables:
-            stored = tables.get(_TABLE, {})
+            stored = tables.get(_TABLE) or _EMPTY
             end = len(stored) if before is None else max(0, min(before, len(stored)))
             position = end
             for local_id in itertools.islice(reversed(stored), len(stored) - end, None):

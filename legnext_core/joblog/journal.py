@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import orjson
 
 dumps: Callable[[Any], bytes] = orjson.dumps
-loads: Callable[[bytes], Any] = orjson.loads
+loads: Callable[[bytes | memoryview], Any] = orjson.loads
 SERIALIZER = "orjson"
 
 #: The longest length field a line may have (a record of up to 10**12 bytes).

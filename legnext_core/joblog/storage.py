@@ -260,7 +260,8 @@ class JournalStorage(Storage):
             current = self._tables or {}
             changes: dict[str, dict[str, dict[str, Any] | None]] = {}
             for name in set(current) | set(data):
-                old, new = current.get(name, {}), data.get(name, {})
+                old: Mapping[str, Any] = current.get(name) or {}
+                new = data.get(name, {})
                 changed: dict[str, dict[str, Any] | None] = {
                     str(i): dict(doc) for i, doc in new.items() if old.get(str(i)) != doc
                 }
