@@ -1,6 +1,6 @@
 """The History page at 1,000 to 100,000 jobs: rerun time, server CPU per tab, bytes, memory. JSON lines.
 
-    python -m benchmarks.history [--sizes 1000 30000 100000] [--rounds 6]
+    python -m benchmarks.history [--sizes 1000 30000 100000] [--rounds 6] [--old-format]
 
 For each size, a job log of realistic records (those of ``benchmarks.store``: ~2 KB each) is opened by
 the dashboard itself, run by Streamlit's AppTest against a local sandbox, with the History page open:
@@ -12,7 +12,10 @@ the dashboard itself, run by Streamlit's AppTest against a local sandbox, with t
   Pages are compiled once, as a Streamlit server compiles them (AppTest alone would recompile them
   on every run);
 * ``bytes_per_refresh``: the Arrow bytes of the table st.dataframe sends (one page of 100 rows);
-* ``rss_mb``: the server process's resident memory with the log and the table loaded.
+* ``rss_mb``: the server process's resident memory with the log and the table loaded (the log is
+  built in a child process, so nothing else is counted). The log is as the dashboard writes it;
+  ``--old-format`` opens one an older dashboard left instead (read as a whole on that first open,
+  which takes more memory until the process restarts after its first compaction).
 
 Targets at 100,000 jobs: warm rerun <= 150 ms and <= 3x the 1,000-job figure; CPU per refresh per tab
 <= 30 ms; RSS <= 500 MB. (A page run here is the whole page; the live table refreshes only its
@@ -26,6 +29,8 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +38,7 @@ from pathlib import Path
 from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
 from benchmarks.store import make_record
+from legnext_core.joblog import JournalStorage
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -45,13 +51,26 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def build_log(folder: Path, jobs: int) -> None:
+def build_log(folder: Path, jobs: int, *, old_format: bool = False) -> None:
+    """The log, built in a child process: the memory building it takes is not the server's.
+
+    As the dashboard keeps it (a snapshot of one record per line), or with ``old_format`` as an
+    older dashboard left it (one line for the whole log), which the first open reads as a whole.
+    """
+    command = [sys.executable, "-m", "benchmarks.history", "--build-log", str(folder), str(jobs)]
+    subprocess.run(command + (["--old-format"] if old_format else []), check=True)
+
+
+def write_log(folder: Path, jobs: int, old_format: bool) -> None:
     rng = random.Random(jobs)
     now = time.time()
     records = (make_record(rng, now) for _ in range(jobs))
-    # An old single-file log: the dashboard migrates it by reading it as its snapshot.
     body = json.dumps({"jobs": {r["local_id"]: r for r in records}})
     (folder / "jobs.json").write_text(body)
+    if not old_format:
+        storage = JournalStorage(folder / "jobs.json", background_compaction=False)
+        assert storage.compact()  # rewrites the older snapshot one record per line
+        storage.close()
 
 
 def share_script_cache() -> None:
@@ -95,7 +114,7 @@ def open_tab():
     return at
 
 
-def bench(jobs: int, rounds: int) -> list[dict]:
+def bench(jobs: int, rounds: int, old_format: bool = False) -> list[dict]:
     from legnext_core.sandbox import SandboxConfig, SandboxServer
     from legnext_core.studio import current_studio, shutdown_studio
     from ui.history_filters import HistoryFilters
@@ -106,7 +125,7 @@ def bench(jobs: int, rounds: int) -> list[dict]:
         tempfile.TemporaryDirectory(prefix="history-bench-") as folder,
         SandboxServer(SandboxConfig()) as sandbox,
     ):
-        build_log(Path(folder), jobs)
+        build_log(Path(folder), jobs, old_format=old_format)
         os.environ.pop("LEGNEXT_API_KEY", None)
         os.environ["LEGNEXT_SANDBOX_URL"] = sandbox.base_url
         os.environ["LEGNEXT_DATA_DIR"] = folder
@@ -150,7 +169,9 @@ def bench(jobs: int, rounds: int) -> list[dict]:
                 total = time.process_time() - t0
                 cpu[tabs] = total * 1000 / (rounds * tabs)
                 server_cpu[tabs] = (total - client) * 1000 / (rounds * tabs)
-            common = {"jobs": jobs}
+            common: dict[str, object] = {"jobs": jobs}
+            if old_format:
+                common["log"] = "old single-line snapshot, first open"
             lines.append({**common, "metric": "first_open_s", "value": round(first_open_s, 2)})
             lines.append({**common, "metric": "settled_after_open_s", "value": round(settle_s, 1)})
             lines.append({**common, "metric": "idle_cpu_ms_per_s", "value": round(idle_ms_per_s, 1)})
@@ -196,11 +217,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 30000, 100000])
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--old-format", action="store_true", help="an older one-line log, opened once")
+    parser.add_argument("--build-log", nargs=2, metavar=("FOLDER", "JOBS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build_log:
+        write_log(Path(args.build_log[0]), int(args.build_log[1]), args.old_format)
+        return
     share_script_cache()
     results = []
     for jobs in args.sizes:
-        for line in bench(jobs, args.rounds):
+        for line in bench(jobs, args.rounds, args.old_format):
             results.append(line)
             print(json.dumps(line), flush=True)
     reruns = {line["jobs"]: line["p50_ms"] for line in results if line["metric"] == "warm_rerun"}

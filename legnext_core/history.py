@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from legnext_core.joblog.records_table import RecordTable, decode_record, release_freed_memory
 from legnext_core.models import JobKind, resolution_label
 from legnext_core.records import NO_SIGN_IN, JobRecord, RecordStatus, sort_newest_first, status_rank
 
@@ -113,14 +114,29 @@ def _folded(text: str) -> str:
 _ESTIMATED_LABELS = {status: label + ESTIMATE_SUFFIX for status, label in STATUS_LABELS.items()}
 
 
+_SHARED: dict[str, str] = {}
+
+
+def _shared(text: str) -> str:
+    """One string object for each distinct value of a column that repeats (bounded: few values)."""
+    found = _SHARED.get(text)
+    if found is None:
+        if len(_SHARED) >= 10_000:
+            return text
+        found = _SHARED.setdefault(text, text)
+    return found
+
+
 def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
     """One stored record's row, read from the stored object itself (as :meth:`JobRecord.from_dict`
     reads it: a missing status is ``submitting``, a missing author ``local``) without building the
     record, which costs more than the row at 100,000 jobs."""
+    # Statuses, kinds and authors repeat on every row: one string each for the whole table (a record
+    # is parsed anew for its row, with strings of its own).
     raw_status = data.get("status", "submitting")
-    status = raw_status if type(raw_status) is str else str(raw_status or "")
+    status = _shared(raw_status if type(raw_status) is str else str(raw_status or ""))
     raw_kind = data.get("kind")
-    kind = raw_kind if type(raw_kind) is str else str(raw_kind or "")
+    kind = _shared(raw_kind if type(raw_kind) is str else str(raw_kind or ""))
     started, ended, created = data.get("started_at"), data.get("ended_at"), data.get("created_at")
     queue_wait = started - created if started is not None and created is not None else None
     run_time = ended - started if ended is not None and started is not None else None
@@ -151,7 +167,7 @@ def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
         data.get("local_id"),
         _folded(prompt),
         # Records made before people signed in were made by the one local user.
-        data.get("submitted_by") or NO_SIGN_IN,
+        _shared(data.get("submitted_by") or NO_SIGN_IN),
         (_ESTIMATED_LABELS if data.get("progress_estimated") else STATUS_LABELS).get(status, status),
         _folded(job_id or ""),
     )
@@ -481,7 +497,7 @@ class HistoryTable:
         #: The matching local ids of recent :meth:`local_ids` filters (the Gallery's search asks again
         #: on every refresh), dropped with the page cache whenever a row changes.
         self._ids_cache: OrderedDict[_Filters, tuple[str, ...]] = OrderedDict()
-        self._built: dict[str, tuple[Any, JobRecord]] = {}
+        self._built: dict[str, tuple[bytes, JobRecord]] = {}
         #: How many times the table was built from every record, and how many refreshes it computed.
         self.rebuilds = 0
         self.computed = 0
@@ -497,7 +513,10 @@ class HistoryTable:
             return
         stored = self._store.stored()
         if changes.ids is None or self._columns is None:
-            self._columns = _Columns(list(stored.values()))
+            # From a copy of the table's bytes, parsed one record at a time: the log may change
+            # meanwhile, and the records are never all parsed at once.
+            self._columns = _Columns(RecordTable(stored.raw_items()).values())
+            release_freed_memory()  # the records parsed for the rows
             self.rebuilds += 1
             self._forget_answers()
         elif changes.ids:
@@ -594,22 +613,25 @@ class HistoryTable:
         """Every record matching the filters, newest first, as the log holds them now.
 
         For the CSV export, and for the spending check before every submission (this month's
-        records). The records of the last answer are kept with the stored object each was built
-        from: the log replaces a record's object when it changes (it never edits one), so an
-        unchanged record is not built again; the month's 4,000 records at 100,000 jobs took 160 ms
-        to build per submission.
+        records). The records of the last answer are kept with the stored bytes each was built
+        from (:meth:`RecordTable.raw`): the log replaces a record's bytes when it changes (it never
+        edits them), so an unchanged record is not parsed and built again; the month's 4,000
+        records at 100,000 jobs took 160 ms to build per submission.
         """
         stored = self._store.stored()
         previous = self._built
-        built: dict[str, tuple[Any, JobRecord]] = {}
+        built: dict[str, tuple[bytes, JobRecord]] = {}
         found = []
         for local_id in self.local_ids(**filters):
-            data = stored.get(local_id)
-            if data is None:
+            raw = stored.raw(local_id)
+            if raw is None:
                 continue
             kept = previous.get(local_id)
-            record = kept[1] if kept is not None and kept[0] is data else JobRecord.from_dict(data)
-            built[local_id] = (data, record)
+            if kept is not None and kept[0] is raw:
+                record = kept[1]
+            else:
+                record = JobRecord.from_dict(decode_record(raw))
+            built[local_id] = (raw, record)
             found.append(record)
         # Bounded: a whole-log export of a large log is not worth holding on to.
         self._built = built if len(built) <= self.KEEP_BUILT else {}

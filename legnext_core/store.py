@@ -27,8 +27,9 @@ from typing import Any, NamedTuple
 from tinydb import TinyDB
 
 from legnext_core import records as transitions
-from legnext_core.joblog import JournalStorage, UnreadableLogError
+from legnext_core.joblog import JournalStorage, RecordTable, UnreadableLogError
 from legnext_core.joblog.backend import LogStorage
+from legnext_core.joblog.records_table import decode_record, release_freed_memory
 from legnext_core.models import EXTENSION_SECONDS, MAX_EXTENSIONS, VIDEO_SECONDS
 from legnext_core.records import (
     ACTIVE_STATUSES,
@@ -78,6 +79,7 @@ _ACTIVE = frozenset(status.value for status in RecordStatus if status.is_active)
 _QUEUED = frozenset({RecordStatus.QUEUED.value})
 _SUBMITTING = frozenset({RecordStatus.SUBMITTING.value})
 _UNKNOWN = frozenset({RecordStatus.UNKNOWN.value})
+_EMPTY = RecordTable()
 
 
 class StoreError(Exception):
@@ -152,18 +154,21 @@ class _Indexes:
         self.by_token: dict[str, str] = {}
         self.unfinished: dict[str, None] = {}
         self.children: dict[str, dict[str, None]] = {}
-        #: Unfinished records already built, with the stored object each was built from: the log
-        #: replaces a record's object when it changes (never edits one), so an unchanged record is
-        #: not built again by the tracker's and the dispatcher's questions every second.
-        self.built: dict[str, tuple[Mapping[str, Any], JobRecord]] = {}
+        #: Unfinished records already built, with the stored bytes each was built from
+        #: (:meth:`RecordTable.raw`): the log replaces a record's bytes when it changes (never edits
+        #: them), so an unchanged record is not parsed and built again by the tracker's and the
+        #: dispatcher's questions every second.
+        #: The stored status is kept beside each, so a question about some statuses reads no record.
+        self.built: dict[str, tuple[bytes, JobRecord, str]] = {}
 
-    def sync(self, storage: LogStorage, stored: Mapping[str, Mapping[str, Any]]) -> None:
+    def sync(self, storage: LogStorage, stored: RecordTable) -> None:
         changes = storage.changes_since(self.version)
         if changes.ids is None:
             self.by_job_id, self.by_token, self.unfinished, self.children = {}, {}, {}, {}
             self.built = {}
             for local_id, data in stored.items():
                 self._note(local_id, data)
+            release_freed_memory()  # every record was parsed on the way
         else:
             for table, local_id in changes.ids:
                 if table != _TABLE:
@@ -176,22 +181,21 @@ class _Indexes:
                     self._note(local_id, entry)
         self.version = changes.version
 
-    def unfinished_records(
-        self, stored: Mapping[str, Mapping[str, Any]], statuses: frozenset[str] | None
-    ) -> list[JobRecord]:
-        """The unfinished records with one of ``statuses`` (all if None); only new objects are built."""
+    def unfinished_records(self, stored: RecordTable, statuses: frozenset[str] | None) -> list[JobRecord]:
+        """The unfinished records with one of ``statuses`` (all if None); only changed ones are built."""
         found = []
         for local_id in self.unfinished:
-            data = stored.get(local_id)
-            if data is None or (statuses is not None and data.get("status") not in statuses):
+            raw = stored.raw(local_id)
+            if raw is None:
                 continue
             kept = self.built.get(local_id)
-            if kept is not None and kept[0] is data:
+            if kept is None or kept[0] is not raw:
+                # Parsed apart from the table's cache: the built record is what is kept.
+                data = decode_record(raw)
+                kept = (raw, JobRecord.from_dict(data), str(data.get("status")))
+                self.built[local_id] = kept
+            if statuses is None or kept[2] in statuses:
                 found.append(kept[1])
-                continue
-            record = JobRecord.from_dict(data)
-            self.built[local_id] = (data, record)
-            found.append(record)
         return found
 
     def _note(self, local_id: str, data: Mapping[str, Any]) -> None:
@@ -284,11 +288,15 @@ class JobStore:
         self.close()
 
     # -- plumbing --------------------------------------------------------------------------------------
-    def stored(self) -> dict[str, dict[str, Any]]:
-        """The on-disk objects (local_id -> dict), current with the files. Never mutate them."""
-        return self._storage.tables().get(_TABLE, {})
+    def stored(self) -> RecordTable:
+        """The on-disk objects (local_id -> dict), current with the files. Never mutate them.
 
-    def _synced(self) -> tuple[dict[str, dict[str, Any]], _Indexes]:
+        Records are parsed when read (see :class:`RecordTable`): a scan over all of them costs a parse
+        each, and one read twice may come back as two equal dicts.
+        """
+        return self._storage.tables().get(_TABLE) or _EMPTY
+
+    def _synced(self) -> tuple[RecordTable, _Indexes]:
         stored = self.stored()
         self._indexes.sync(self._storage, stored)
         return stored, self._indexes
@@ -496,9 +504,9 @@ class JobStore:
         """:meth:`update_tracking` for many records in one write (one fsync); returns how many changed.
 
         ``fields_by_id`` maps a ``local_id`` to its fields. A record no longer in the log is skipped.
-        The new records are worked out before the locks are taken (the log replaces a record's object
-        when it changes, never edits one, so one still the same object under the locks is unchanged);
-        only records changed meanwhile are worked out again under them.
+        The new records are worked out before the locks are taken (the log replaces a record's stored
+        bytes when it changes, so a record whose bytes are still the same object under the locks is
+        unchanged); only records changed meanwhile are worked out again under them.
         """
         for fields in fields_by_id.values():
             refused = sorted(set(fields) - TRACKING_FIELDS)
@@ -515,7 +523,7 @@ class JobStore:
         for local_id, fields in fields_by_id.items():
             data = stored.get(local_id)
             if data is not None:
-                prepared[local_id] = (data, tracked(data, fields))
+                prepared[local_id] = (stored.raw(local_id), tracked(data, fields))
         with self._lock, self._storage.writing():
             stored = self.stored()
             changed: dict[str, dict[str, Any]] = {}
@@ -524,7 +532,7 @@ class JobStore:
                 if data is None:
                     continue
                 before, new = prepared.get(local_id, (None, None))
-                if before is not data or new is None:
+                if before is not stored.raw(local_id) or new is None:
                     new = tracked(data, fields)
                 if new != data:
                     changed[local_id] = new
@@ -709,6 +717,29 @@ class JobStore:
             found = [data for data in map(stored.get, local_ids) if data is not None and keep(data)]
         return [JobRecord.from_dict(data) for data in found]
 
+    def scan(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        since: float | datetime | None = None,
+        until: float | datetime | None = None,
+    ) -> Iterator[JobRecord]:
+        """Records matching the filters (as :meth:`recent`'s), one at a time, in log order.
+
+        For a look through many records (the tracker's through every finished job on start): only
+        one is parsed and built at a time, where :meth:`recent` holds them all in a list.
+        """
+        keep = record_filter(statuses=statuses, kinds=kinds, since=since, until=until)
+        with self._lock:
+            items = self.stored().raw_items()
+        for _, raw in items:
+            data = decode_record(raw)
+            if keep(data):
+                yield JobRecord.from_dict(data)
+        del items
+        release_freed_memory()  # what parsing every record on the way freed
+
     def extension_chain(self, job_id: str) -> ExtensionChain:
         """How long the video of ``job_id`` is and how many extensions it has left.
 
@@ -773,7 +804,7 @@ class JobStore:
         found: list[JobRecord] = []
         # The storage's lock alone: a page must not wait while another thread holds the store's lock.
         with self._storage.reading() as tables:
-            stored = tables.get(_TABLE, {})
+            stored = tables.get(_TABLE) or _EMPTY
             end = len(stored) if before is None else max(0, min(before, len(stored)))
             position = end
             for local_id in itertools.islice(reversed(stored), len(stored) - end, None):

@@ -6,6 +6,7 @@
 """
 
 from legnext_core.joblog.journal import JournalLine, encode_line, scan_lines
+from legnext_core.joblog.records_table import RecordTable
 from legnext_core.joblog.storage import (
     SERIALIZER,
     Changes,
@@ -18,6 +19,7 @@ __all__ = [
     "Changes",
     "JournalLine",
     "JournalStorage",
+    "RecordTable",
     "UnreadableLogError",
     "encode_line",
     "scan_lines",

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from filelock import FileLock
 
+from legnext_core.joblog.records_table import RecordTable
 from legnext_core.joblog.storage import Changes
 
 __all__ = ["LogStorage", "open_log_storage", "spending_guard"]
@@ -30,10 +31,10 @@ class LogStorage(Protocol):
     def recovered_from(self) -> Path | None:
         """Where an unreadable log was moved aside, or None."""
 
-    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def tables(self) -> dict[str, RecordTable]:
         """The log caught up with every writer: table -> local_id -> record. Never mutate it."""
 
-    def reading(self) -> contextlib.AbstractContextManager[dict[str, dict[str, dict[str, Any]]]]:
+    def reading(self) -> contextlib.AbstractContextManager[dict[str, RecordTable]]:
         """:meth:`tables`, held still while the caller iterates over it."""
 
     def writing(self) -> contextlib.AbstractContextManager[None]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from typing import Any
+
+from legnext_core.joblog.records_table import RecordTable
 
 __all__ = ["CachedLog"]
 
@@ -23,12 +24,12 @@ class CachedLog:
     #: The thread holding ``_lock`` is inside a write step.
     _writing: bool
 
-    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def tables(self) -> dict[str, RecordTable]:
         """The log caught up with every writer: table -> local_id -> record. Never mutate it."""
         raise NotImplementedError
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[dict[str, dict[str, dict[str, Any]]]]:
+    def reading(self) -> Iterator[dict[str, RecordTable]]:
         """:meth:`tables`, held still: no catch-up adds a record while the caller iterates over it."""
         with self._lock:
             yield self.tables()

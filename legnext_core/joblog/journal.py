@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import orjson
 
 dumps: Callable[[Any], bytes] = orjson.dumps
-loads: Callable[[bytes], Any] = orjson.loads
+loads: Callable[[bytes | memoryview], Any] = orjson.loads
 SERIALIZER = "orjson"
 
 #: The longest length field a line may have (a record of up to 10**12 bytes).
@@ -44,7 +44,12 @@ class ScanResult(NamedTuple):
 
 
 def encode_line(seq: int, table: str | None, doc_id: str | None, document: Any) -> bytes:
-    payload = dumps([seq, table, doc_id, document])
+    return encode_raw_line(seq, table, doc_id, None if document is None else dumps(document))
+
+
+def encode_raw_line(seq: int, table: str | None, doc_id: str | None, document: bytes | None) -> bytes:
+    """:func:`encode_line` of a document already encoded (the bytes the log keeps in memory too)."""
+    payload = b"[%d,%s,%s,%s]" % (seq, dumps(table), dumps(doc_id), b"null" if document is None else document)
     return b"%d %08x %s\n" % (len(payload), zlib.crc32(payload), payload)
 
 

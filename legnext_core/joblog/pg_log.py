@@ -38,6 +38,7 @@ from psycopg.types.json import Jsonb
 from legnext_core.joblog.cached import CachedLog
 from legnext_core.joblog.pg_schema import SPENDING_LOCK_KEY, WRITE_LOCK_KEY, ensure_schema
 from legnext_core.joblog.postgres import CONNECTION_OPTIONS, _configure, _translated_errors
+from legnext_core.joblog.records_table import RecordTable
 from legnext_core.joblog.storage import Changes, changes_after
 
 __all__ = ["PostgresLog", "TABLE"]
@@ -75,7 +76,7 @@ class PostgresLog(CachedLog):
         self._conn: psycopg.Connection | None = None
         self._writing = False
         self._written = False  # the write step under way has put records in the cache
-        self._table: dict[str, dict[str, Any]] = {}
+        self._table = RecordTable()
         self._seq = 0
         self._stale = True  # read everything again at the next refresh
         self._version = 0
@@ -100,7 +101,7 @@ class PostgresLog(CachedLog):
                 with contextlib.suppress(psycopg.Error):
                     conn.close()
 
-    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def tables(self) -> dict[str, RecordTable]:
         """The log caught up with the database: ``{"jobs": local_id -> record}``. Never mutate it."""
         with self._lock:
             self._refresh()
@@ -212,7 +213,7 @@ class PostgresLog(CachedLog):
         conn = self._connection()
         if self._stale:
             rows = conn.execute(_READ_ALL).fetchall()
-            self._table = {record["local_id"]: record for _, record in rows}
+            self._table = RecordTable.of_records({record["local_id"]: record for _, record in rows})
             self._seq = max((seq for seq, _ in rows), default=0)
             self._stale = False
             self._version += 1
@@ -228,6 +229,6 @@ class PostgresLog(CachedLog):
             self._seq = seq
 
     def _note(self, local_id: str, record: dict[str, Any]) -> None:
-        self._table[local_id] = record
+        self._table.put(local_id, record)
         self._version += 1
         self._changelog.append((self._version, TABLE, local_id))

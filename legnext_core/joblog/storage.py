@@ -56,15 +56,25 @@ from tinydb.storages import Storage
 
 from legnext_core.files import fsync_folder
 from legnext_core.joblog.cached import CachedLog
-from legnext_core.joblog.journal import SERIALIZER, dumps, encode_line, header_line, loads, scan_lines
+from legnext_core.joblog.journal import (
+    SERIALIZER,
+    dumps,
+    encode_raw_line,
+    header_line,
+    loads,
+    scan_lines,
+)
+from legnext_core.joblog.records_table import RecordTable, encode_record, release_freed_memory
 
-__all__ = ["SERIALIZER", "Changes", "JournalStorage", "UnreadableLogError"]
+__all__ = ["SERIALIZER", "Changes", "JournalStorage", "RecordTable", "UnreadableLogError"]
 
 log = logging.getLogger(__name__)
 
 _GENERATION_KEY = "_generation"
 _SEQ_KEY = "_journal_seq"
-_HEAD = re.compile(rb'^\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+),')
+_HEAD = re.compile(rb'^\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+)\n?,')
+#: The first line of a snapshot this storage wrote: one record per line follows (see ``_snapshot_chunks``).
+_LINED_HEAD = re.compile(rb'\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+)')
 _HEAD_BYTES = 96
 #: How many changed ids are remembered for :meth:`JournalStorage.changes_since`.
 _CHANGELOG_LENGTH = 100_000
@@ -206,9 +216,10 @@ class JournalStorage(CachedLog, Storage):
         self._writing = False  # the thread holding ``_lock`` is inside ``writing()``
         #: Inside ``writing()`` once caught up: only this writer changes the files until it leaves.
         self._caught_up_for_writing = False
-        self._tables: dict[str, dict[str, dict[str, Any]]] | None = None
+        self._tables: dict[str, RecordTable] | None = None
         self._seq = 0
         self._snapshot_sig: _Signature | None = None
+        self._snapshot_lined = True  # laid out one record per line (see ``_snapshot_chunks``)
         self._journal_fd: int | None = None
         self._journal_inode = -1
         self._journal_offset = 0  # the end of the last whole line read (or written)
@@ -242,7 +253,8 @@ class JournalStorage(CachedLog, Storage):
             current = self._tables or {}
             changes: dict[str, dict[str, dict[str, Any] | None]] = {}
             for name in set(current) | set(data):
-                old, new = current.get(name, {}), data.get(name, {})
+                old: Mapping[str, Any] = current.get(name) or {}
+                new = data.get(name, {})
                 changed: dict[str, dict[str, Any] | None] = {
                     str(i): dict(doc) for i, doc in new.items() if old.get(str(i)) != doc
                 }
@@ -263,7 +275,7 @@ class JournalStorage(CachedLog, Storage):
             self._tables = None
 
     # -- record-level use --------------------------------------------------------------------------------
-    def tables(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def tables(self) -> dict[str, RecordTable]:
         """The log caught up with the files: table -> doc id -> record. Never mutate it."""
         with self._lock:
             self._refresh()
@@ -289,11 +301,15 @@ class JournalStorage(CachedLog, Storage):
         them afterwards. One commit of several records may be only partly there after a crash.
         """
         lines = []
+        encoded: list[tuple[str, str, dict[str, Any] | None, bytes | None]] = []
         seq = self._seq
         for table, documents in changes.items():
             for doc_id, document in documents.items():
                 seq += 1
-                lines.append(encode_line(seq, table, doc_id, document))
+                # Encoded once: the journal line and the table in memory hold the same bytes.
+                raw = None if document is None else encode_record(document)
+                lines.append(encode_raw_line(seq, table, doc_id, raw))
+                encoded.append((table, doc_id, document, raw))
         if not lines:
             return
         data = b"".join(lines)
@@ -302,10 +318,9 @@ class JournalStorage(CachedLog, Storage):
         os.fsync(fd)
         self._journal_offset += len(data)
         seq = self._seq
-        for table, documents in changes.items():
-            for doc_id, document in documents.items():
-                seq += 1
-                self._apply(seq, table, doc_id, document)
+        for table, doc_id, document, raw in encoded:
+            seq += 1
+            self._apply(seq, table, doc_id, document, raw)
         self._maybe_compact()
 
     def changes_since(self, version: int) -> Changes:
@@ -412,12 +427,20 @@ class JournalStorage(CachedLog, Storage):
         self._journal_offset += scanned.valid_end
         return True
 
-    def _apply(self, seq: int, table: str, doc_id: str | None, document: dict[str, Any] | None) -> None:
+    def _apply(
+        self,
+        seq: int,
+        table: str,
+        doc_id: str | None,
+        document: dict[str, Any] | None,
+        raw: bytes | None = None,
+    ) -> None:
         assert self._tables is not None and doc_id is not None
         if document is None:
-            self._tables.get(table, {}).pop(doc_id, None)
+            if table in self._tables:
+                self._tables[table].remove(doc_id)
         else:
-            self._tables.setdefault(table, {})[doc_id] = document
+            self._tables.setdefault(table, RecordTable()).put(doc_id, document, raw)
         self._seq = seq
         self._version += 1
         self._changelog.append((self._version, table, doc_id))
@@ -450,12 +473,14 @@ class JournalStorage(CachedLog, Storage):
             self._reset_version = self._version
             self._changelog.clear()
             self.reloads += 1
+            del tables
+            release_freed_memory()  # the file's bytes, the records parsed on the way, any older table
             return
         raise UnreadableLogError("the log kept changing while it was read", snapshot_bad=False)
 
     def _load_files(
         self,
-    ) -> tuple[dict[str, dict[str, dict[str, Any]]], int, _Signature | None, tuple[int | None, int, int]]:
+    ) -> tuple[dict[str, RecordTable], int, _Signature | None, tuple[int | None, int, int]]:
         tables, seq, snapshot_sig = self._load_snapshot()
         try:
             fd = os.open(self.journal_path, os.O_RDWR)
@@ -475,16 +500,18 @@ class JournalStorage(CachedLog, Storage):
                 if line.seq != seq + 1 or line.table is None or line.doc_id is None:
                     raise UnreadableLogError(f"{self.journal_path.name} skips changes", snapshot_bad=False)
                 if line.document is None:
-                    tables.get(line.table, {}).pop(line.doc_id, None)
+                    if line.table in tables:
+                        tables[line.table].remove(line.doc_id)
                 else:
-                    tables.setdefault(line.table, {})[line.doc_id] = line.document
+                    tables.setdefault(line.table, RecordTable()).put(line.doc_id, line.document)
                 seq = line.seq
             return tables, seq, snapshot_sig, (fd, os.fstat(fd).st_ino, scanned.valid_end)
         except BaseException:
             os.close(fd)
             raise
 
-    def _load_snapshot(self) -> tuple[dict[str, dict[str, dict[str, Any]]], int, _Signature | None]:
+    def _load_snapshot(self) -> tuple[dict[str, RecordTable], int, _Signature | None]:
+        self._snapshot_lined = True
         try:
             with open(self.path, "rb") as handle:
                 st = os.fstat(handle.fileno())
@@ -494,6 +521,11 @@ class JournalStorage(CachedLog, Storage):
         signature = _Signature(st.st_ino, st.st_size, st.st_mtime_ns)
         if not raw.strip():
             return {}, 0, signature
+        with _collector_paused():
+            lined = _read_lined(raw)
+        self._snapshot_lined = lined is not None
+        if lined is not None:
+            return lined[0], lined[1], signature
         try:
             with _collector_paused():
                 data = loads(raw)
@@ -512,7 +544,7 @@ class JournalStorage(CachedLog, Storage):
                 raise UnreadableLogError(
                     f"{self.path.name}: table {name!r} is not a set of records", snapshot_bad=True
                 )
-        return data, seq, signature
+        return {name: _compacted(table) for name, table in data.items()}, seq, signature
 
     def _move_aside(self, *, snapshot_too: bool) -> None:
         """Rename the damaged file(s) out of the way (kept for a person to look at). Under the file lock."""
@@ -586,6 +618,11 @@ class JournalStorage(CachedLog, Storage):
     def needs_compaction(self) -> bool:
         journal = self._journal_offset if self._journal_fd is not None else 0
         snapshot = self._snapshot_sig.size if self._snapshot_sig else 0
+        if not self._snapshot_lined:
+            # An older snapshot (one line for the whole log) is read as a whole on every open, which
+            # takes far more memory: it is rewritten one record per line as soon as the journal is
+            # worth folding at all.
+            snapshot = 0
         return journal > max(self.compact_min_bytes, self.compact_share * snapshot)
 
     def _maybe_compact(self) -> None:
@@ -608,7 +645,11 @@ class JournalStorage(CachedLog, Storage):
             log.exception("compacting the job log failed")
 
     def compact(self) -> bool:
-        """Fold the journal into a new snapshot; False if another compaction runs or nothing is to fold."""
+        """Fold the journal into a new snapshot; False if another compaction runs or nothing is to fold.
+
+        An older snapshot (one line for the whole log) is rewritten one record per line even with no
+        journal to fold.
+        """
         try:
             self._compact_lock.acquire(timeout=0)
         except Timeout:
@@ -617,10 +658,10 @@ class JournalStorage(CachedLog, Storage):
         try:
             with self._lock, self._file_lock:
                 self._refresh()
-                if self._journal_fd is None:
-                    return False
+                if self._journal_fd is None and self._snapshot_lined:
+                    return False  # nothing to fold, nothing to rewrite
                 assert self._tables is not None
-                captured = {name: list(table.items()) for name, table in self._tables.items()}
+                captured = {name: table.raw_items() for name, table in self._tables.items()}
                 seq = self._seq
                 offset = self._journal_offset
                 inode = self._journal_inode
@@ -632,13 +673,15 @@ class JournalStorage(CachedLog, Storage):
                 self._refresh()
                 if self._snapshot_sig != snapshot_sig or self._journal_inode != inode:
                     return False  # another process compacted meanwhile
-                assert self._journal_fd is not None
-                tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
+                tail = b""
+                if self._journal_fd is not None:
+                    tail = os.pread(self._journal_fd, self._journal_offset - offset, offset)
                 os.replace(snapshot_temporary, self.path)
                 snapshot_temporary = None
                 # The new snapshot must be durable before the journal stops holding its changes.
                 fsync_folder(self.path.parent)
                 self._snapshot_sig = _signature(self.path)
+                self._snapshot_lined = True
                 self._create_journal(seq, tail)
                 self.compactions += 1
                 return True
@@ -650,15 +693,107 @@ class JournalStorage(CachedLog, Storage):
 
 
 def _snapshot_chunks(
-    captured: dict[str, list[tuple[str, Any]]], seq: int, generation: str
+    captured: dict[str, list[tuple[str, bytes]]], seq: int, generation: str
 ) -> Iterator[bytes]:
+    """The snapshot as JSON with one record per line, which a load reads one record at a time::
+
+    {"_generation":"<hex>","_journal_seq":N
+    ,"jobs":{
+    "<doc id>":{...}
+    ,"<doc id>":{...}
+    }
+    }
+    """
     yield b'{"%s":"%s","%s":%d' % (_GENERATION_KEY.encode(), generation.encode(), _SEQ_KEY.encode(), seq)
     for name, items in captured.items():
-        yield b"," + dumps(name) + b":{"
+        yield b"\n," + dumps(name) + b":{"
         for start in range(0, len(items), _SNAPSHOT_CHUNK):
             chunk = items[start : start + _SNAPSHOT_CHUNK]
-            yield (b"," if start else b"") + b",".join(
-                dumps(doc_id) + b":" + dumps(doc) for doc_id, doc in chunk
+            yield b"".join(
+                (b"\n," if start or n else b"\n") + dumps(doc_id) + b":" + raw
+                for n, (doc_id, raw) in enumerate(chunk)
             )
-        yield b"}"
-    yield b"}"
+        yield b"\n}"
+    yield b"\n}"
+
+
+class _NotLined(Exception):
+    """The snapshot is not laid out one record per line: it is read as a whole instead."""
+
+
+def _read_lined(raw: bytes) -> tuple[dict[str, RecordTable], int] | None:
+    """A snapshot written by ``_snapshot_chunks``, read one record at a time; None for any other layout.
+
+    Each record is parsed (so a damaged one is found now, not when it is read) and its bytes kept;
+    the dicts are freed as they go, so the load never holds the log parsed as a whole. Anything not
+    as ``_snapshot_chunks`` writes it is left to the whole-file parse, which says what is wrong.
+    """
+    end = raw.find(b"\n")
+    head = _LINED_HEAD.fullmatch(raw, 0, end) if end > 0 else None
+    if head is None:
+        return None
+    try:
+        return _read_lines(raw, end + 1), int(head.group(1))
+    except (_NotLined, ValueError):
+        return None
+
+
+def _key_end(raw: bytes, view: memoryview, start: int, stop: int) -> tuple[int, str]:
+    """Where the doc id that opens a record's line ends, and the id (an id may hold ``":`` itself)."""
+    colon = raw.find(b'":', start, stop) + 1
+    while colon > 0:
+        try:
+            doc_id = loads(view[start:colon])
+        except ValueError:  # the ``":`` was inside the id
+            doc_id = None
+        if isinstance(doc_id, str) and dumps(doc_id) == raw[start:colon]:
+            return colon, doc_id
+        colon = raw.find(b'":', colon, stop) + 1
+    raise _NotLined
+
+
+def _read_lines(raw: bytes, position: int) -> dict[str, RecordTable]:
+    view = memoryview(raw)
+    tables: dict[str, RecordTable] = {}
+    table: list[tuple[str, bytes]] | None = None
+    name = ""
+    first = True
+    while True:
+        end = raw.find(b"\n", position)
+        stop = len(raw) if end < 0 else end
+        if table is None:
+            if raw.startswith(b",", position) and raw.endswith(b":{", position, stop):
+                name = loads(view[position + 1 : stop - 2])
+                if not isinstance(name, str) or name in tables:
+                    raise _NotLined
+                table, first = [], True
+            elif end < 0 and raw[position:stop] == b"}":
+                return tables
+            else:
+                raise _NotLined
+        elif raw[position:stop] == b"}":
+            tables[name] = RecordTable(table)
+            table = None
+        else:
+            start = position if first else position + 1
+            if not first and raw[position] != 0x2C:  # ","
+                raise _NotLined
+            colon, doc_id = _key_end(raw, view, start, stop)
+            if not isinstance(loads(view[colon + 1 : stop]), dict):
+                raise _NotLined
+            table.append((doc_id, raw[colon + 1 : stop]))
+            first = False
+        if end < 0:
+            raise _NotLined
+        position = end + 1
+
+
+def _compacted(table: dict[str, dict[str, Any]]) -> RecordTable:
+    """A table parsed as a whole as a :class:`RecordTable` (a snapshot not written one record per line).
+
+    The doc ids are copied: kept, the parsed ones would hold on to the memory of every parsed record
+    around them after the records are freed.
+    """
+    return RecordTable(
+        (doc_id.encode().decode(), encode_record(document)) for doc_id, document in table.items()
+    )
