@@ -108,12 +108,12 @@ def run_dashboard_trial(
     """Submit through the dashboard's own path with faults on the POSTs; let the tracker reconcile."""
     import tempfile
 
-    from benchmarks.route_server import RouteServer
     from legnext_core.models import JobKind, JobRequest
     from legnext_core.sandbox import RealClock
     from legnext_core.settings import load_settings
     from legnext_core.studio import Studio
     from legnext_core.submit import submit_job
+    from tests.loopback_server import RouteServer
 
     holder: dict[str, Any] = {}
     routes = RouteServer(lambda: holder.get("studio"))

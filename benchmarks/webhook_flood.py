@@ -22,12 +22,12 @@ from typing import Any
 
 import requests
 
-from benchmarks.route_server import RouteServer
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.sandbox import SandboxConfig, SandboxServer
 from legnext_core.settings import load_settings
 from legnext_core.studio import Studio
 from legnext_core.submit import submit_job
+from tests.loopback_server import RouteServer
 
 JOB_GETS = "/api/v1/job/"
 
