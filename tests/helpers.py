@@ -1,9 +1,12 @@
-"""Small helpers several test modules share: waiting for a condition, a clock that ticks per call."""
+"""Small helpers several test modules share: waiting for a condition, a clock that ticks per call, an
+ASGI app asked for a status as if from any client address."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 def eventually(condition: Callable[[], bool], timeout: float = 10.0, *, interval: float = 0.05) -> bool:
@@ -26,3 +29,30 @@ class TickingClock:
     def __call__(self) -> float:
         self.now += 1
         return self.now
+
+
+def asgi_get_status(
+    app: Any,
+    path: str,
+    client: tuple[str, int],
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    *,
+    host: str = "127.0.0.1",
+) -> int:
+    """The status ``app`` answers a GET of ``path`` with, driven directly as ASGI: the only way to present
+    a client address other than loopback without a network of one's own."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+        "headers": [(b"host", host.encode()), *headers], "client": client, "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    return next(m["status"] for m in sent if m["type"] == "http.response.start")
