@@ -23,10 +23,8 @@ SECRET = "whsec-routes-test"
 
 @pytest.fixture
 def rig(sandbox, manual_clock, tmp_path) -> Iterator[Rig]:
-    rig = make_rig(sandbox, manual_clock, tmp_path)
-    yield rig
-    rig.tracker.stop()
-    rig.store.close()
+    with make_rig(sandbox, manual_clock, tmp_path) as rig:
+        yield rig
 
 
 def studio_for(rig: Rig, tmp_path, *, secret: str | None = SECRET) -> SimpleNamespace:
@@ -197,8 +195,7 @@ def test_the_sandboxs_own_signed_callback_is_accepted_and_confirmed(
     start_sandbox, manual_clock, tmp_path, holder, routes
 ):
     sandbox = start_sandbox(webhook_secret=SECRET)
-    rig = make_rig(sandbox, manual_clock, tmp_path)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path) as rig:
         holder["studio"] = studio_for(rig, tmp_path)
         record = rig.submit(JobKind.IMAGE, callback=routes.url + "/webhooks/legnext")
         rig.sweep()
@@ -208,6 +205,3 @@ def test_the_sandboxs_own_signed_callback_is_accepted_and_confirmed(
         assert rig.record(record.local_id).status == "completed"
         assert rig.tracker.health().webhooks_trusted
         assert rig.gets() == 1
-    finally:
-        rig.tracker.stop()
-        rig.store.close()
