@@ -27,6 +27,17 @@ from tests.helpers import eventually
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _cluster_worker(postgres_url: str, role: str) -> subprocess.Popen[str]:
+    """``tests.cluster_worker`` in a process of its own: its first line says what it became."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.cluster_worker", postgres_url, role],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def _terminate_backends(url: str, query_like: str) -> int:
     """Cut the server side of other connections (as a network failure or an admin would)."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -93,13 +104,7 @@ def test_a_leader_that_loses_its_connection_steps_down(
 def test_killing_the_leaders_process_hands_the_lead_to_another_within_seconds(
     elections: Callable[..., LeaderElection], postgres_url: str
 ) -> None:
-    leader = subprocess.Popen(
-        [sys.executable, "-m", "tests.cluster_worker", postgres_url, "lead"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    leader = _cluster_worker(postgres_url, "lead")
     try:
         assert leader.stdout.readline().strip() == f"leader {leader.pid}"
         follower = elections(retry_interval=0.5).start()
@@ -167,13 +172,7 @@ def test_the_listener_reconnects_and_says_so(postgres_url: str) -> None:
 
 @pytest.mark.slow
 def test_a_replica_is_seen_alive_until_its_process_dies(postgres_url: str) -> None:
-    other = subprocess.Popen(
-        [sys.executable, "-m", "tests.cluster_worker", postgres_url, "present"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    other = _cluster_worker(postgres_url, "present")
     here = ReplicaPresence(postgres_url).start()
     try:
         word, number = other.stdout.readline().split()
