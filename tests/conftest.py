@@ -7,8 +7,6 @@
   ``sandbox.settle()``, ``sandbox.set_faults(...)``, ``sandbox.request_counts()``, ``sandbox.jobs()``.
 - ``sandbox_config_factory``: ``make(**overrides) -> SandboxConfig`` with the same test defaults.
 - ``start_sandbox``: ``start_sandbox(**overrides) -> SandboxServer``, started and stopped for you.
-- ``studio``: a :class:`Studio` in sandbox mode on ``sandbox`` and ``tmp_path`` (not started; stopped at
-  the end). The AppTest tests in ``tests/ui`` have a ``studio`` of their own.
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ from typing import Any
 import pytest
 
 from legnext_core.sandbox import FaultConfig, ManualClock, SandboxConfig, SandboxServer
-from legnext_core.settings import load_settings
-from legnext_core.studio import Studio
 
 #: Any non-empty key is accepted by a test sandbox; this one reads well in failures.
 SANDBOX_TEST_KEY = "test-key-sandbox"
@@ -71,12 +67,3 @@ def start_sandbox(
 @pytest.fixture
 def sandbox(start_sandbox: Callable[..., SandboxServer]) -> SandboxServer:
     return start_sandbox()
-
-
-@pytest.fixture
-def studio(sandbox: SandboxServer, tmp_path: Path) -> Iterator[Studio]:
-    """A Studio in sandbox mode on this test's sandbox and folder (not started), stopped at the end."""
-    settings = load_settings({"LEGNEXT_SANDBOX_URL": sandbox.base_url, "LEGNEXT_DATA_DIR": str(tmp_path)})
-    current = Studio(settings)
-    yield current
-    current.stop()

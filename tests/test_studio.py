@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from legnext_core.sandbox import FaultConfig
+from legnext_core.settings import load_settings
+from legnext_core.studio import Studio
 
 BALANCE = "/api/account/balance"
+
+
+@pytest.fixture
+def studio(sandbox, tmp_path):
+    settings = load_settings({"LEGNEXT_SANDBOX_URL": sandbox.base_url, "LEGNEXT_DATA_DIR": str(tmp_path)})
+    current = Studio(settings)
+    yield current
+    current.stop()
 
 
 def test_balance_is_read_from_the_api_at_most_once_per_period_whatever_the_sessions(studio, sandbox):

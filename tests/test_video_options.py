@@ -14,6 +14,8 @@ from legnext_core.client import LegnextClient
 from legnext_core.errors import BadRequestError, InvalidInputError
 from legnext_core.models import JobKind, JobRequest, estimate_points, points_are_estimated
 from legnext_core.records import JobRecord
+from legnext_core.settings import load_settings
+from legnext_core.studio import Studio
 from legnext_core.submit import request_from_record, submit_job
 
 KEY = "test-key-sandbox"
@@ -184,6 +186,14 @@ def test_sandbox_extension_of_a_two_video_job_offers_only_its_two_videos(sandbox
 
 
 # -- the record --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def studio(sandbox, tmp_path):
+    settings = load_settings({"LEGNEXT_SANDBOX_URL": sandbox.base_url, "LEGNEXT_DATA_DIR": str(tmp_path)})
+    current = Studio(settings)
+    yield current
+    current.stop()
 
 
 def test_options_are_recorded_under_the_agreed_keys_and_read_back(studio, sandbox):
