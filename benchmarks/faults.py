@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import threading
 import time
 from collections import Counter
 from typing import Any
@@ -103,25 +102,6 @@ def run_trial(
 DASHBOARD_TIME_SCALE = 2.0
 
 
-def _serve_routes(holder: dict[str, Any]) -> tuple[str, Any, threading.Thread]:
-    import socket
-
-    import uvicorn
-    from starlette.applications import Starlette
-
-    from legnext_core.server import build_routes
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    app = Starlette(routes=build_routes(lambda: holder.get("studio")))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
-
-
 def run_dashboard_trial(
     submissions: int = 300, rate: float = 0.3, *, seed: int | None = 1, settle_timeout: float = 120.0
 ) -> dict[str, Any]:
@@ -133,9 +113,10 @@ def run_dashboard_trial(
     from legnext_core.settings import load_settings
     from legnext_core.studio import Studio
     from legnext_core.submit import submit_job
+    from tests.loopback_server import RouteServer
 
     holder: dict[str, Any] = {}
-    url, route_server, route_thread = _serve_routes(holder)
+    routes = RouteServer(lambda: holder.get("studio"))
     config = SandboxConfig(
         clock=RealClock(),
         time_scale=DASHBOARD_TIME_SCALE,
@@ -149,7 +130,7 @@ def run_dashboard_trial(
         env = {
             "LEGNEXT_SANDBOX_URL": server.base_url,
             "LEGNEXT_DATA_DIR": scratch,
-            "LEGNEXT_PUBLIC_URL": url,
+            "LEGNEXT_PUBLIC_URL": routes.url,
             "LEGNEXT_SANDBOX_TIME_SCALE": str(DASHBOARD_TIME_SCALE),
             "LEGNEXT_TIMEOUT": "1",  # a "slow" answer (1.5 s) is then an outcome unknown
         }
@@ -171,7 +152,7 @@ def run_dashboard_trial(
                 return [
                     i
                     for i in unknown_ids
-                    if (r := studio.store.get(i))["status"] == "unknown"
+                    if (r := studio.store.get(i)).status == "unknown"
                     and (r.reconciliation or {}).get("state") in (None, "searching")
                 ]
 
@@ -188,8 +169,7 @@ def run_dashboard_trial(
         finally:
             holder.pop("studio", None)
             studio.stop()
-            route_server.should_exit = True
-            route_thread.join(5)
+            routes.stop()
 
     made = Counter(job["prompt"] for job in jobs)
     by_id = {job["job_id"]: job for job in jobs}

@@ -28,7 +28,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.store import make_record
+from benchmarks.job_records import make_record
 from legnext_core.gallery import GalleryFilter, load_page
 from legnext_core.history import HistoryTable
 from legnext_core.records import JobRecord

@@ -2,7 +2,7 @@
 
     python -m benchmarks.history [--sizes 1000 30000 100000] [--rounds 6] [--old-format]
 
-For each size, a job log of realistic records (those of ``benchmarks.store``: ~2 KB each) is opened by
+For each size, a job log of realistic records (``benchmarks.job_records``: ~2.3 KB each) is opened by
 the dashboard itself, run by Streamlit's AppTest against a local sandbox, with the History page open:
 
 * ``warm_rerun``: the whole page script's run time once the log is loaded (p50, max);
@@ -37,7 +37,7 @@ from pathlib import Path
 
 from streamlit.dataframe_util import convert_anything_to_arrow_bytes
 
-from benchmarks.store import make_record
+from benchmarks.job_records import make_record
 from legnext_core.joblog import JournalStorage
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
 import sys
 import tempfile
 import threading
@@ -20,33 +19,17 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import uvicorn
-from starlette.applications import Starlette
-
 from benchmarks.polling import percentile
 from legnext_core.client import LegnextClient
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.sandbox import SandboxConfig, SandboxServer
-from legnext_core.server import build_routes
 from legnext_core.settings import load_settings
 from legnext_core.store import JobStore
 from legnext_core.submit import new_callback_token
 from legnext_core.tracker import Tracker
+from tests.loopback_server import RouteServer
 
 KEY = "benchmark-key"
-
-
-def _serve_routes(studio: SimpleNamespace) -> tuple[str, uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(Starlette(routes=build_routes(lambda: studio)), log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
 
 
 def run(jobs: int, time_scale: float, *, webhooks: bool, seed: int = 3, active_list: bool = False) -> dict:
@@ -79,10 +62,9 @@ def run(jobs: int, time_scale: float, *, webhooks: bool, seed: int = 3, active_l
         if webhooks:
             env = {"LEGNEXT_SANDBOX_URL": sandbox.base_url, "LEGNEXT_DATA_DIR": scratch}
             settings = load_settings(env, {})
-            url, route_server, route_thread = _serve_routes(
-                SimpleNamespace(settings=settings, store=store, tracker=tracker)
-            )
-            callback = url + "/webhooks/legnext"
+            studio = SimpleNamespace(settings=settings, store=store, tracker=tracker)
+            route_server = RouteServer(lambda: studio)
+            callback = route_server.url + "/webhooks/legnext"
         try:
             # One warm-up job shows the tracker that deliveries arrive (it starts untrusting).
             warmup = [_submit(store, client, sandbox, JobKind.IMAGE, callback)] if webhooks else []
@@ -108,8 +90,7 @@ def run(jobs: int, time_scale: float, *, webhooks: bool, seed: int = 3, active_l
         finally:
             tracker.stop()
             if route_server is not None:
-                route_server.should_exit = True
-                route_thread.join(5)
+                route_server.stop()
             client.close()
             store.close()
             sandbox.stop()

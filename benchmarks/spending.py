@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from benchmarks.store import make_record
+from benchmarks.job_records import make_record
 from legnext_core import spending
 from legnext_core.history import HistoryTable
 from legnext_core.models import JobKind, JobRequest

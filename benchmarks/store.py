@@ -2,8 +2,8 @@
 
     python -m benchmarks.store [--sizes 1000 10000 30000 100000] [--samples 200] [--postgresql]
 
-For each size, in the same run and folder, with realistic records (prompts of 50-600 characters, four
-signed URLs of ~250 characters on finished jobs: about 2.1 KB each):
+For each size, in the same run and folder, with realistic records (``benchmarks.job_records``: prompts
+of 50-600 characters, four signed URLs of ~250 characters on finished jobs: about 2.3 KB each):
 
 * ``journal``: the dashboard's store (``JobStore`` over the journaled TinyDB storage): adding an intent
   and applying a poll snapshot (p50/p95), a full cold load (open the log and read every record),
@@ -36,11 +36,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import random
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,101 +53,13 @@ from tinydb.middlewares import CachingMiddleware
 from tinydb.storages import JSONStorage
 from tinydb.table import Document, Table
 
-from legnext_core.models import Job, JobKind, JobRequest
+from benchmarks.concurrent_writers import concurrent_writes
+from benchmarks.job_records import add_intent, intent_request, make_record, prompt
+from benchmarks.timing import percentiles
+from legnext_core.models import Job
 from legnext_core.store import JobStore
 
-_PROSE = (
-    "a lighthouse on a cliff at dusk waves rolling slow dolly shot volumetric light neon city rain "
-    "reflections cinematic drone over forest fog morning golden hour portrait close up film grain "
-    "anamorphic lens flare tracking shot of a red fox running through deep snow under a violet sky"
-)
-WORDS = tuple(_PROSE.split(" "))
-STATUSES = (
-    ["completed"] * 70
-    + ["failed"] * 8
-    + ["processing"] * 6
-    + ["pending"] * 4
-    + ["staged"] * 2
-    + ["rejected"] * 4
-    + ["unknown"] * 2
-    + ["queued"] * 2
-    + ["lost"] * 2
-)
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def prompt(rng: random.Random) -> str:
-    target = rng.randint(50, 600)
-    words = []
-    length = 0
-    while length < target:
-        word = rng.choice(WORDS)
-        words.append(word)
-        length += len(word) + 1
-    return " ".join(words)[:target].strip()
-
-
-def signed_url(rng: random.Random, job_id: str, index: int) -> str:
-    """A CloudFront-style signed URL of about 250 characters."""
-    signature = f"{rng.getrandbits(480):0120x}"
-    return (
-        f"https://cdn.legnext.ai/video/{job_id}/{index}.mp4?Expires=1795000000"
-        f"&Signature={signature}&Key-Pair-Id=K{rng.getrandbits(40):010X}"
-    )
-
-
-def make_record(rng: random.Random, now: float) -> dict[str, Any]:
-    """A record as the store holds it after a job's life."""
-    status = rng.choice(STATUSES)
-    job_id = str(uuid.UUID(int=rng.getrandbits(128)))
-    submitted = now - rng.uniform(0, 700 * 86400)
-    text = prompt(rng)
-    record: dict[str, Any] = {
-        "local_id": uuid.UUID(int=rng.getrandbits(128)).hex,
-        "kind": rng.choice(["text_video"] * 5 + ["extend", "upscale", "animate", "image_url_video"]),
-        "api_mode": "live",
-        "api_base_url": "https://api.legnext.ai/api",
-        "prompt": text,
-        "wire_prompt": text + " --motion high" if rng.random() < 0.3 else None,
-        "video_type": rng.choice([0, 0, 1]),
-        "status": status,
-        "estimated_points": 480,
-        "submitted_at": submitted,
-        "updated_at": submitted + 200,
-        "callback": "https://studio.example.com/webhooks/legnext",
-    }
-    record = {key: value for key, value in record.items() if value is not None}
-    if status in ("queued", "rejected", "unknown"):
-        if status == "rejected":
-            record.update(error_code=400, error_message="Invalid request parameters")
-        return record
-    record.update(job_id=job_id, created_at=submitted + 1, credits_frozen=480, poll_count=rng.randint(3, 20))
-    record.update(last_poll_at=submitted + 190, next_poll_at=submitted + 200)
-    if status in ("processing", "completed", "failed", "lost"):
-        record.update(started_at=submitted + 5, progress=rng.randint(0, 99), last_log="Generating 55%")
-    if status in ("completed", "failed"):
-        record.update(ended_at=submitted + rng.uniform(120, 300))
-    if status == "completed":
-        record.update(
-            progress=100,
-            credits_consumed=480,
-            video_urls=[signed_url(rng, job_id, i) for i in range(4)],
-            seed=str(rng.getrandbits(32)),
-            available_actions={"extend": [0, 1, 2, 3], "upscale": [0, 1, 2, 3]},
-            media_paths=[f"data/media/{job_id}/{i}.mp4" for i in range(4)],
-        )
-    if status == "failed":
-        record.update(error_code=500, error_message="Generation failed", credits_consumed=0)
-    return record
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered) * 1000, 3),
-        "p95_ms": round(ordered[min(len(ordered) - 1, math.ceil(len(ordered) * 0.95) - 1)] * 1000, 3),
-        "samples": len(ordered),
-    }
 
 
 def timed(action: Callable[[], Any], count: int, fsyncs: list[float] | None = None) -> list[float]:
@@ -196,16 +106,6 @@ def _snapshot(job_id: str, progress: int) -> Job:
     )
 
 
-def _request(rng: random.Random, number: int) -> JobRequest:
-    return JobRequest(kind=JobKind.TEXT_VIDEO, prompt=f"{prompt(rng)} #{number}")
-
-
-def _intent(store: JobStore, request: JobRequest) -> Any:
-    return store.add_intent(
-        request, api_mode="live", api_base_url="https://api.legnext.ai/api", estimated_points=480
-    )
-
-
 # -- the dashboard's store -------------------------------------------------------------------------------
 
 
@@ -232,9 +132,9 @@ def bench_journal(
     rng = random.Random(len(records))
     # Compaction would run on its own thread during the samples; it is timed separately below.
     store = JobStore(log, compact_min_bytes=1 << 40)
-    requests = [_request(rng, n) for n in range(samples)]
+    requests = [intent_request(f"{prompt(rng)} #{n}") for n in range(samples)]
     _PROBE_FOLDER[0] = log.parent
-    adds = timed(lambda: _intent(store, requests.pop()), samples, fsyncs)
+    adds = timed(lambda: add_intent(store, requests.pop()), samples, fsyncs)
     processing = [r["job_id"] for r in records if r["status"] == "processing"]
     polls = iter(range(10**9))
 
@@ -456,7 +356,7 @@ def bench_size(size: int, samples: int, root: Path, cluster: Any = None) -> list
     if cluster is not None:
         from benchmarks.store_shared import bench_postgres
 
-        shared = bench_postgres(cluster, records, samples, percentiles)
+        shared = bench_postgres(cluster, records, samples)
         url = shared.pop("url")
         results.append(shared)
     # Bare fsyncs timed just before each of the journal's samples, so both meet the same disk.
@@ -487,8 +387,6 @@ def concurrent_lines(
     common: dict[str, Any], folder: Path, records: list[dict[str, Any]], url: str, seconds: float = 5.0
 ) -> list[dict[str, Any]]:
     """Updates per second from one and from two processes at once, on the journal and on PostgreSQL."""
-    from benchmarks.store_shared import concurrent_writes
-
     ids_file = folder / "ids.txt"
     chosen = random.Random(1).sample(records, min(2000, len(records)))
     ids_file.write_text("\n".join(r["local_id"] for r in chosen))

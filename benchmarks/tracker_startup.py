@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.store import make_record
+from benchmarks.job_records import make_record
 from legnext_core.client import LegnextClient
 from legnext_core.media import MediaArchiver
 from legnext_core.models import JobKind, JobRequest

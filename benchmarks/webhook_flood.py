@@ -15,41 +15,28 @@ import argparse
 import json
 import logging
 import secrets
-import socket
 import sys
 import tempfile
-import threading
 import time
 from typing import Any
 
 import requests
-import uvicorn
-from starlette.applications import Starlette
 
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.sandbox import SandboxConfig, SandboxServer
-from legnext_core.server import build_routes
 from legnext_core.settings import load_settings
 from legnext_core.studio import Studio
 from legnext_core.submit import submit_job
+from tests.loopback_server import RouteServer
 
 JOB_GETS = "/api/v1/job/"
 
 
-def _serve(holder: dict[str, Any]) -> tuple[str, uvicorn.Server, threading.Thread]:
-    # IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted sockets (else ~40 ms per kept-alive answer).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    app = Starlette(routes=build_routes(lambda: holder.get("studio")))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
-
-
-def _flood(session: requests.Session, urls: list[str], body: bytes) -> tuple[dict[int, int], float]:
+def _deliver(
+    session: requests.Session, sandbox: SandboxServer, urls: list[str], body: bytes
+) -> dict[str, Any]:
+    """POST ``body`` to each of ``urls``: time taken, answers by status, and the API GETs it caused."""
+    before = sandbox.request_count("GET", JOB_GETS)
     statuses: dict[int, int] = {}
     started = time.perf_counter()
     for url in urls:
@@ -57,12 +44,19 @@ def _flood(session: requests.Session, urls: list[str], body: bytes) -> tuple[dic
             url, data=body, headers={"Content-Type": "application/json"}, timeout=10
         ).status_code
         statuses[status] = statuses.get(status, 0) + 1
-    return statuses, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    time.sleep(0.5)  # a GET a delivery caused may still be on its way
+    return {
+        "seconds": round(seconds, 2),
+        "answers": statuses,
+        "api_requests_caused": sandbox.request_count("GET", JOB_GETS) - before,
+    }
 
 
 def run(deliveries: int = 2000) -> list[dict[str, Any]]:
     holder: dict[str, Any] = {}
-    url, server, thread = _serve(holder)
+    routes = RouteServer(lambda: holder.get("studio"))
+    url = routes.url
     lines = []
     with tempfile.TemporaryDirectory() as scratch:
         # Live durations (a video runs 3-5 min), so no scheduled poll falls inside the floods.
@@ -91,31 +85,15 @@ def run(deliveries: int = 2000) -> list[dict[str, Any]]:
                     forged.append(f"{url}/webhooks/legnext/{secrets.token_hex(8)}")  # malformed token
                 else:
                     forged.append(f"{url}/webhooks/legnext/{secrets.token_hex(16)}")
-            before = sandbox.request_count("GET", JOB_GETS)
-            statuses, seconds = _flood(session, forged, body)
-            time.sleep(0.5)
-            lines.append(
-                {
-                    "benchmark": "webhook_flood_forged",
-                    "deliveries": deliveries,
-                    "seconds": round(seconds, 2),
-                    "answers": statuses,
-                    "api_requests_caused": sandbox.request_count("GET", JOB_GETS) - before,
-                    "target_api_requests": 0,
-                }
-            )
 
+            forged_line = {"benchmark": "webhook_flood_forged", "deliveries": deliveries}
+            lines.append(forged_line | _deliver(session, sandbox, forged, body) | {"target_api_requests": 0})
             known = [f"{url}/webhooks/legnext/{record.callback_token}"] * deliveries
-            before = sandbox.request_count("GET", JOB_GETS)
-            statuses, seconds = _flood(session, known, body)
-            time.sleep(0.5)
+            known_line = {"benchmark": "webhook_flood_leaked_token_no_secret", "deliveries": deliveries}
             lines.append(
-                {
-                    "benchmark": "webhook_flood_leaked_token_no_secret",
-                    "deliveries": deliveries,
-                    "seconds": round(seconds, 2),
-                    "answers": statuses,
-                    "api_requests_caused": sandbox.request_count("GET", JOB_GETS) - before,
+                known_line
+                | _deliver(session, sandbox, known, body)
+                | {
                     "hint_interval_s": round(studio.tracker._hint_interval(), 2),
                     "note": "at most one confirming GET per job per hint interval",
                 }
@@ -125,8 +103,7 @@ def run(deliveries: int = 2000) -> list[dict[str, Any]]:
             holder.pop("studio", None)
             studio.stop()
             sandbox.stop()
-            server.should_exit = True
-            thread.join(5)
+            routes.stop()
     return lines
 
 

@@ -10,12 +10,14 @@ jobs by clicking through the pages like a user, and photographs each page.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
@@ -52,6 +54,24 @@ def wait_done(page: Page, base: str, job_id: str) -> None:
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=WAIT_MS)
 
 
+@contextlib.contextmanager
+def dashboard_page(height: int, data: Path | None = None, **env: str) -> Iterator[tuple[Page, str]]:
+    """A Chromium page 1400 px wide and ``height`` tall, and the URL of a dashboard on ``data`` (or a fresh
+    folder) started with ``env``; both closed at the end."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if data is None:
+            data = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        dashboard = stack.enter_context(running_dashboard(data, **env))
+        browser = stack.enter_context(sync_playwright()).chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        stack.callback(browser.close)
+        page = browser.new_page(viewport={"width": 1400, "height": height})
+        page.set_default_timeout(30_000)
+        yield page, dashboard.url
+
+
 def shoot(page: Page, name: str) -> None:
     page.wait_for_timeout(1500)  # let media and fragments settle
     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
@@ -59,17 +79,7 @@ def shoot(page: Page, name: str) -> None:
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory() as data,
-        running_dashboard(Path(data)) as dashboard,
-        sync_playwright() as pw,
-    ):
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(30_000)
-        base = dashboard.url
-
+    with dashboard_page(height=1000) as (page, base):
         boat = create_text_video(page, base, "A paper boat drifting down a rainy street, golden hour")
         create_text_video(page, base, "Waves breaking on black sand at dawn, slow motion", hd=True)
         create_text_video(page, base, "A neon city in the rain, seen from a tram window")
@@ -111,7 +121,6 @@ def main() -> None:
         page.goto(f"{base}/job?job={boat}")
         expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=WAIT_MS)
         shoot(page, "job-detail")
-        browser.close()
 
 
 TEAM = ("ana@studio.example", "bo@studio.example", "chen@studio.example", "dee@studio.example")
@@ -154,24 +163,16 @@ def seed_team_month(data_dir: Path, days: int = 24) -> None:
 
 
 def usage_screenshot() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as data:
         seed_team_month(Path(data))
-        with (
-            running_dashboard(
-                Path(data), LEGNEXT_DAILY_CAP_POINTS="6000", LEGNEXT_MONTHLY_CAP_POINTS="150000"
-            ) as dashboard,
-            sync_playwright() as pw,
-        ):
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            # Tall enough for the whole page: Streamlit scrolls inside its own container.
-            page = browser.new_page(viewport={"width": 1400, "height": 1750})
-            page.goto(f"{dashboard.url}/usage")
+        caps = {"LEGNEXT_DAILY_CAP_POINTS": "6000", "LEGNEXT_MONTHLY_CAP_POINTS": "150000"}
+        # Tall enough for the whole page: Streamlit scrolls inside its own container.
+        with dashboard_page(height=1750, data=Path(data), **caps) as (page, base):
+            page.goto(f"{base}/usage")
             heading = page.get_by_role("heading", name="Jobs and failures per person")
             expect(heading).to_be_visible(timeout=30_000)
             page.wait_for_timeout(2500)  # charts draw after the page
             shoot(page, "usage")
-            browser.close()
 
 
 def shoot_small(page: Page, name: str) -> None:
@@ -189,16 +190,7 @@ def shoot_small(page: Page, name: str) -> None:
 
 def studio_screenshots() -> None:
     """The Gallery and Create's live feed, over a few finished jobs."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory() as data,
-        running_dashboard(Path(data)) as dashboard,
-        sync_playwright() as pw,
-    ):
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
-        page.set_default_timeout(30_000)
-        base = dashboard.url
+    with dashboard_page(height=1400) as (page, base):
         create_text_video(page, base, "Waves breaking on black sand at dawn, slow motion")
         create_text_video(page, base, "A neon city in the rain, seen from a tram window")
         last = create_text_video(page, base, "A paper boat drifting down a rainy street, golden hour")
@@ -221,7 +213,6 @@ def studio_screenshots() -> None:
             expect(page.get_by_role("checkbox", name=f"Select video {number}").first).to_be_checked()
         expect(page.get_by_text("2 selected")).to_be_visible()
         shoot_small(page, "gallery")
-        browser.close()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from legnext_core.bundle import (
     zip_file_name,
 )
 from legnext_core.records import JobRecord
-from tests.test_server_routes import RouteServer
+from tests.loopback_server import RouteServer
 
 
 def record(tmp_path, job_id: str, sizes: list[int | None], kind: str = "text_video") -> JobRecord:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -16,6 +12,7 @@ from starlette.routing import Route
 from legnext_core.client import LegnextClient
 from legnext_core.errors import ServerError
 from legnext_core.models import JobStatus
+from tests.loopback_server import LoopbackServer
 
 KEY = "test-key-active-client"
 
@@ -43,45 +40,32 @@ def test_a_sandbox_with_the_list_switched_off_is_not_offered(sandbox) -> None:
         assert client.get_active_tasks() is None
 
 
-class _Server:
-    """A real HTTP server answering ``GET /api/account/active_tasks`` with one fixed status."""
+def _fixed_status_api(status: int) -> Starlette:
+    """An API answering ``GET /api/account/active_tasks`` with one fixed status."""
 
-    def __init__(self, status: int) -> None:
-        async def answer(request):
-            return JSONResponse({"code": status, "message": "no", "raw_message": "", "detail": None}, status)
+    async def answer(request):
+        return JSONResponse({"code": status, "message": "no", "raw_message": "", "detail": None}, status)
 
-        app = Starlette(routes=[Route("/api/account/active_tasks", answer, methods=["GET"])])
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
+    return Starlette(routes=[Route("/api/account/active_tasks", answer, methods=["GET"])])
 
 
 @pytest.fixture
-def fixed_status_server(request) -> Iterator[_Server]:
-    server = _Server(request.param)
-    yield server
-    server.stop()
+def fixed_status_api(request) -> Iterator[str]:
+    """The base URL of an API answering the active-task list with ``request.param`` only."""
+    with LoopbackServer(_fixed_status_api(request.param)) as server:
+        yield f"{server.url}/api"
 
 
-@pytest.mark.parametrize("fixed_status_server", [404, 405, 501], indirect=True)
-def test_404_405_and_501_mean_not_offered(fixed_status_server) -> None:
-    with LegnextClient(KEY, fixed_status_server.base_url, max_retries=0) as client:
+@pytest.mark.parametrize("fixed_status_api", [404, 405, 501], indirect=True)
+def test_404_405_and_501_mean_not_offered(fixed_status_api) -> None:
+    with LegnextClient(KEY, fixed_status_api, max_retries=0) as client:
         assert client.get_active_tasks() is None
 
 
-@pytest.mark.parametrize("fixed_status_server", [503], indirect=True)
-def test_other_errors_are_errors(fixed_status_server) -> None:
+@pytest.mark.parametrize("fixed_status_api", [503], indirect=True)
+def test_other_errors_are_errors(fixed_status_api) -> None:
     with (
-        LegnextClient(KEY, fixed_status_server.base_url, max_retries=0) as client,
+        LegnextClient(KEY, fixed_status_api, max_retries=0) as client,
         pytest.raises(ServerError),
     ):
         client.get_active_tasks()

@@ -22,17 +22,20 @@ from legnext_core.cluster import (
     WebhookListener,
     notify_webhook,
 )
+from tests.helpers import eventually
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _eventually(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+def _cluster_worker(postgres_url: str, role: str) -> subprocess.Popen[str]:
+    """``tests.cluster_worker`` in a process of its own: its first line says what it became."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.cluster_worker", postgres_url, role],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _terminate_backends(url: str, query_like: str) -> int:
@@ -86,28 +89,22 @@ def test_a_leader_that_loses_its_connection_steps_down(
         on_elected=lambda: events.append("elected"),
         on_deposed=lambda: events.append("deposed"),
     ).start()
-    assert _eventually(lambda: first.is_leader, 10)
+    assert eventually(lambda: first.is_leader, 10)
     second = elections(retry_interval=0.2).start()
     time.sleep(0.5)
     assert not second.is_leader
 
     assert _terminate_backends(postgres_url, "SELECT 1") == 1  # the leader's connection, cut by the server
     # The old leader notices at its next check; the lock is free for whoever tries first.
-    assert _eventually(lambda: events[:2] == ["elected", "deposed"], 10), events
-    assert _eventually(lambda: first.is_leader != second.is_leader, 10)
+    assert eventually(lambda: events[:2] == ["elected", "deposed"], 10), events
+    assert eventually(lambda: first.is_leader != second.is_leader, 10)
 
 
 @pytest.mark.slow
 def test_killing_the_leaders_process_hands_the_lead_to_another_within_seconds(
     elections: Callable[..., LeaderElection], postgres_url: str
 ) -> None:
-    leader = subprocess.Popen(
-        [sys.executable, "-m", "tests.cluster_worker", postgres_url, "lead"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    leader = _cluster_worker(postgres_url, "lead")
     try:
         assert leader.stdout.readline().strip() == f"leader {leader.pid}"
         follower = elections(retry_interval=0.5).start()
@@ -116,7 +113,7 @@ def test_killing_the_leaders_process_hands_the_lead_to_another_within_seconds(
 
         os.kill(leader.pid, signal.SIGKILL)
         killed_at = time.monotonic()
-        assert _eventually(lambda: follower.is_leader, 10), "nobody took over from the killed leader"
+        assert eventually(lambda: follower.is_leader, 10), "nobody took over from the killed leader"
         print(f"takeover after {time.monotonic() - killed_at:.2f} s")
     finally:
         leader.kill()
@@ -175,13 +172,7 @@ def test_the_listener_reconnects_and_says_so(postgres_url: str) -> None:
 
 @pytest.mark.slow
 def test_a_replica_is_seen_alive_until_its_process_dies(postgres_url: str) -> None:
-    other = subprocess.Popen(
-        [sys.executable, "-m", "tests.cluster_worker", postgres_url, "present"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    other = _cluster_worker(postgres_url, "present")
     here = ReplicaPresence(postgres_url).start()
     try:
         word, number = other.stdout.readline().split()
@@ -195,7 +186,7 @@ def test_a_replica_is_seen_alive_until_its_process_dies(postgres_url: str) -> No
             ReplicaPresence(postgres_url, replica_id=other_id).start()
 
         os.kill(other.pid, signal.SIGKILL)
-        assert _eventually(lambda: not here.is_alive(other_id), 10)
+        assert eventually(lambda: not here.is_alive(other_id), 10)
         assert here.is_alive(here.replica_id)
     finally:
         other.kill()

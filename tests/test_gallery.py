@@ -17,20 +17,12 @@ from legnext_core.gallery import (
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.records import JobRecord
 from legnext_core.store import JobStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        self.now += 1
-        return self.now
+from tests.helpers import TickingClock
 
 
 @pytest.fixture
 def store(tmp_path):
-    with JobStore(tmp_path / "jobs.json", clock=Clock()) as store:
+    with JobStore(tmp_path / "jobs.json", clock=TickingClock()) as store:
         yield store
 
 

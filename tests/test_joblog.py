@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tinydb import TinyDB
 from tinydb.table import Document, Table
 
@@ -147,7 +148,16 @@ def _other_process(log: Path, script: str) -> None:
     subprocess.run([sys.executable, "-c", prelude + script, str(log)], check=True, cwd=REPO_ROOT, timeout=120)
 
 
-def test_a_process_catches_up_with_another_process_that_wrote_and_compacted(tmp_path):
+@pytest.mark.parametrize(
+    ("compacts_when", "reloads"),
+    [
+        # The old journal is read to its end, the new one from there: no reload.
+        pytest.param("n == 30", 1, id="after-one-compaction-reads-on"),
+        # Several journals came and went meanwhile: the log is read again, once.
+        pytest.param("n % 10 == 0", 2, id="after-several-compactions-reads-again"),
+    ],
+)
+def test_a_process_catches_up_with_another_process_that_wrote_and_compacted(tmp_path, compacts_when, reloads):
     log = tmp_path / "jobs.json"
     reader = JournalStorage(log)
     put(reader, "mine", n=0)
@@ -155,25 +165,11 @@ def test_a_process_catches_up_with_another_process_that_wrote_and_compacted(tmp_
         log,
         "for n in range(40):\n"
         "    with s.writing(): s.commit({'jobs': {f'p{n % 7}': {'n': n}}})\n"
-        "    if n == 30: s.compact()\n",
+        f"    if {compacts_when}: s.compact()\n",
     )
     jobs = reader.tables()["jobs"]
     assert jobs["mine"] == {"n": 0} and jobs["p4"]["n"] == 39 and len(jobs) == 8
-    assert reader.reloads == 1  # the old journal read to its end, the new one from there: no reload
-
-
-def test_a_process_that_missed_several_compactions_reads_the_log_again(tmp_path):
-    log = tmp_path / "jobs.json"
-    reader = JournalStorage(log)
-    put(reader, "mine", n=0)
-    _other_process(
-        log,
-        "for n in range(40):\n"
-        "    with s.writing(): s.commit({'jobs': {f'p{n % 7}': {'n': n}}})\n"
-        "    if n % 10 == 0: s.compact()\n",
-    )
-    jobs = reader.tables()["jobs"]
-    assert jobs["mine"] == {"n": 0} and jobs["p4"]["n"] == 39 and len(jobs) == 8
+    assert reader.reloads == reloads
 
 
 def test_a_snapshot_written_by_another_program_is_read_again(tmp_path):

@@ -7,7 +7,7 @@ import random
 import time
 import tracemalloc
 
-from benchmarks.store import make_record
+from benchmarks.job_records import make_record
 from legnext_core.history import HistoryTable
 from legnext_core.joblog import JournalStorage, RecordTable
 from legnext_core.joblog.records_table import PARSED_KEPT

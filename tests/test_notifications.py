@@ -8,22 +8,14 @@ from legnext_core.errors import BadRequestError
 from legnext_core.models import Job, JobKind, JobRequest
 from legnext_core.notifications import announcement, check, tab_title
 from legnext_core.store import JobStore
+from tests.helpers import TickingClock
 
 SANDBOX = {"api_mode": "sandbox", "api_base_url": "http://127.0.0.1:9/api"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        self.now += 1
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return TickingClock()
 
 
 @pytest.fixture

@@ -36,9 +36,10 @@ def job(job_id="j-1", status="pending", **fields):
     return Job.from_api({"job_id": job_id, "task_type": "video_diffusion", "status": status, **fields})
 
 
-def fresh(status="submitting", **agreed):
+def fresh(status="submitting", request: JobRequest | None = None, **agreed):
+    """A new intent's record (of a text video "a fox", unless ``request`` says otherwise)."""
     return intent(
-        JobRequest(kind=JobKind.TEXT_VIDEO, prompt="a fox"),
+        request or JobRequest(kind=JobKind.TEXT_VIDEO, prompt="a fox"),
         local_id="L1",
         api_mode="sandbox",
         api_base_url="http://127.0.0.1:9/api",
@@ -202,15 +203,7 @@ def test_intent_records_the_video_options_under_the_agreed_keys():
         batch_size=2,
         speed="turbo",
     )
-    record = intent(
-        request,
-        local_id="L2",
-        api_mode="sandbox",
-        api_base_url="http://127.0.0.1:9/api",
-        estimated_points=480,
-        now=NOW,
-        pid=1,
-    )
+    record = fresh(request=request)
     assert (record.end_url, record.loop, record.batch_size, record.speed) == (
         "https://example.com/end.png",
         False,

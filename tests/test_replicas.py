@@ -15,6 +15,7 @@ from legnext_core.sandbox import FaultConfig
 from legnext_core.settings import load_settings
 from legnext_core.studio import Studio
 from legnext_core.submit import submit_job
+from tests.helpers import eventually
 
 PROMPT = "a lighthouse in a storm, waves breaking over the rocks, slow dolly in"
 
@@ -44,22 +45,13 @@ def start_replica(sandbox, postgres_url: str, tmp_path: Path) -> Iterator[Callab
         studio.stop()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 def test_one_replica_tracks_and_another_takes_over_when_it_stops(start_replica):
     first = start_replica("a")
     second = start_replica("b")
     assert first.tracker.running and first.tracker.health().standby is False
     assert not second.tracker.running and second.tracker.health().standby is True
     first.stop()
-    assert wait_for(lambda: second.tracker.running, timeout=5)
+    assert eventually(lambda: second.tracker.running, timeout=5)
     assert second.tracker.health().standby is False
 
 
@@ -84,7 +76,7 @@ def test_a_webhook_at_a_standby_replica_wakes_the_tracking_one(start_replica, sa
     assert sandbox.request_count("GET", job_path) == 0  # its first poll is minutes away
     # The delivery came to the standby replica, on the submission's own callback token.
     assert standby.tracker.hint_delivery(record, result.job_id) is True
-    assert wait_for(lambda: sandbox.request_count("GET", job_path) == 1, timeout=5)
+    assert eventually(lambda: sandbox.request_count("GET", job_path) == 1, timeout=5)
     # A delivery by job id (the signed legacy route) is relayed too; the leader allows one
     # confirming GET per job per interval, so this one is absorbed there.
     assert standby.tracker.wake(result.job_id) is True
@@ -126,7 +118,7 @@ def test_a_submission_left_by_a_replica_that_died_mid_post_becomes_unknown(start
             api_base_url=replica.settings.base_url,
             estimated_points=480,
         )
-    assert wait_for(lambda: replica.store.get(left.local_id).status == "unknown", timeout=15)
+    assert eventually(lambda: replica.store.get(left.local_id).status == "unknown", timeout=15)
 
 
 def test_an_unknown_outcome_on_a_standby_replica_sends_the_leader_looking_at_once(start_replica, sandbox):
@@ -138,7 +130,7 @@ def test_an_unknown_outcome_on_a_standby_replica_sends_the_leader_looking_at_onc
     result = submit_job(standby, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=PROMPT))
     sandbox.set_faults(FaultConfig())
     assert result.outcome == "unknown"
-    assert wait_for(lambda: sandbox.request_count("GET", "/api/account/active_tasks") > reads, timeout=5)
+    assert eventually(lambda: sandbox.request_count("GET", "/api/account/active_tasks") > reads, timeout=5)
     assert leader.tracker.health().active_list_reads >= 1
     assert standby.tracker.health().active_list_reads == 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 
@@ -10,6 +9,7 @@ import pytest
 import requests
 
 from legnext_core.sandbox import BLOCKED_WORDS, SandboxServer, create_app
+from tests.helpers import asgi_get_status
 
 KEY = "test-key-sandbox"
 ZERO = "0001-01-01T00:00:00Z"
@@ -493,33 +493,14 @@ def test_clock_route_refuses_to_move_real_time(start_sandbox) -> None:
     )
 
 
-def _status_from(app, path: str, client: tuple[str, int], headers: list | None = None) -> int:
-    """Drive the ASGI app directly: the only way to present a non-loopback client address here."""
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-        "headers": [(b"host", b"sandbox.test"), *(headers or [])], "client": client,
-        "server": ("127.0.0.1", 80),
-    }  # fmt: skip
-    asyncio.run(app(scope, receive, send))
-    return next(m["status"] for m in sent if m["type"] == "http.response.start")
-
-
 def test_control_routes_refuse_non_loopback_clients(sandbox_config_factory) -> None:
     app = create_app(sandbox_config_factory())
     try:
         outsider = ("203.0.113.9", 5000)
         for path in ("/_sandbox/jobs", "/_sandbox/requests", "/_sandbox/faults", "/_sandbox/clock"):
-            assert _status_from(app, path, outsider) == 403, path
-            assert _status_from(app, path, ("127.0.0.1", 5000)) == 200, path
-        assert _status_from(app, "/api/account/balance", outsider, [(b"x-api-key", KEY.encode())]) == 200
+            assert asgi_get_status(app, path, outsider, host="sandbox.test") == 403, path
+            assert asgi_get_status(app, path, ("127.0.0.1", 5000), host="sandbox.test") == 200, path
+        key = [(b"x-api-key", KEY.encode())]
+        assert asgi_get_status(app, "/api/account/balance", outsider, key, host="sandbox.test") == 200
     finally:
         app.state.sandbox.close()

@@ -3,7 +3,6 @@ and its request counter stays bounded however many distinct paths it is asked fo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
@@ -13,6 +12,7 @@ import requests
 from legnext_core.sandbox import create_app
 from legnext_core.sandbox import state as sandbox_state
 from legnext_core.sandbox.app import FORWARDING_HEADERS
+from tests.helpers import asgi_get_status
 
 FAULTS_ON = {"rate": 1.0, "kinds": ["500"]}
 
@@ -76,24 +76,6 @@ def test_no_forwarding_header_makes_a_request_look_local(sandbox, header: str) -
     assert answer.status_code == 403
 
 
-def _asgi_status(app, path: str, client: tuple[str, int], headers: list[tuple[bytes, bytes]]) -> int:
-    sent: list[dict] = []
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), *headers], "client": client, "server": ("127.0.0.1", 80),
-    }  # fmt: skip
-    asyncio.run(app(scope, receive, send))
-    return next(m["status"] for m in sent if m["type"] == "http.response.start")
-
-
 def test_a_remote_client_claiming_to_be_local_is_refused(sandbox_config_factory) -> None:
     app = create_app(sandbox_config_factory())
     try:
@@ -103,11 +85,11 @@ def test_a_remote_client_claiming_to_be_local_is_refused(sandbox_config_factory)
             (b"x-real-ip", b"::1"),
         ]
         for claim in claims:
-            assert _asgi_status(app, "/_sandbox/jobs", ("198.51.100.7", 40000), [claim]) == 403
+            assert asgi_get_status(app, "/_sandbox/jobs", ("198.51.100.7", 40000), [claim]) == 403
             # Even where the ASGI server has already taken the peer from the header (as a trusting
             # proxy setup does), the header itself gives it away.
-            assert _asgi_status(app, "/_sandbox/jobs", ("127.0.0.1", 40000), [claim]) == 403
-        assert _asgi_status(app, "/_sandbox/jobs", ("127.0.0.1", 40000), []) == 200
+            assert asgi_get_status(app, "/_sandbox/jobs", ("127.0.0.1", 40000), [claim]) == 403
+        assert asgi_get_status(app, "/_sandbox/jobs", ("127.0.0.1", 40000), []) == 200
     finally:
         app.state.sandbox.close()
 
@@ -127,11 +109,11 @@ def test_an_embedded_sandbox_answers_its_own_dashboard_only(sandbox_config_facto
     app = create_app(sandbox_config_factory(api_loopback_only=True))
     key = [(b"x-api-key", b"k")]
     try:
-        assert _asgi_status(app, "/api/account/balance", ("127.0.0.1", 40000), key) == 200
-        assert _asgi_status(app, "/api/account/balance", ("198.51.100.7", 40000), key) == 403
+        assert asgi_get_status(app, "/api/account/balance", ("127.0.0.1", 40000), key) == 200
+        assert asgi_get_status(app, "/api/account/balance", ("198.51.100.7", 40000), key) == 403
         proxied = [*key, (b"x-forwarded-for", b"198.51.100.7")]
-        assert _asgi_status(app, "/api/account/balance", ("127.0.0.1", 40000), proxied) == 403
+        assert asgi_get_status(app, "/api/account/balance", ("127.0.0.1", 40000), proxied) == 403
         # Media stays reachable: the browser plays sandbox results from it.
-        assert _asgi_status(app, "/media/none.mp4", ("198.51.100.7", 40000), []) == 404
+        assert asgi_get_status(app, "/media/none.mp4", ("198.51.100.7", 40000), []) == 404
     finally:
         app.state.sandbox.close()

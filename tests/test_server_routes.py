@@ -4,53 +4,27 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
-import uvicorn
-from starlette.applications import Starlette
 
 from legnext_core.models import JobKind
-from legnext_core.server import build_routes
 from legnext_core.settings import load_settings
 from legnext_core.webhooks import MAX_BODY_BYTES, sign
+from tests.loopback_server import RouteServer
 from tests.test_tracker_rig import Rig, make_rig
 
 SECRET = "whsec-routes-test"
 
 
-class RouteServer:
-    """The routes served by uvicorn on a loopback port, on a thread."""
-
-    def __init__(self, get_studio: Callable[[], Any], app: Starlette | None = None) -> None:
-        self.app = app or Starlette(routes=build_routes(get_studio))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "route server did not start"
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture
 def rig(sandbox, manual_clock, tmp_path) -> Iterator[Rig]:
-    rig = make_rig(sandbox, manual_clock, tmp_path)
-    yield rig
-    rig.tracker.stop()
-    rig.store.close()
+    with make_rig(sandbox, manual_clock, tmp_path) as rig:
+        yield rig
 
 
 def studio_for(rig: Rig, tmp_path, *, secret: str | None = SECRET) -> SimpleNamespace:
@@ -239,8 +213,7 @@ def test_the_sandboxs_own_signed_callback_is_accepted_and_confirmed(
     start_sandbox, manual_clock, tmp_path, holder, routes
 ):
     sandbox = start_sandbox(webhook_secret=SECRET)
-    rig = make_rig(sandbox, manual_clock, tmp_path)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path) as rig:
         holder["studio"] = studio_for(rig, tmp_path)
         record = rig.submit(JobKind.IMAGE, callback=routes.url + "/webhooks/legnext")
         rig.sweep()
@@ -250,6 +223,3 @@ def test_the_sandboxs_own_signed_callback_is_accepted_and_confirmed(
         assert rig.record(record.local_id).status == "completed"
         assert rig.tracker.health().webhooks_trusted
         assert rig.gets() == 1
-    finally:
-        rig.tracker.stop()
-        rig.store.close()

@@ -23,7 +23,7 @@ from legnext_core.sign_in_return import (
     return_path_from_referer,
     safe_return_path,
 )
-from tests.test_server_routes import RouteServer
+from tests.loopback_server import LoopbackServer
 
 PROVIDER = "http://127.0.0.1:9/authorize"
 
@@ -37,7 +37,7 @@ async def _callback(request):
 
 
 @pytest.fixture
-def server() -> Iterator[RouteServer]:
+def server() -> Iterator[LoopbackServer]:
     app = Starlette(
         routes=[Route("/auth/login", _login), Route("/oauth2callback", _callback)],
         middleware=[
@@ -49,12 +49,12 @@ def server() -> Iterator[RouteServer]:
             )
         ],
     )
-    running = RouteServer(lambda: None, app=app)
+    running = LoopbackServer(app)
     yield running
     running.stop()
 
 
-def _sign_in(server: RouteServer, referer: str | None) -> requests.Response:
+def _sign_in(server: LoopbackServer, referer: str | None) -> requests.Response:
     browser = requests.Session()
     headers = {"Referer": referer} if referer else {}
     started = browser.get(server.url + "/auth/login", headers=headers, allow_redirects=False, timeout=5)

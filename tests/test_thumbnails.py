@@ -93,8 +93,7 @@ def test_a_missing_or_gone_poster_shows_the_placeholder(tmp_path, video):
 
 
 def test_the_tracker_makes_posters_when_it_archives_and_after_a_restart(sandbox, manual_clock, tmp_path):
-    rig = make_rig(sandbox, manual_clock, tmp_path)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path) as rig:
         record = rig.submit(JobKind.TEXT_VIDEO)
         image = rig.submit(JobKind.IMAGE)
         rig.run_until_settled([record.local_id, image.local_id])
@@ -106,18 +105,11 @@ def test_the_tracker_makes_posters_when_it_archives_and_after_a_restart(sandbox,
         for poster in done.thumbnails:
             Path(poster).unlink()
         rig.store.update_tracking(record.local_id, thumbnails=None)
-    finally:
-        rig.tracker.stop()
-        rig.store.close()
     media_gets = sandbox.request_count("GET", "/media/")
-    second = make_rig(sandbox, manual_clock, tmp_path)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path) as second:
         second.tracker.start()
         second.tracker.stop()
         second.sweep()
         again = second.record(record.local_id)
         assert again.thumbnails and all(Path(p).is_file() for p in again.thumbnails)
         assert sandbox.request_count("GET", "/media/") == media_gets, "nothing is downloaded again"
-    finally:
-        second.tracker.stop()
-        second.store.close()

@@ -20,11 +20,8 @@ CALLBACK = "http://127.0.0.1:9/webhooks/legnext"  # the discard port: deliveries
 
 @pytest.fixture
 def rig(sandbox, manual_clock, tmp_path) -> Rig:
-    rig = make_rig(sandbox, manual_clock, tmp_path)
-    yield rig
-    rig.tracker.stop()
-    rig.client.close()
-    rig.store.close()
+    with make_rig(sandbox, manual_clock, tmp_path) as rig:
+        yield rig
 
 
 def test_a_new_job_is_not_polled_before_its_earliest_likely_finish(rig):
@@ -68,8 +65,7 @@ def test_an_image_job_archives_its_four_images(rig):
 
 
 def test_media_from_a_refused_host_is_recorded_as_none_and_not_retried(sandbox, manual_clock, tmp_path):
-    rig = make_rig(sandbox, manual_clock, tmp_path, allow_loopback=False)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path, allow_loopback=False) as rig:
         record = rig.submit(JobKind.IMAGE)
         rig.run_until_settled([record.local_id])
         assert rig.record(record.local_id).media_paths == [None] * 4
@@ -77,9 +73,6 @@ def test_media_from_a_refused_host_is_recorded_as_none_and_not_retried(sandbox, 
         rig.advance(3600)
         assert sandbox.request_count("GET", "/media/") == media_gets == 0
         assert not rig.media_dir.exists() or not any(rig.media_dir.rglob("*.png"))
-    finally:
-        rig.tracker.stop()
-        rig.store.close()
 
 
 def test_restart_resumes_every_unfinished_job_from_the_log(sandbox, manual_clock, tmp_path):
@@ -91,17 +84,13 @@ def test_restart_resumes_every_unfinished_job_from_the_log(sandbox, manual_clock
     first.store.close()
 
     manual_clock.advance(120)  # the server was down for two minutes: both jobs are overdue
-    second = make_rig(sandbox, manual_clock, tmp_path, seed=9)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path, seed=9) as second:
         resumed = {r.local_id for r in second.store.active()}
         assert resumed == {scheduled.local_id, unscheduled.local_id}
         polled = second.sweep()
         assert sorted(polled) == sorted([scheduled.job_id, unscheduled.job_id])
         for local_id in (scheduled.local_id, unscheduled.local_id):
             assert second.record(local_id).status == "completed"
-    finally:
-        second.tracker.stop()
-        second.store.close()
 
 
 def test_restart_keeps_a_job_that_is_not_yet_due_waiting(sandbox, manual_clock, tmp_path):
@@ -109,17 +98,12 @@ def test_restart_keeps_a_job_that_is_not_yet_due_waiting(sandbox, manual_clock, 
     record = first.submit(JobKind.TEXT_VIDEO)
     first.sweep()
     due_at = first.record(record.local_id).next_poll_at
-    first.tracker.stop()
-    first.store.close()
+    first.close()
 
-    second = make_rig(sandbox, manual_clock, tmp_path)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path) as second:
         assert second.sweep() == []
         assert second.record(record.local_id).next_poll_at <= due_at
         assert sandbox.request_count("GET", "/api/v1/job/") == 0
-    finally:
-        second.tracker.stop()
-        second.store.close()
 
 
 def track_unknown_job(rig: Rig) -> dict:
@@ -158,8 +142,7 @@ def test_a_404_followed_by_an_answer_is_forgotten(rig):
 
 
 def test_a_429_pauses_every_poll_for_its_retry_after(sandbox, manual_clock, tmp_path):
-    rig = make_rig(sandbox, manual_clock, tmp_path, max_in_flight=1)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path, max_in_flight=1) as rig:
         records = [rig.submit(JobKind.IMAGE) for _ in range(3)]
         rig.sweep()
         manual_clock.advance(20)  # all three are due
@@ -179,14 +162,10 @@ def test_a_429_pauses_every_poll_for_its_retry_after(sandbox, manual_clock, tmp_
         assert rig.gets() == 4
         for record in records:
             assert rig.record(record.local_id).status == "completed"
-    finally:
-        rig.tracker.stop()
-        rig.store.close()
 
 
 def test_a_429_stretches_the_intervals_of_later_polls(sandbox, manual_clock, tmp_path):
-    rig = make_rig(sandbox, manual_clock, tmp_path, max_in_flight=1)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path, max_in_flight=1) as rig:
         record = rig.submit(JobKind.TEXT_VIDEO)
         rig.sweep()
         manual_clock.advance(17)
@@ -198,14 +177,10 @@ def test_a_429_stretches_the_intervals_of_later_polls(sandbox, manual_clock, tmp
         assert polled.status != "completed"
         normal_max = 15 * SANDBOX_SCALE * (1 + schedule.JITTER)
         assert polled.next_poll_at - polled.last_poll_at > normal_max
-    finally:
-        rig.tracker.stop()
-        rig.store.close()
 
 
 def test_a_429_without_retry_after_backs_off(sandbox, manual_clock, tmp_path):
-    rig = make_rig(sandbox, manual_clock, tmp_path, max_in_flight=1)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path, max_in_flight=1) as rig:
         rig.submit(JobKind.IMAGE)
         manual_clock.advance(20)
         sandbox.set_faults(FaultConfig.only("429", retry_after=0, methods=frozenset({"GET"})))
@@ -217,9 +192,6 @@ def test_a_429_without_retry_after_backs_off(sandbox, manual_clock, tmp_path):
         rig.sweep()
         second_pause = rig.tracker.health().paused_until
         assert second_pause - first_pause > first_pause - now  # doubles while 429s continue
-    finally:
-        rig.tracker.stop()
-        rig.store.close()
 
 
 def test_wake_confirms_the_job_with_a_get_at_once(rig):
@@ -285,8 +257,7 @@ def test_a_missed_delivery_withdraws_trust_and_restores_the_normal_schedule(rig)
 
 def test_a_job_far_past_its_expected_time_is_flagged_stuck_and_still_polled(sandbox, manual_clock, tmp_path):
     # This tracker expects jobs ten times shorter than the sandbox makes them: every job overruns.
-    rig = make_rig(sandbox, manual_clock, tmp_path, duration_scale=SANDBOX_SCALE / 10)
-    try:
+    with make_rig(sandbox, manual_clock, tmp_path, duration_scale=SANDBOX_SCALE / 10) as rig:
         record = rig.submit(JobKind.TEXT_VIDEO)
         for _ in range(10):
             rig.advance(1.0)
@@ -298,9 +269,6 @@ def test_a_job_far_past_its_expected_time_is_flagged_stuck_and_still_polled(sand
         done = rig.record(record.local_id)
         assert done.status == "completed"
         assert done.stuck is False
-    finally:
-        rig.tracker.stop()
-        rig.store.close()
 
 
 def test_a_record_without_a_client_is_left_alone_with_a_note(rig):

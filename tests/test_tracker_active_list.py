@@ -15,11 +15,8 @@ LIST = "/api/account/active_tasks"
 
 @pytest.fixture
 def rig(sandbox, manual_clock, tmp_path) -> Iterator[Rig]:
-    rig = make_rig(sandbox, manual_clock, tmp_path, read_active_list=True, max_in_flight=6)
-    yield rig
-    rig.tracker.stop()
-    rig.client.close()
-    rig.store.close()
+    with make_rig(sandbox, manual_clock, tmp_path, read_active_list=True, max_in_flight=6) as rig:
+        yield rig
 
 
 def test_running_jobs_get_progress_from_one_request_per_tick_and_one_get_when_they_leave(rig, sandbox):

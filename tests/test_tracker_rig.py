@@ -1,4 +1,7 @@
-"""What the tracker tests share (no tests here): a real store, a real client on the sandbox, a submitter."""
+"""What the tracker tests share (no tests here): a real store, a real client on the sandbox, a submitter.
+
+``with make_rig(...) as rig:`` stops the tracker and closes the log (and its own client) at the end.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +33,20 @@ class Rig:
     tracker: Tracker
     media_dir: Path
     reachable: dict[str, bool] = field(default_factory=lambda: {"ok": True})
+    owns_client: bool = True
+
+    def close(self) -> None:
+        """Stop the tracker and close the log (and the client, unless the test lent it)."""
+        self.tracker.stop()
+        self.store.close()
+        if self.owns_client:
+            self.client.close()
+
+    def __enter__(self) -> Rig:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def submit(self, kind: JobKind = JobKind.TEXT_VIDEO, *, callback: str | None = None) -> dict[str, Any]:
         prompt = "a red fox in the snow"
@@ -78,6 +95,7 @@ def make_rig(
     read_active_list: bool = False,
 ) -> Rig:
     store = JobStore(tmp_path / name, clock=clock.now)
+    owns_client = client is None
     # The tracker handles 429 itself (a global pause); the client must not sleep on it first.
     client = client or LegnextClient(KEY, sandbox.base_url, timeout=5, max_retries=0)
     media_dir = tmp_path / "media"
@@ -94,4 +112,4 @@ def make_rig(
         rng=random.Random(seed),
         account_client=client if read_active_list else None,
     )
-    return Rig(sandbox, clock, store, client, tracker, media_dir, reachable)
+    return Rig(sandbox, clock, store, client, tracker, media_dir, reachable, owns_client)

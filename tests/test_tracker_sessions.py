@@ -63,17 +63,15 @@ def gets_with_sessions(
     clock = sandbox_kw.pop("clock", None) or ManualClock(start=START)
     sandbox = start_sandbox(clock=clock, max_unfinished=50, seed=77, **sandbox_kw)
     # One request slot: polls then draw their jitter in the same order on every run.
-    rig = make_rig(sandbox, clock, tmp_path / f"s{sessions}", seed=11, max_in_flight=1, **_rig_kw(sandbox_kw))
-    try:
+    with make_rig(
+        sandbox, clock, tmp_path / f"s{sessions}", seed=11, max_in_flight=1, **_rig_kw(sandbox_kw)
+    ) as rig:
         ids = submit_batch(rig)
         with Sessions(rig, sessions) as readers:
             drive(rig, ids)
         polls = sum((rig.record(i).poll_count or 0) for i in ids)
         assert all(rig.record(i).status == "completed" for i in ids)
         return rig.gets(), polls, readers.reads
-    finally:
-        rig.tracker.stop()
-        rig.store.close()
 
 
 def _rig_kw(sandbox_kw: dict) -> dict:

@@ -20,7 +20,7 @@ from legnext_core.uploads import (
     strip_image,
     upload_base_url,
 )
-from tests.test_server_routes import RouteServer
+from tests.loopback_server import RouteServer
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112

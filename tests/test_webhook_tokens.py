@@ -23,7 +23,7 @@ from legnext_core.settings import load_settings
 from legnext_core.studio import Studio
 from legnext_core.submit import submit_job
 from legnext_core.webhooks import sign
-from tests.test_server_routes import RouteServer
+from tests.loopback_server import RouteServer
 
 SECRET = "whsec-token-test"
 JOB_GETS = "/api/v1/job/"

@@ -121,25 +121,36 @@ def running_dashboard(
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    try:
+        wait_until_serving(url, process, log_path)
+        yield Dashboard(url, data_dir, process, log_path)
+    finally:
+        stop_process(process)
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    """Wait for the dashboard at ``url`` to answer its health check; fail with the end of its log if its
+    ``process`` exits or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
             if requests.get(f"{url}/healthz", timeout=2).ok:
-                break
+                return
         except requests.RequestException:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail(f"the dashboard did not start:\n{log_path.read_text(errors='replace')[-4000:]}")
         time.sleep(0.3)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Ask ``process`` to stop; kill it if it has not within 15 seconds."""
+    process.terminate()
     try:
-        yield Dashboard(url, data_dir, process, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 #: How long a browser action or assertion waits for the page.

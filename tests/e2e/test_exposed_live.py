@@ -15,7 +15,6 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, stop_process, wait_until_serving
 
 SETUP_MESSAGE = "Making jobs is switched off"
 
@@ -73,14 +72,6 @@ def namespace() -> Iterator[Namespace]:
         subprocess.run(["ip", "link", "del", host_end], capture_output=True)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 @dataclass
 class Exposed:
     url: str
@@ -125,21 +116,11 @@ def exposed(namespace: Namespace, tmp_path_factory: pytest.TempPathFactory) -> I
     )  # fmt: skip
     url = f"http://{namespace.inner_address}:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if dashboard.poll() is not None or time.monotonic() > deadline:
-                output = (data_dir / "processes.log").read_text(errors="replace")[-4000:]
-                pytest.fail(f"the dashboard did not start:\n{output}")
-            time.sleep(0.3)
+        wait_until_serving(url, dashboard, data_dir / "processes.log")
         yield Exposed(url, namespace, api_port)
     finally:
-        _stop(dashboard)
-        _stop(api)
+        stop_process(dashboard)
+        stop_process(api)
         log.close()
 
 

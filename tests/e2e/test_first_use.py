@@ -149,6 +149,16 @@ OFFERED = re.compile(r"Download \d+ jobs? \(CSV, \d\d:\d\d:\d\d\)")
 SLOW = 30_000
 
 
+def submit_batch(page: Page, dashboard, count: int) -> None:
+    """Submit ``count`` prompts at once from Create's batch mode and wait for the batch's result."""
+    page.goto(dashboard.page_url("create?mode=batch"))
+    lines = page.get_by_role("textbox", name="Prompts, one per line")
+    lines.fill("\n".join(f"Scene {n}: a harbour at night, boats rocking" for n in range(count)))
+    lines.blur()
+    page.get_by_role("button", name=f"Submit {count} prompts").click()
+    expect(page.get_by_text("Batch result:")).to_be_visible(timeout=SLOW)
+
+
 # The clicks land at every point of the table's 2 s refresh on a server kept busy. A full run's controls
 # were once lost here: a refresh starting before the browser had the full run made the fragment's next
 # deltas land on the controls (see ui/live.py).
@@ -168,12 +178,7 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
         )
         busy = context.new_page()  # a second tab refreshing History keeps the server busier
         try:
-            page.goto(dashboard.page_url("create?mode=batch"))
-            lines = page.get_by_role("textbox", name="Prompts, one per line")
-            lines.fill("\n".join(f"Scene {n}: a harbour at night, boats rocking" for n in range(8)))
-            lines.blur()
-            page.get_by_role("button", name="Submit 8 prompts").click()
-            expect(page.get_by_text("Batch result:")).to_be_visible(timeout=SLOW)
+            submit_batch(page, dashboard, 8)
             busy.goto(dashboard.page_url("history"))
             page.goto(dashboard.page_url("history"))
             export = page.get_by_role("button", name="Export CSV")

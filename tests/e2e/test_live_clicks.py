@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from legnext_core.store import JobStore
 from tests.e2e.conftest import running_dashboard
-from tests.e2e.test_first_use import SLOW, busy_server
+from tests.e2e.test_first_use import SLOW, busy_server, submit_batch
 from tests.e2e.test_make_flow import JOB_TIMEOUT_MS, submitted_job_id
 
 pytestmark = pytest.mark.slow
@@ -56,12 +56,7 @@ def test_every_favourite_click_in_the_gallery_takes_effect_while_it_refreshes_on
             )
             expect(card).to_be_visible(timeout=JOB_TIMEOUT_MS)
 
-            busy.goto(dashboard.page_url("create?mode=batch"))
-            lines = busy.get_by_role("textbox", name="Prompts, one per line")
-            lines.fill("\n".join(f"Scene {n}: a harbour at night, boats rocking" for n in range(6)))
-            lines.blur()
-            busy.get_by_role("button", name="Submit 6 prompts").click()
-            expect(busy.get_by_text("Batch result:")).to_be_visible(timeout=SLOW)
+            submit_batch(busy, dashboard, 6)
             busy.goto(dashboard.page_url("gallery"))
 
             star = card.get_by_role("button", name=STAR).first

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 #: A sandbox job at time scale 10 takes a few seconds; this leaves room for a slow CI machine.
 JOB_TIMEOUT_MS = 60_000
+BOAT = "A paper boat on a rainy street"
 JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 pytestmark = pytest.mark.slow
@@ -35,15 +36,28 @@ def open_job_and_wait_until_completed(page: Page, job_id: str) -> None:
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=JOB_TIMEOUT_MS)
 
 
+def submit_and_wait(page: Page, button: str) -> str:
+    """Click the page's submit ``button``, open the job it made and wait until it completes; its id."""
+    page.get_by_role("button", name=button).click()
+    job_id = submitted_job_id(page)
+    open_job_and_wait_until_completed(page, job_id)
+    return job_id
+
+
+def open_on_video(page: Page, link: str, prompt: str) -> None:
+    """Follow the sidebar's ``link`` (Extend or Upscale) and choose there the video made from ``prompt``."""
+    page.get_by_role("link", name=link).click()
+    page.get_by_role("combobox", name=re.compile(f"Video to {link.lower()}")).click()
+    page.get_by_role("option", name=re.compile(prompt)).click()
+
+
 def test_create_animate_extend_and_upscale_through_the_ui(dashboard, page: Page):
     page.goto(dashboard.url)
 
     # Text to video.
-    page.get_by_role("textbox", name="Prompt").fill("A paper boat on a rainy street")
+    page.get_by_role("textbox", name="Prompt").fill(BOAT)
     expect(page.get_by_text("480 points (US$0.48)")).to_be_visible()
-    page.get_by_role("button", name="Create video").click()
-    video = submitted_job_id(page)
-    open_job_and_wait_until_completed(page, video)
+    video = submit_and_wait(page, "Create video")
 
     # Animate: a sandbox image job made from the page, then one of its four images.
     page.get_by_role("link", name="Create").click()
@@ -54,29 +68,19 @@ def test_create_animate_extend_and_upscale_through_the_ui(dashboard, page: Page)
     for number in range(1, 5):
         expect(page.get_by_role("radio", name=f"Image {number}")).to_be_visible()
     page.get_by_role("radio", name="Image 2").click()
-    page.get_by_role("button", name="Animate image").click()
-    animation = submitted_job_id(page)
-    open_job_and_wait_until_completed(page, animation)
+    animation = submit_and_wait(page, "Animate image")
 
     # Extend the text video (chosen by its prompt), its third result, with a prompt.
-    page.get_by_role("link", name="Extend").click()
-    page.get_by_role("combobox", name=re.compile("Video to extend")).click()
-    page.get_by_role("option", name=re.compile("A paper boat on a rainy street")).click()
+    open_on_video(page, "Extend", BOAT)
     expect(page.get_by_text("4 s of 20 s")).to_be_visible()
     page.get_by_role("radio", name="Video 3").click()
     page.get_by_role("radio", name="Manual: write a new one").click()
     page.get_by_role("textbox", name="Prompt", exact=True).fill("the camera pulls back")
-    page.get_by_role("button", name="Extend video").click()
-    extension = submitted_job_id(page)
-    open_job_and_wait_until_completed(page, extension)
+    extension = submit_and_wait(page, "Extend video")
 
     # Upscale the text video's first result.
-    page.get_by_role("link", name="Upscale").click()
-    page.get_by_role("combobox", name=re.compile("Video to upscale")).click()
-    page.get_by_role("option", name=re.compile("A paper boat on a rainy street")).click()
+    open_on_video(page, "Upscale", BOAT)
     expect(page.get_by_text(re.compile("this sandbox takes about"))).to_be_visible()
-    page.get_by_role("button", name="Upscale video").click()
-    upscale = submitted_job_id(page)
-    open_job_and_wait_until_completed(page, upscale)
+    upscale = submit_and_wait(page, "Upscale video")
 
     assert len({video, animation, extension, upscale}) == 4

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -43,10 +44,22 @@ def studio_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sandbox) -> Iter
 def app_test(studio_env) -> Callable[..., AppTest]:
     """Make an AppTest of the dashboard opened on one page, with this test's secrets only."""
 
-    def make(page: str | None = None, *, query: dict[str, str] | None = None, timeout: float = 20) -> AppTest:
+    def make(
+        page: str | None = None,
+        *,
+        query: dict[str, str] | None = None,
+        timeout: float = 20,
+        secrets: dict[str, Any] | None = None,
+        user: dict[str, Any] | None = None,
+    ) -> AppTest:
+        """``secrets``: more secrets (``auth`` turns sign-in on); ``user``: what ``st.user`` says."""
         at = AppTest.from_file(APP, default_timeout=timeout)
         # Non-empty secrets keep AppTest from reading the developer's real secrets file.
         at.secrets["LEGNEXT_TEST_RUN"] = "1"
+        for name, value in (secrets or {}).items():
+            at.secrets[name] = value
+        if user is not None:
+            at.user = user
         for name, value in (query or {}).items():
             at.query_params[name] = value
         at.run()

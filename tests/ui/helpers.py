@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from legnext_core.models import JobKind, JobRequest
+from legnext_core.submit import submit_job
+
 #: The element kinds whose text a person reads on a page.
 TEXT_KINDS = ("markdown", "caption", "success", "error", "warning", "info")
 
@@ -16,3 +19,10 @@ def finish_jobs(current, sandbox) -> None:
     sandbox.advance(3600)
     for record in current.store.active():
         current.store.apply_job(current.client.get_job(record.job_id))
+
+
+def finished_video(current, sandbox, prompt: str = "A fox in the snow", **fields) -> str:
+    """Submit a text-to-video job through ``current`` and let it finish; its job id."""
+    result = submit_job(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=prompt, **fields))
+    finish_jobs(current, sandbox)
+    return result.job_id

@@ -5,6 +5,10 @@ Every test talks real HTTP to its own sandbox on a manual clock and keeps its jo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from streamlit.testing.v1 import AppTest
+
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import dispatch_queued, submit_job
 from tests.ui.helpers import finish_jobs, page_text
@@ -103,12 +107,18 @@ def test_callback_override_is_sent_with_the_job(app_test, studio):
     assert record.callback == "https://hooks.example.com/legnext"
 
 
-def test_image_url_mode_previews_the_image_and_sends_url_first(app_test, studio, sandbox):
+def image_url_form(app_test, url: Callable[[], str]) -> AppTest:
+    """Create in image-URL mode with ``url()`` typed in (called once the page has started the Studio)."""
     at = app_test("create")
     at.segmented_control(key="create:mode").set_value("image_url").run()
-    url = finished_output(studio(), sandbox, JobKind.IMAGE)
-    at.text_input(key="create:image_url:url").input(url).run()
+    at.text_input(key="create:image_url:url").input(url()).run()
     assert not at.exception
+    return at
+
+
+def test_image_url_mode_previews_the_image_and_sends_url_first(app_test, studio, sandbox):
+    at = image_url_form(app_test, lambda: finished_output(studio(), sandbox, JobKind.IMAGE))
+    url = at.text_input(key="create:image_url:url").value
     assert at.image, "a valid URL is previewed"
     at.text_area(key="create:image_url:prompt").input("the leaves sway")
     at.button(key="image_url:submit").click().run()
@@ -118,11 +128,8 @@ def test_image_url_mode_previews_the_image_and_sends_url_first(app_test, studio,
 
 
 def test_image_url_mode_flags_a_bad_url_at_the_url_field(app_test, sandbox):
-    at = app_test("create")
-    at.segmented_control(key="create:mode").set_value("image_url").run()
-    at.text_input(key="create:image_url:url").input("ftp://example.com/a.png").run()
+    at = image_url_form(app_test, lambda: "ftp://example.com/a.png")
     assert not at.image
-    assert not at.exception
     assert at.button(key="image_url:submit").disabled
     assert sandbox.request_count("POST", VIDEO_POSTS) == 0
     # Said once, beside the field (not also as a caption).
@@ -139,11 +146,7 @@ def finished_output(current, sandbox, kind: JobKind) -> str:
 
 
 def test_image_url_that_is_not_an_image_is_refused_before_sending(app_test, studio, sandbox):
-    at = app_test("create")
-    at.segmented_control(key="create:mode").set_value("image_url").run()
-    video_url = finished_output(studio(), sandbox, JobKind.TEXT_VIDEO)
-    at.text_input(key="create:image_url:url").input(video_url).run()
-    assert not at.exception
+    at = image_url_form(app_test, lambda: finished_output(studio(), sandbox, JobKind.TEXT_VIDEO))
     # No preview of the start image (the feed of recent jobs below the form has posters of its own).
     assert not [image for image in at.image if "The image Legnext will start from" in image.captions]
     assert any("It is not an image" in error.value for error in at.error)

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
-from tests.ui.helpers import finish_jobs, page_text
+from tests.ui.helpers import finish_jobs, finished_video, page_text
 
 EXTEND_POSTS = "/api/v1/extend-video"
-
-
-def finished_video(current, sandbox, **fields) -> str:
-    result = submit_job(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="A fox in the snow", **fields))
-    finish_jobs(current, sandbox)
-    return result.job_id
 
 
 def test_no_finished_video_says_so_and_links_to_create(app_test):
@@ -85,17 +79,6 @@ def test_cost_of_an_extension_follows_the_parent_resolution(app_test, studio, sa
     finished_video(studio(), sandbox, video_type=1)
     at.run()
     assert "1,536 points" in page_text(at)
-
-
-def test_deep_link_preselects_job_and_variant(app_test, studio, sandbox):
-    first = app_test("extend")
-    older = finished_video(studio(), sandbox)
-    finished_video(studio(), sandbox)
-    del first
-    at = app_test("extend", query={"job": older, "variant": "2"})
-    assert not at.exception
-    assert at.selectbox(key="extend:job").value == older
-    assert at.segmented_control(key=f"extend:variant:{older}").value == 2
 
 
 def test_deep_link_to_an_unknown_id_explains_and_sends_nothing(app_test, studio, sandbox):

@@ -12,7 +12,6 @@ from legnext_core.access import Person, Role
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.studio import current_studio
 from legnext_core.submit import submit_job
-from tests.ui.conftest import APP
 from tests.ui.helpers import page_text
 
 AUTH = {
@@ -28,22 +27,14 @@ VIC = {"is_logged_in": True, "email": "vic@team.test", "email_verified": True}
 
 
 @pytest.fixture
-def team_app(studio_env, monkeypatch):
+def team_app(app_test, monkeypatch):
+    """The dashboard with sign-in on, seen by ``user``: members of team.test, one viewer, one admin."""
     monkeypatch.setenv("LEGNEXT_ALLOWED_DOMAINS", "team.test")
     monkeypatch.setenv("LEGNEXT_VIEWERS", "vic@team.test")
     monkeypatch.setenv("LEGNEXT_ADMINS", "root@team.test")
 
     def make(user: dict, page: str | None = None, *, query: dict[str, str] | None = None) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=20)
-        at.secrets["auth"] = AUTH
-        at.user = user
-        for name, value in (query or {}).items():
-            at.query_params[name] = value
-        at.run()
-        if page is not None:
-            at.switch_page(f"pages/{page}.py")
-            at.run()
-        return at
+        return app_test(page, query=query, secrets={"auth": AUTH}, user=user)
 
     return make
 
@@ -80,12 +71,10 @@ def _everything_in(block) -> str:
     return "".join(str(getattr(e, "value", "")) for e in block)
 
 
-def test_one_button_per_provider(team_app, studio_env) -> None:
-    at = AppTest.from_file(APP, default_timeout=20)
-    at.secrets["auth"] = {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": AUTH["cookie_secret"],
-                          "google": {"client_id": "g"}, "microsoft": {"client_id": "m"}}  # fmt: skip
-    at.user = {"is_logged_in": False}
-    at.run()
+def test_one_button_per_provider(team_app, app_test) -> None:
+    auth = {"redirect_uri": AUTH["redirect_uri"], "cookie_secret": AUTH["cookie_secret"],
+            "google": {"client_id": "g"}, "microsoft": {"client_id": "m"}}  # fmt: skip
+    at = app_test(secrets={"auth": auth}, user={"is_logged_in": False})
     assert [b.label for b in at.button] == ["Sign in with Google", "Sign in with Microsoft"]
 
 

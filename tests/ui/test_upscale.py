@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
-from tests.ui.helpers import finish_jobs, page_text
+from tests.ui.helpers import finish_jobs, finished_video, page_text
 
 UPSCALE_POSTS = "/api/v1/video-upscale"
-
-
-def finished_video(current, sandbox) -> str:
-    result = submit_job(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt="Waves on black sand"))
-    finish_jobs(current, sandbox)
-    return result.job_id
 
 
 def test_no_finished_video_says_so_and_links_to_create(app_test):
@@ -55,17 +49,6 @@ def test_finished_upscales_are_not_offered_for_upscaling(app_test, studio, sandb
     at.run()
     (only,) = at.selectbox(key="upscale:job").options
     assert only.endswith(video[:8]) and "Upscale" not in only
-
-
-def test_deep_link_preselects_job_and_variant(app_test, studio, sandbox):
-    first = app_test("upscale")
-    older = finished_video(studio(), sandbox)
-    finished_video(studio(), sandbox)
-    del first
-    at = app_test("upscale", query={"job": older, "variant": "1"})
-    assert not at.exception
-    assert at.selectbox(key="upscale:job").value == older
-    assert at.segmented_control(key=f"upscale:variant:{older}").value == 1
 
 
 def test_deep_link_to_a_video_made_elsewhere_fetches_and_logs_it(app_test, studio, sandbox):
