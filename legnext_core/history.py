@@ -89,11 +89,14 @@ _NUMBERS = (
     "credits_frozen",
     "credits_consumed",
 )
-#: Text columns, held as lists (None for none). ``search`` and ``search_id`` are the casefolded
-#: prompt and job id; ``label`` the status label (marked when the progress is estimated). ``status``
-#: stays first and ``local_id`` seventh: rows are read by position.
+#: Text columns, held as lists (None for none). ``prompt`` is the whole prompt as stored: it is
+#: shortened only for the rows a page shows, and searched casefolded row by row (a casefolded copy
+#: of every prompt, and a shortened one, took ~35 % of the table's memory; a search over 100,000
+#: rows takes ~25 ms more, once per filter). ``search_id`` is the casefolded job id (the same
+#: string for Legnext's lowercase ids); ``label`` the status label (marked when the progress is
+#: estimated). ``status`` stays first and ``local_id`` seventh: rows are read by position.
 _TEXTS = (
-    "status", "kind", "prompt", "resolution", "parent", "job_id", "local_id", "search",
+    "status", "kind", "prompt", "resolution", "parent", "job_id", "local_id",
     "submitted_by", "label", "search_id",
 )  # fmt: skip
 _STATUS_CODES = {status.value: code for code, status in enumerate(RecordStatus)}
@@ -127,10 +130,11 @@ def _shared(text: str) -> str:
     return found
 
 
-def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
+def _row(data: Mapping[str, Any], key: str | None = None) -> tuple[tuple[float, ...], tuple[Any, ...]]:
     """One stored record's row, read from the stored object itself (as :meth:`JobRecord.from_dict`
     reads it: a missing status is ``submitting``, a missing author ``local``) without building the
-    record, which costs more than the row at 100,000 jobs."""
+    record, which costs more than the row at 100,000 jobs. ``key`` is the log's key of the record
+    (its local id): that string is kept rather than the parsed record's copy of it."""
     # Statuses, kinds and authors repeat on every row: one string each for the whole table (a record
     # is parsed anew for its row, with strings of its own).
     raw_status = data.get("status", "submitting")
@@ -157,15 +161,15 @@ def _row(data: Mapping[str, Any]) -> tuple[tuple[float, ...], tuple[Any, ...]]:
         _number(data.get("credits_frozen")),
         _number(data.get("credits_consumed")),
     )
+    local_id = data.get("local_id")
     texts = (
         status,
         kind,
-        shorten(prompt),
+        prompt,
         resolution,
         (data.get("parent_job_id") or "")[:SHORT_ID_CHARS] or None,
         job_id,
-        data.get("local_id"),
-        _folded(prompt),
+        key if key is not None and key == local_id else local_id,
         # Records made before people signed in were made by the one local user.
         _shared(data.get("submitted_by") or NO_SIGN_IN),
         (_ESTIMATED_LABELS if data.get("progress_estimated") else STATUS_LABELS).get(status, status),
@@ -181,13 +185,13 @@ class _Columns:
     stored strings wherever the row shows them unchanged, so the table adds little to the log's memory.
     """
 
-    def __init__(self, stored: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, stored: Iterable[tuple[str | None, Mapping[str, Any]]]) -> None:
         # Filled column by column in one pass: no list of 100,000 row tuples and boxed floats is
         # held (the memory it took stayed with the process after it was freed).
         numbers = [array("d") for _ in _NUMBERS]
         texts: list[list[Any]] = [[] for _ in _TEXTS]
-        for data in stored:
-            row_numbers, row_texts = _row(data)
+        for key, data in stored:
+            row_numbers, row_texts = _row(data, key)
             for column, value in zip(numbers, row_numbers, strict=True):
                 column.append(value)
             for cells, cell in zip(texts, row_texts, strict=True):
@@ -202,21 +206,21 @@ class _Columns:
 
     @classmethod
     def of_records(cls, records: Iterable[JobRecord]) -> _Columns:
-        return cls(record.to_dict() for record in records)
+        return cls((None, record.to_dict()) for record in records)
 
     def __len__(self) -> int:
         return len(self.texts["local_id"])
 
-    def put(self, stored: Sequence[Mapping[str, Any]]) -> bool:
-        """Update the rows of these stored records in place; add rows for new ones.
+    def put(self, stored: Sequence[tuple[str, Mapping[str, Any]]]) -> bool:
+        """Update the rows of these stored records (key, record) in place; add rows for new ones.
 
         Returns whether any row changed: most changes to the log (a poll's time and count) change
         nothing the table shows, and then every answer already given still holds.
         """
         added: list[tuple[tuple[float, ...], tuple[Any, ...]]] = []
         changed = False
-        for data in stored:
-            numbers, texts = _row(data)
+        for key, data in stored:
+            numbers, texts = _row(data, key)
             position = self.position.get(texts[6])
             if position is None:
                 added.append((numbers, texts))
@@ -274,8 +278,8 @@ class _Columns:
             keep &= submitted < _epoch(until)
         needle = text.strip().casefold() if text and text.strip() else None
         if needle:
-            found = zip(self.texts["search"], self.texts["search_id"], strict=True)
-            keep &= np.fromiter((needle in p or needle in j for p, j in found), bool, len(self))
+            found = zip(self.texts["prompt"], self.texts["search_id"], strict=True)
+            keep &= np.fromiter((needle in j or needle in p.casefold() for p, j in found), bool, len(self))
         return keep
 
     def frame(self, positions: np.ndarray) -> pd.DataFrame:
@@ -289,7 +293,7 @@ class _Columns:
                 "progress": numbers["progress"],
                 "kind": [KIND_LABELS.get(k, k) for k in texts["kind"]],
                 "submitted_by": pd.Series(texts["submitted_by"], dtype=object),
-                "prompt": pd.Series(texts["prompt"], dtype=object),
+                "prompt": pd.Series([shorten(p) for p in texts["prompt"]], dtype=object),
                 "resolution": pd.Series(texts["resolution"], dtype=object),
                 "variant": pd.array(numbers["variant"], dtype="Float64").astype("Int64"),
                 "parent": pd.Series(texts["parent"], dtype=object),
@@ -515,13 +519,13 @@ class HistoryTable:
         if changes.ids is None or self._columns is None:
             # From a copy of the table's bytes, parsed one record at a time: the log may change
             # meanwhile, and the records are never all parsed at once.
-            self._columns = _Columns(RecordTable(stored.raw_items()).values())
+            self._columns = _Columns(RecordTable(stored.raw_items()).items())
             release_freed_memory()  # the records parsed for the rows
             self.rebuilds += 1
             self._forget_answers()
         elif changes.ids:
             ids = [i for table, i in changes.ids if table == "jobs"]
-            changed = [stored[i] for i in ids if i in stored]
+            changed = [(i, stored[i]) for i in ids if i in stored]
             if self._columns.put(changed) or len(changed) < len(ids):
                 self._forget_answers()
         self._version = changes.version
