@@ -92,7 +92,8 @@ _NUMBERS = (
 #: Text columns, held as lists (None for none). ``prompt`` is the whole prompt as stored: it is
 #: shortened only for the rows a page shows, and searched casefolded row by row (a casefolded copy
 #: of every prompt, and a shortened one, took ~35 % of the table's memory; a search over 100,000
-#: rows takes ~25 ms more, once per filter). ``search_id`` is the casefolded job id (the same
+#: rows takes ~25 ms more, once per search text: its matches are then kept current row by row).
+#: ``search_id`` is the casefolded job id (the same
 #: string for Legnext's lowercase ids); ``label`` the status label (marked when the progress is
 #: estimated). ``status`` stays first and ``local_id`` seventh: rows are read by position.
 _TEXTS = (
@@ -178,6 +179,11 @@ def _row(data: Mapping[str, Any], key: str | None = None) -> tuple[tuple[float, 
     return numbers, texts
 
 
+def _matches(needle: str, prompt: str, search_id: str) -> bool:
+    """Whether a row matches a casefolded search text: in its job id or its prompt, casefolded."""
+    return needle in search_id or needle in prompt.casefold()
+
+
 class _Columns:
     """The table's rows as column arrays, in the order records were first seen.
 
@@ -203,6 +209,10 @@ class _Columns:
             (_STATUS_CODES.get(s, _UNKNOWN_CODE) for s in self.texts["status"]), "int16", len(self)
         )
         self.order: np.ndarray | None = None
+        #: The rows each recent search text matches, kept current row by row as rows change: while
+        #: jobs run a row changes every few seconds, and searching every prompt again each time
+        #: would cost ~60 ms at 100,000 rows.
+        self.text_matches: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
     def of_records(cls, records: Iterable[JobRecord]) -> _Columns:
@@ -235,18 +245,27 @@ class _Columns:
             for i, name in enumerate(_TEXTS):
                 self.texts[name][position] = texts[i]
             self.status_codes[position] = _STATUS_CODES.get(texts[0], _UNKNOWN_CODE)
+            for needle, matches in self.text_matches.items():
+                matches[position] = _matches(needle, texts[2], texts[9])
         if added:
-            start = len(self)
-            for i, name in enumerate(_NUMBERS):
-                self.numbers[name] = np.concatenate([self.numbers[name], [row[0][i] for row in added]])
-            for i, name in enumerate(_TEXTS):
-                self.texts[name].extend(row[1][i] for row in added)
-            codes = [_STATUS_CODES.get(row[1][0], _UNKNOWN_CODE) for row in added]
-            self.status_codes = np.concatenate([self.status_codes, np.array(codes, "int16")])
-            for offset, row in enumerate(added):
-                self.position[row[1][6]] = start + offset
-            self.order = None
+            self._append(added)
         return changed or bool(added)
+
+    def _append(self, added: list[tuple[tuple[float, ...], tuple[Any, ...]]]) -> None:
+        """Add these rows at the end."""
+        start = len(self)
+        for i, name in enumerate(_NUMBERS):
+            self.numbers[name] = np.concatenate([self.numbers[name], [row[0][i] for row in added]])
+        for i, name in enumerate(_TEXTS):
+            self.texts[name].extend(row[1][i] for row in added)
+        codes = [_STATUS_CODES.get(row[1][0], _UNKNOWN_CODE) for row in added]
+        self.status_codes = np.concatenate([self.status_codes, np.array(codes, "int16")])
+        for offset, row in enumerate(added):
+            self.position[row[1][6]] = start + offset
+        for needle, matches in self.text_matches.items():
+            more = np.array([_matches(needle, row[1][2], row[1][9]) for row in added], bool)
+            self.text_matches[needle] = np.concatenate([matches, more])
+        self.order = None
 
     def _same(self, position: int, numbers: tuple[float, ...], texts: tuple[Any, ...]) -> bool:
         for i, name in enumerate(_NUMBERS):
@@ -278,9 +297,23 @@ class _Columns:
             keep &= submitted < _epoch(until)
         needle = text.strip().casefold() if text and text.strip() else None
         if needle:
-            found = zip(self.texts["prompt"], self.texts["search_id"], strict=True)
-            keep &= np.fromiter((needle in j or needle in p.casefold() for p, j in found), bool, len(self))
+            keep &= self._text_matches(needle)
         return keep
+
+    #: How many search texts' matches are kept (a bool per row each).
+    TEXTS_KEPT = 8
+
+    def _text_matches(self, needle: str) -> np.ndarray:
+        matches = self.text_matches.get(needle)
+        if matches is None:
+            found = zip(self.texts["prompt"], self.texts["search_id"], strict=True)
+            matches = np.fromiter((_matches(needle, p, j) for p, j in found), bool, len(self))
+            self.text_matches[needle] = matches
+            if len(self.text_matches) > self.TEXTS_KEPT:
+                self.text_matches.popitem(last=False)
+        else:
+            self.text_matches.move_to_end(needle)
+        return matches
 
     def frame(self, positions: np.ndarray) -> pd.DataFrame:
         """The table (:data:`COLUMNS`) for these rows, in this order."""
