@@ -25,7 +25,14 @@ import pandas as pd
 
 from legnext_core.joblog.records_table import RecordTable, decode_record, release_freed_memory
 from legnext_core.models import JobKind, resolution_label
-from legnext_core.records import NO_SIGN_IN, JobRecord, RecordStatus, sort_newest_first, status_rank
+from legnext_core.records import (
+    NO_SIGN_IN,
+    JobRecord,
+    RecordStatus,
+    shared_text,
+    sort_newest_first,
+    status_rank,
+)
 
 #: The word for each record status, everywhere one is shown (defined once, by the status itself).
 STATUS_LABELS: dict[str, str] = {status.value: status.label for status in RecordStatus}
@@ -118,19 +125,6 @@ def _folded(text: str) -> str:
 _ESTIMATED_LABELS = {status: label + ESTIMATE_SUFFIX for status, label in STATUS_LABELS.items()}
 
 
-_SHARED: dict[str, str] = {}
-
-
-def _shared(text: str) -> str:
-    """One string object for each distinct value of a column that repeats (bounded: few values)."""
-    found = _SHARED.get(text)
-    if found is None:
-        if len(_SHARED) >= 10_000:
-            return text
-        found = _SHARED.setdefault(text, text)
-    return found
-
-
 def _row(data: Mapping[str, Any], key: str | None = None) -> tuple[tuple[float, ...], tuple[Any, ...]]:
     """One stored record's row, read from the stored object itself (as :meth:`JobRecord.from_dict`
     reads it: a missing status is ``submitting``, a missing author ``local``) without building the
@@ -139,9 +133,9 @@ def _row(data: Mapping[str, Any], key: str | None = None) -> tuple[tuple[float, 
     # Statuses, kinds and authors repeat on every row: one string each for the whole table (a record
     # is parsed anew for its row, with strings of its own).
     raw_status = data.get("status", "submitting")
-    status = _shared(raw_status if type(raw_status) is str else str(raw_status or ""))
+    status = shared_text(raw_status if type(raw_status) is str else str(raw_status or ""))
     raw_kind = data.get("kind")
-    kind = _shared(raw_kind if type(raw_kind) is str else str(raw_kind or ""))
+    kind = shared_text(raw_kind if type(raw_kind) is str else str(raw_kind or ""))
     started, ended, created = data.get("started_at"), data.get("ended_at"), data.get("created_at")
     queue_wait = started - created if started is not None and created is not None else None
     run_time = ended - started if ended is not None and started is not None else None
@@ -172,7 +166,7 @@ def _row(data: Mapping[str, Any], key: str | None = None) -> tuple[tuple[float, 
         job_id,
         key if key is not None and key == local_id else local_id,
         # Records made before people signed in were made by the one local user.
-        _shared(data.get("submitted_by") or NO_SIGN_IN),
+        shared_text(data.get("submitted_by") or NO_SIGN_IN),
         (_ESTIMATED_LABELS if data.get("progress_estimated") else STATUS_LABELS).get(status, status),
         _folded(job_id or ""),
     )

@@ -192,6 +192,8 @@ class _Indexes:
             if kept is None or kept[0] is not raw:
                 # Parsed apart from the table's cache: the built record is what is kept.
                 data = decode_record(raw)
+                if data.get("local_id") == local_id:
+                    data["local_id"] = local_id  # the log's own string, not one more copy of it
                 kept = (raw, JobRecord.from_dict(data), str(data.get("status")))
                 self.built[local_id] = kept
             if statuses is None or kept[2] in statuses:
