@@ -43,6 +43,7 @@ __all__ = [
     "reject",
     "requeue",
     "searching",
+    "shared_text",
     "track",
 ]
 
@@ -154,6 +155,25 @@ LIBRARY_FIELDS = frozenset({"favourite_variants", "tags", "hidden"})
 
 #: Who made a job when nobody signs in (sandbox or no-auth mode): ``submitted_by`` of such a record.
 NO_SIGN_IN = "local"
+
+#: The most distinct values :func:`shared_text` keeps.
+SHARED_TEXTS_KEPT = 10_000
+_SHARED_TEXTS: dict[str, str] = {}
+
+
+def shared_text(text: str) -> str:
+    """One string object for each distinct value of a field that repeats from record to record.
+
+    A record parsed from the log has strings of its own; what is held for many records (built
+    unfinished records, the History table's columns) shares one per value instead. Bounded: these
+    fields take few values, and past the bound a value is simply not shared.
+    """
+    found = _SHARED_TEXTS.get(text)
+    if found is None:
+        if len(_SHARED_TEXTS) >= SHARED_TEXTS_KEPT:
+            return text
+        found = _SHARED_TEXTS.setdefault(text, text)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +306,10 @@ class JobRecord:
                 known[key] = value
             else:
                 extra[key] = value
+        for name in _REPEATED_FIELDS:
+            value = known.get(name)
+            if type(value) is str:
+                known[name] = shared_text(value)
         if "status" in known:
             known["status"] = RecordStatus.parse(known["status"])
         if known.get("kind") is not None:
@@ -349,6 +373,17 @@ class JobRecord:
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(JobRecord) if f.name != "extra")
 _FIELD_SET = frozenset(_FIELD_NAMES)
 _FLAG_FIELDS = ("raw", "stuck", "progress_estimated", "hidden", "loop")
+#: Text fields whose values repeat from record to record (a built record shares one string per value).
+_REPEATED_FIELDS = (
+    "api_mode",
+    "api_base_url",
+    "callback",
+    "submitted_by",
+    "last_log",
+    "note",
+    "speed",
+    "error_code",
+)
 
 
 def _is_blank(value: Any) -> bool:

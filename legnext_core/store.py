@@ -141,6 +141,17 @@ def _forget_in_flight(local_id: str) -> None:
         _in_flight_here.discard(local_id)
 
 
+def _built(local_id: str, data: dict[str, Any], *, own: bool = False) -> JobRecord:
+    """The record of a stored object that may be held long (the tracker's queues and built records):
+    its ``local_id`` is the log's own key string, not one more copy of it. ``own``: ``data`` was
+    parsed for this call alone and may be changed (not a record the table's cache holds)."""
+    if data.get("local_id") == local_id:
+        if not own:
+            data = {**data}
+        data["local_id"] = local_id
+    return JobRecord.from_dict(data)
+
+
 class _Indexes:
     """Lookups kept current from the changed records: job id, callback token, unfinished records, children.
 
@@ -192,7 +203,7 @@ class _Indexes:
             if kept is None or kept[0] is not raw:
                 # Parsed apart from the table's cache: the built record is what is kept.
                 data = decode_record(raw)
-                kept = (raw, JobRecord.from_dict(data), str(data.get("status")))
+                kept = (raw, _built(local_id, data, own=True), str(data.get("status")))
                 self.built[local_id] = kept
             if statuses is None or kept[2] in statuses:
                 found.append(kept[1])
@@ -714,8 +725,8 @@ class JobStore:
         """
         with self._lock:
             stored = self.stored()
-            found = [data for data in map(stored.get, local_ids) if data is not None and keep(data)]
-        return [JobRecord.from_dict(data) for data in found]
+            found = [(i, data) for i in local_ids if (data := stored.get(i)) is not None and keep(data)]
+        return [_built(local_id, data) for local_id, data in found]
 
     def scan(
         self,

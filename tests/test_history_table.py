@@ -138,3 +138,31 @@ def test_a_change_the_table_does_not_show_keeps_the_answers_already_given(store)
     assert after is not shown and table.computed == computed + 1
     assert after.counts == {"pending": 1, "processing": 1}
     assert after.frame["progress"].iloc[1] == 40.0
+
+
+def test_search_finds_any_part_of_the_whole_prompt_whatever_its_case(store):
+    table = HistoryTable(store)
+    long_prompt = "A Heron " + "over still water " * 10 + "at the Große Straße"
+    heron = submit(store, long_prompt, "ana@team.test", "Job-Upper-1", frozen=480)
+    submit(store, "a boat", "ana@team.test", "job-2", frozen=480)
+    shown = table.page().frame
+    assert shown["prompt"].iloc[1] == history.shorten(long_prompt) and len(shown["prompt"].iloc[1]) == 80
+    # Past the 80 characters shown, matched casefolded (ß is ss), and by the job id in any case.
+    assert table.page(text="GROSSE STRASSE").local_ids == (heron,)
+    assert table.page(text="a heron over").local_ids == (heron,)
+    assert table.page(text="job-upper").local_ids == (heron,)
+    assert table.page(text="a heron at sea").matching == 0
+
+
+def test_a_search_follows_the_rows_that_change_and_the_rows_added(store):
+    table = HistoryTable(store)
+    heron = submit(store, "A heron at dawn", "ana@team.test", "job-1", frozen=480)
+    submit(store, "a boat", "ana@team.test", "job-2", frozen=480)
+    assert table.page(text="HERON").local_ids == (heron,)
+    rebuilds = table.rebuilds
+    store.apply_job(snapshot("job-1", "completed", meta={"usage": {"frozen": 480, "consume": 480}}))
+    later = submit(store, "another heron", "ana@team.test", "job-3", frozen=480)
+    found = table.page(text="heron")
+    assert found.local_ids == (later, heron) and found.counts == {"pending": 1, "completed": 1}
+    assert table.page(text="job-2").matching == 1 and table.page(text="job-3").local_ids == (later,)
+    assert table.rebuilds == rebuilds  # the matches kept for "heron" were brought up to date row by row

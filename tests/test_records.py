@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
+import orjson
 import pytest
 
 from legnext_core.models import Job, JobKind, JobRequest
@@ -230,3 +231,13 @@ def test_curate_sets_favourites_tags_and_hidden_and_clears_them_with_an_empty_va
     assert cleared.status == kept.status and cleared.updated_at == kept.updated_at
     with pytest.raises(ValueError):
         curate(fresh(), {"status": "completed"})
+
+
+def test_records_built_from_the_log_share_the_strings_that_repeat_from_record_to_record():
+    stored = orjson.dumps(
+        {"local_id": "a" * 32, "api_base_url": "https://api.example.test/api", "prompt": "a fox"}
+    )
+    first, second = (JobRecord.from_dict(orjson.loads(stored)) for _ in range(2))
+    assert first == second
+    # One string for a value held by thousands of built records.
+    assert first.api_base_url is second.api_base_url
