@@ -87,15 +87,9 @@ def shorten(text: str | None, limit: int = PROMPT_CHARS) -> str:
 
 #: Numeric columns, held as float arrays (NaN for none).
 _NUMBERS = (
-    "progress",
-    "variant",
-    "submitted",
-    "finished",
-    "queue_wait_s",
-    "run_time_s",
-    "credits_frozen",
-    "credits_consumed",
-)
+    "progress", "variant", "submitted", "finished", "queue_wait_s", "run_time_s",
+    "credits_frozen", "credits_consumed",
+)  # fmt: skip
 #: Text columns, held as lists (None for none). ``prompt`` is the whole prompt as stored: it is
 #: shortened only for the rows a page shows, and searched casefolded row by row (a casefolded copy
 #: of every prompt, and a shortened one, took ~35 % of the table's memory; a search over 100,000
@@ -691,22 +685,11 @@ class _Filters(NamedTuple):
 _RESERVING_CODES = [_STATUS_CODES[status] for status in RESERVING_STATUSES]
 
 
-def filter_records(
-    records: Iterable[JobRecord],
-    *,
-    statuses: Iterable[str] | None = None,
-    kinds: Iterable[str] | None = None,
-    text: str | None = None,
-    since: float | datetime | None = None,
-    until: float | datetime | None = None,
-    submitted_by: str | None = None,
-) -> list[JobRecord]:
-    """The records that pass the same filters as the table, in their given order."""
+def filter_records(records: Iterable[JobRecord], **filters: Any) -> list[JobRecord]:
+    """The records that pass the same filters as the table (the keywords of
+    :meth:`HistoryTable.page`), in their given order."""
     records = list(records)
-    columns = _Columns.of_records(records)
-    mask = columns.mask(
-        statuses=statuses, kinds=kinds, text=text, since=since, until=until, submitted_by=submitted_by
-    )
+    mask = _Columns.of_records(records).mask(**_Filters(**filters)._asdict())
     return [record for record, keep in zip(records, mask, strict=True) if keep]
 
 
