@@ -20,18 +20,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from legnext_core.files import write_atomically
 from legnext_core.media import archived_file
 from legnext_core.records import JobRecord
 
 CHUNK_BYTES = 1024 * 1024
-#: Where made ZIPs wait under the data folder, each in a folder named by its token, and their URL path:
-#: ``/downloads/<token>/<name>``. The server streams the file from disk (``legnext_core.server``).
+#: Where made files (the Gallery's ZIPs, History's CSV exports) wait under the data folder, each in a
+#: folder named by its token, and their URL path: ``/downloads/<token>/<name>``. The server streams the
+#: file from disk (``legnext_core.server``). A file made again is a new file: one already offered stays
+#: fetchable until it expires, whatever the page shows meanwhile.
 DOWNLOADS_DIR = "downloads"
 DOWNLOAD_PATH = "/downloads"
-#: A made ZIP can be fetched for this long, then it is removed.
+#: A made file can be fetched for this long, then it is removed.
 KEEP_SECONDS = 3600
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
-_ZIP_NAME = re.compile(r"^legnext-[A-Za-z0-9-]{1,80}\.zip$")
+#: What a made file's name may be, and the type it is served as.
+MEDIA_TYPES = {".zip": "application/zip", ".csv": "text/csv; charset=utf-8"}
+_DOWNLOAD_NAME = re.compile(r"^legnext-[A-Za-z0-9-]{1,80}\.(zip|csv)$")
 
 
 def output_file_name(job_ref: str, index: int, *, is_video: bool, suffix: str | None = None) -> str:
@@ -114,16 +119,16 @@ def zip_file_name(selection: Selection) -> str:
     return f"legnext-{count}-{noun if count != 1 else noun[:-1]}.zip"
 
 
-# -- made ZIPs, waiting to be fetched -------------------------------------------------------------------
+# -- made files, waiting to be fetched ------------------------------------------------------------------
 
 
 def new_download(data_dir: Path, name: str) -> Path:
-    """Where to put a new ZIP called ``name``: a fresh folder named by a 128-bit random token.
+    """Where to put a new file called ``name``: a fresh folder named by a 128-bit random token.
 
     The token is what makes the download URL unguessable (like Streamlit's own media URLs); expired
-    ZIPs are removed on the way.
+    files are removed on the way.
     """
-    if not _ZIP_NAME.match(name):
+    if not _DOWNLOAD_NAME.match(name):
         raise ValueError(f"not a download name: {name!r}")
     sweep(data_dir)
     folder = Path(data_dir) / DOWNLOADS_DIR / secrets.token_hex(16)
@@ -131,14 +136,26 @@ def new_download(data_dir: Path, name: str) -> Path:
     return folder / name
 
 
+def save_download(data_dir: Path, name: str, data: bytes) -> Path:
+    """``data`` as a new made file called ``name`` (a small one, such as a CSV export); its path."""
+    path = new_download(data_dir, name)
+    write_atomically(path, data, durable=False)  # made again on a click if lost in a crash
+    return path
+
+
+def media_type(path: Path) -> str:
+    """The Content-Type a made file is served with."""
+    return MEDIA_TYPES[path.suffix]
+
+
 def download_url(path: Path) -> str:
-    """The URL path a made ZIP is fetched from."""
+    """The URL path a made file is fetched from."""
     return f"{DOWNLOAD_PATH}/{path.parent.name}/{path.name}"
 
 
 def find_download(data_dir: Path, token: str, name: str, *, now: float | None = None) -> Path | None:
-    """The made ZIP a download URL names, or None (malformed, expired or gone)."""
-    if not _TOKEN.match(token) or not _ZIP_NAME.match(name):
+    """The made file a download URL names, or None (malformed, expired or gone)."""
+    if not _TOKEN.match(token) or not _DOWNLOAD_NAME.match(name):
         return None
     path = Path(data_dir) / DOWNLOADS_DIR / token / name
     try:
@@ -149,12 +166,12 @@ def find_download(data_dir: Path, token: str, name: str, *, now: float | None = 
 
 
 def remove_download(path: Path) -> None:
-    """Remove a made ZIP and its token folder."""
+    """Remove a made file and its token folder."""
     shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def sweep(data_dir: Path, *, now: float | None = None) -> None:
-    """Remove made ZIPs older than :data:`KEEP_SECONDS` (and folders left half made)."""
+    """Remove made files older than :data:`KEEP_SECONDS` (and folders left half made)."""
     root = Path(data_dir) / DOWNLOADS_DIR
     if not root.is_dir():
         return

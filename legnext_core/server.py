@@ -1,11 +1,12 @@
-"""The dashboard server's own routes: ``GET /healthz``, the Gallery's ZIP downloads and the webhook routes.
+"""The dashboard server's own routes: ``GET /healthz``, made downloads and the webhook routes.
 
 ``app.py`` adds these to Streamlit's server (no streamlit import here). They run on the event loop, so
 anything that touches the job log runs in Starlette's thread pool, and a delivery is answered as soon
 as it is checked: the tracker confirms the job with its own GET afterwards (a delivery is only a hint,
 see :mod:`legnext_core.webhooks`).
 
-``GET /downloads/<token>/<name>``: a ZIP made in the Gallery (``legnext_core.bundle``), streamed from disk;
+``GET /downloads/<token>/<name>``: a ZIP made in the Gallery or a CSV made by History's Export
+(``legnext_core.bundle``), streamed from disk;
 404 once it has expired (an hour) or for a malformed or unknown token.
 
 ``POST /webhooks/legnext/<token>``: each submission's own callback URL. The 128-bit token is known only
@@ -43,7 +44,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from legnext_core.bundle import DOWNLOAD_PATH, find_download
+from legnext_core.bundle import DOWNLOAD_PATH, find_download, media_type
 from legnext_core.models import Job
 from legnext_core.settings import UPLOADS_PATH, WEBHOOK_PATH
 from legnext_core.uploads import CONTENT_TYPES, upload_file
@@ -147,18 +148,20 @@ def build_routes(  # noqa: C901
 
     @serving_files
     async def download(studio: Any, request: Request) -> Response:
-        """A ZIP made in the Gallery, streamed from disk; its URL carries a 128-bit token."""
+        """A file made for a person (a Gallery ZIP, a History export), streamed from disk; its URL
+        carries a 128-bit token."""
         path = find_download(
             studio.settings.data_dir, request.path_params["token"], request.path_params["name"]
         )
         if path is None:
             return PlainTextResponse(
-                "This download has expired or does not exist: make the ZIP again in the Gallery.",
+                "This download has expired or does not exist: make it again (a ZIP in the Gallery, "
+                "a CSV with History's Export).",
                 status_code=404,
             )
         return FileResponse(
             path,
-            media_type="application/zip",
+            media_type=media_type(path),
             filename=path.name,
             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )

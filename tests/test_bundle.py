@@ -17,6 +17,7 @@ from legnext_core.bundle import (
     find_download,
     new_download,
     output_file_name,
+    save_download,
     select,
     write_zip,
     zip_file_name,
@@ -102,5 +103,11 @@ def test_made_zips_are_streamed_by_token_and_expire(tmp_path):
         assert requests.get(server.url + download_url(made), timeout=10).status_code == 404
         new_download(tmp_path, "legnext-1-video.zip")
         assert not made.parent.exists()
+        # History's CSV exports are made downloads too, served as CSV.
+        csv_file = save_download(tmp_path, "legnext-jobs-20261130T064512Z.csv", b"\xef\xbb\xbfjob_id\r\n")
+        answer = requests.get(server.url + download_url(csv_file), timeout=10)
+        assert answer.status_code == 200 and answer.content == b"\xef\xbb\xbfjob_id\r\n"
+        assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+        assert 'filename="legnext-jobs-20261130T064512Z.csv"' in answer.headers["content-disposition"]
     finally:
         server.stop()

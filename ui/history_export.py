@@ -1,24 +1,24 @@
 """The History page's CSV export: every job matching the filters, made on a click, then offered.
 
-The export takes two clicks: "Export CSV" makes the file from the filters in force, then a download
-button offers it. A one-click deferred download (``data=<callable>``) cannot be relied on: Streamlit
-1.67 leaves the file it makes unreferenced, and the orphan sweep that follows every script run (the
-table's refreshes in every open tab included) deletes it on its second pass, so on a busy server the
-browser's fetch can come too late. A file given as bytes to a download button drawn on every full run
-stays referenced by the page while the button is shown (fragment runs keep full-run references), and
-the same bytes keep the same file id; the button keeps its identity by key.
+The export takes two clicks: "Export CSV" makes the file from the filters in force, then a link offers
+it. The file is a made download (``legnext_core.bundle``: a file on disk behind a 128-bit token, served by
+the dashboard's own route for an hour), not one of Streamlit's media files: those live only while the
+page still references them, and an export made again (or a script run that no longer draws the button)
+orphans the one on offer, which Streamlit's sweep after every run of every tab then deletes, sometimes
+under the browser's fetch. A made download stays until it expires, whatever the page shows meanwhile.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from legnext_core import history
+from legnext_core import bundle, history
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from ui.history_filters import HistoryFilters
@@ -27,7 +27,6 @@ from ui.timezone import viewer_zone
 #: The export made by the last click on "Export CSV": the filters it holds and its bytes.
 EXPORT_STATE_KEY = "history-export-file"
 EXPORT_KEY = "history-export"
-DOWNLOAD_KEY = "history-export-download"
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,8 @@ class PreparedExport:
 
     query: tuple[tuple[str, Any], ...]
     jobs: int
-    data: bytes
+    #: The made file (see :func:`legnext_core.bundle.save_download`).
+    path: Path
     #: When it was made (epoch seconds): the download button says so, as the jobs keep moving.
     made_at: float
 
@@ -44,6 +44,10 @@ class PreparedExport:
         """The download button's words: how many jobs, and when the file was made."""
         made = datetime.fromtimestamp(self.made_at, zone).strftime("%H:%M:%S")
         return f"Download {self.jobs:,} job{'' if self.jobs == 1 else 's'} (CSV, {made})"
+
+    @property
+    def url(self) -> str:
+        return bundle.download_url(self.path)
 
 
 def matching_records(studio: Studio, filters: HistoryFilters) -> list[JobRecord]:
@@ -55,17 +59,19 @@ def _export_query(filters: HistoryFilters) -> tuple[tuple[str, Any], ...]:
     return tuple(filters.query().items())
 
 
-def prepare_export(studio: Studio, filters: HistoryFilters) -> PreparedExport:
-    """Every job matching ``filters`` as CSV, made now (the filters in force when the person clicked)."""
-    records = matching_records(studio, filters)
-    return PreparedExport(
-        _export_query(filters), len(records), history.to_csv(records), datetime.now(UTC).timestamp()
-    )
-
-
 def export_csv(studio: Studio, filters: HistoryFilters) -> bytes:
     """Every job matching ``filters`` (not just the page on screen) as CSV, values whole and safe."""
-    return prepare_export(studio, filters).data
+    return history.to_csv(matching_records(studio, filters))
+
+
+def prepare_export(studio: Studio, filters: HistoryFilters) -> PreparedExport:
+    """Every job matching ``filters`` as a made CSV file (the filters in force when the person clicked)."""
+    records = matching_records(studio, filters)
+    made = datetime.now(UTC)
+    path = bundle.save_download(
+        studio.settings.data_dir, f"legnext-jobs-{made:%Y%m%dT%H%M%SZ}.csv", history.to_csv(records)
+    )
+    return PreparedExport(_export_query(filters), len(records), path, made.timestamp())
 
 
 def show_export(column: DeltaGenerator, studio: Studio, filters: HistoryFilters) -> None:
@@ -85,15 +91,10 @@ def show_export(column: DeltaGenerator, studio: Studio, filters: HistoryFilters)
         with column, st.spinner("Making the CSV…"):
             prepared = state[EXPORT_STATE_KEY] = prepare_export(studio, filters)
     if prepared is not None:
-        column.download_button(
+        column.link_button(
             prepared.label(viewer_zone()),
-            data=prepared.data,
-            file_name="legnext-jobs.csv",
-            mime="text/csv",
+            prepared.url,
             icon=":material/download:",
-            # No rerun: a run would redraw the page under the browser's fetch for nothing.
-            on_click="ignore",
-            key=DOWNLOAD_KEY,
             # No help tooltip: shown under the pointer after a download, it covered "Export CSV" above.
             width="stretch",
         )

@@ -70,7 +70,7 @@ def test_export_csv_makes_formulas_inert_and_keeps_full_values(dashboard, page: 
     page.goto(dashboard.page_url("history"))
     page.get_by_role("button", name="Export CSV").click()
     with page.expect_download() as download:
-        page.get_by_role("button", name=re.compile(r"Download 3 jobs \(CSV, ")).click()
+        page.get_by_role("link", name=re.compile(r"Download 3 jobs \(CSV, ")).click()
     data = download.value.path().read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
@@ -189,7 +189,7 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
 
             # Each export takes two clicks: Export CSV makes the file from the filters in force, then its
             # download button (labelled with the time the file was made) offers it.
-            offered = page.get_by_role("button", name=OFFERED)
+            offered = page.get_by_role("link", name=OFFERED)
             made = ""  # the label of the file on offer: a new export must replace it
             for attempt in range(20):
                 export.click()
@@ -236,7 +236,7 @@ def test_every_click_on_history_takes_effect_while_it_refreshes_on_a_busy_server
             expect(offered).to_have_count(0, timeout=SLOW)
             export.click()
             with page.expect_download(timeout=10_000) as download:
-                page.get_by_role("button", name=re.compile(r"Download 1 job \(CSV, ")).click()
+                page.get_by_role("link", name=re.compile(r"Download 1 job \(CSV, ")).click()
             rows = list(csv.DictReader(io.StringIO(download.value.path().read_text("utf-8-sig"))))
             assert [row["prompt"] for row in rows] == ["Scene 3: a harbour at night, boats rocking"]
             clicks.close()

@@ -258,8 +258,13 @@ def test_export_is_made_on_a_click_from_the_filters_then_offered_until_they_chan
     assert not at.exception
     prepared = at.session_state[EXPORT_STATE_KEY]
     assert prepared.jobs == 1
-    assert list(pd.read_csv(io.BytesIO(prepared.data))["job_id"]) == [fox.job_id]
+    assert list(pd.read_csv(io.BytesIO(prepared.path.read_bytes()))["job_id"]) == [fox.job_id]
     assert prepared.label().startswith("Download 1 job (CSV, ")
+    # Offered by the dashboard's own download route: a file made again never removes this one.
+    (offer,) = [link for link in at.get("link_button") if link.proto.label.startswith("Download 1 job")]
+    assert offer.proto.url == prepared.url and prepared.url.startswith("/downloads/")
+    at.button(key="history-export").click().run()
+    assert at.session_state[EXPORT_STATE_KEY].path != prepared.path and prepared.path.is_file()
     # Made for "completed": other filters drop it rather than offer a file that does not match them.
     at.multiselect(key="history-status").set_value([]).run()
     assert EXPORT_STATE_KEY not in at.session_state
