@@ -728,29 +728,6 @@ class JobStore:
             found = [(i, data) for i in local_ids if (data := stored.get(i)) is not None and keep(data)]
         return [_built(local_id, data) for local_id, data in found]
 
-    def scan(
-        self,
-        *,
-        statuses: Iterable[str] | None = None,
-        kinds: Iterable[str] | None = None,
-        since: float | datetime | None = None,
-        until: float | datetime | None = None,
-    ) -> Iterator[JobRecord]:
-        """Records matching the filters (as :meth:`recent`'s), one at a time, in log order.
-
-        For a look through many records (the tracker's through every finished job on start): only
-        one is parsed and built at a time, where :meth:`recent` holds them all in a list.
-        """
-        keep = record_filter(statuses=statuses, kinds=kinds, since=since, until=until)
-        with self._lock:
-            items = self.stored().raw_items()
-        for _, raw in items:
-            data = decode_record(raw)
-            if keep(data):
-                yield JobRecord.from_dict(data)
-        del items
-        release_freed_memory()  # what parsing every record on the way freed
-
     def extension_chain(self, job_id: str) -> ExtensionChain:
         """How long the video of ``job_id`` is and how many extensions it has left.
 
