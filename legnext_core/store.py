@@ -29,7 +29,7 @@ from tinydb import TinyDB
 from legnext_core import records as transitions
 from legnext_core.joblog import JournalStorage, RecordTable, UnreadableLogError
 from legnext_core.joblog.backend import LogStorage
-from legnext_core.joblog.records_table import decode_record, release_freed_memory
+from legnext_core.joblog.records_table import Stamp, decode_record, release_freed_memory
 from legnext_core.models import EXTENSION_SECONDS, MAX_EXTENSIONS, VIDEO_SECONDS
 from legnext_core.records import (
     ACTIVE_STATUSES,
@@ -165,12 +165,11 @@ class _Indexes:
         self.by_token: dict[str, str] = {}
         self.unfinished: dict[str, None] = {}
         self.children: dict[str, dict[str, None]] = {}
-        #: Unfinished records already built, with the stored bytes each was built from
-        #: (:meth:`RecordTable.raw`): the log replaces a record's bytes when it changes (never edits
-        #: them), so an unchanged record is not parsed and built again by the tracker's and the
-        #: dispatcher's questions every second.
+        #: Unfinished records already built, with the stamp of the stored record each was built from
+        #: (:meth:`RecordTable.stamp`, replaced whenever the record changes), so an unchanged record
+        #: is not read and built again by the tracker's and the dispatcher's questions every second.
         #: The stored status is kept beside each, so a question about some statuses reads no record.
-        self.built: dict[str, tuple[bytes, JobRecord, str]] = {}
+        self.built: dict[str, tuple[Stamp, JobRecord, str]] = {}
 
     def sync(self, storage: LogStorage, stored: RecordTable) -> None:
         changes = storage.changes_since(self.version)
@@ -196,14 +195,17 @@ class _Indexes:
         """The unfinished records with one of ``statuses`` (all if None); only changed ones are built."""
         found = []
         for local_id in self.unfinished:
-            raw = stored.raw(local_id)
-            if raw is None:
+            stamp = stored.stamp(local_id)
+            if stamp is None:
                 continue
             kept = self.built.get(local_id)
-            if kept is None or kept[0] is not raw:
+            if kept is None or kept[0] is not stamp:
+                raw = stored.raw(local_id)
+                if raw is None:
+                    continue
                 # Parsed apart from the table's cache: the built record is what is kept.
                 data = decode_record(raw)
-                kept = (raw, _built(local_id, data, own=True), str(data.get("status")))
+                kept = (stamp, _built(local_id, data, own=True), str(data.get("status")))
                 self.built[local_id] = kept
             if statuses is None or kept[2] in statuses:
                 found.append(kept[1])
@@ -534,7 +536,7 @@ class JobStore:
         for local_id, fields in fields_by_id.items():
             data = stored.get(local_id)
             if data is not None:
-                prepared[local_id] = (stored.raw(local_id), tracked(data, fields))
+                prepared[local_id] = (stored.stamp(local_id), tracked(data, fields))
         with self._lock, self._storage.writing():
             stored = self.stored()
             changed: dict[str, dict[str, Any]] = {}
@@ -543,7 +545,7 @@ class JobStore:
                 if data is None:
                     continue
                 before, new = prepared.get(local_id, (None, None))
-                if before is not stored.raw(local_id) or new is None:
+                if before is not stored.stamp(local_id) or new is None:
                     new = tracked(data, fields)
                 if new != data:
                     changed[local_id] = new
@@ -725,7 +727,12 @@ class JobStore:
         """
         with self._lock:
             stored = self.stored()
-            found = [(i, data) for i in local_ids if (data := stored.get(i)) is not None and keep(data)]
+            # Parsed past the table's cache of recent reads: a walk through the log would flush it.
+            found = [
+                (i, data)
+                for i in local_ids
+                if (raw := stored.raw(i)) is not None and keep(data := decode_record(raw))
+            ]
         return [_built(local_id, data) for local_id, data in found]
 
     def extension_chain(self, job_id: str) -> ExtensionChain:

@@ -64,7 +64,14 @@ from legnext_core.joblog.journal import (
     loads,
     scan_lines,
 )
-from legnext_core.joblog.records_table import RecordTable, encode_record, release_freed_memory
+from legnext_core.joblog.records_table import (
+    RecordTable,
+    SnapshotFile,
+    Stamp,
+    encode_record,
+    located,
+    release_freed_memory,
+)
 
 __all__ = ["SERIALIZER", "Changes", "JournalStorage", "RecordTable", "UnreadableLogError"]
 
@@ -513,16 +520,17 @@ class JournalStorage(CachedLog, Storage):
     def _load_snapshot(self) -> tuple[dict[str, RecordTable], int, _Signature | None]:
         self._snapshot_lined = True
         try:
-            with open(self.path, "rb") as handle:
-                st = os.fstat(handle.fileno())
-                raw = handle.read()
+            # Kept open: the records stay in this file and are read from it when asked for.
+            file = SnapshotFile.open(self.path)
         except FileNotFoundError:
             return {}, 0, None
+        st = os.fstat(file.fd)
+        raw = _read_all(file.fd)
         signature = _Signature(st.st_ino, st.st_size, st.st_mtime_ns)
         if not raw.strip():
             return {}, 0, signature
         with _collector_paused():
-            lined = _read_lined(raw)
+            lined = _read_lined(raw, file)
         self._snapshot_lined = lined is not None
         if lined is not None:
             return lined[0], lined[1], signature
@@ -661,14 +669,21 @@ class JournalStorage(CachedLog, Storage):
                 if self._journal_fd is None and self._snapshot_lined:
                     return False  # nothing to fold, nothing to rewrite
                 assert self._tables is not None
-                captured = {name: table.raw_items() for name, table in self._tables.items()}
+                # The tables as they are (their stamps, not their records: those are read from the
+                # old snapshot or memory while the new one is written, off the locks).
+                tables = dict(self._tables)
+                captured = {name: table.copy() for name, table in tables.items()}
                 seq = self._seq
                 offset = self._journal_offset
                 inode = self._journal_inode
                 snapshot_sig = self._snapshot_sig
             generation = uuid.uuid4().hex
-            snapshot_temporary = self._write_temporary(".", _snapshot_chunks(captured, seq, generation))
+            placed: dict[str, list[tuple[str, Stamp, int]]] = {}
+            snapshot_temporary = self._write_temporary(
+                ".", _snapshot_chunks(captured, seq, generation, placed)
+            )
             del captured
+            new_file = SnapshotFile.open(snapshot_temporary)  # the same file once renamed
             with self._lock, self._file_lock:
                 self._refresh()
                 if self._snapshot_sig != snapshot_sig or self._journal_inode != inode:
@@ -684,6 +699,13 @@ class JournalStorage(CachedLog, Storage):
                 self._snapshot_lined = True
                 self._create_journal(seq, tail)
                 self.compactions += 1
+                # Records read from the new snapshot from now on: the old one's space goes back to
+                # the disk, and records changed before this compaction leave the memory.
+                current = self._tables or {}
+                for name, table in tables.items():
+                    if current.get(name) is table:
+                        table.relocate(new_file, placed.get(name, ()))
+                release_freed_memory()
                 return True
         finally:
             if snapshot_temporary is not None:
@@ -693,7 +715,10 @@ class JournalStorage(CachedLog, Storage):
 
 
 def _snapshot_chunks(
-    captured: dict[str, list[tuple[str, bytes]]], seq: int, generation: str
+    captured: Mapping[str, RecordTable],
+    seq: int,
+    generation: str,
+    placed: dict[str, list[tuple[str, Stamp, int]]],
 ) -> Iterator[bytes]:
     """The snapshot as JSON with one record per line, which a load reads one record at a time::
 
@@ -703,17 +728,35 @@ def _snapshot_chunks(
     ,"<doc id>":{...}
     }
     }
+
+    ``placed`` is filled, per table, with (doc id, stamp written, the record's place in the file).
     """
-    yield b'{"%s":"%s","%s":%d' % (_GENERATION_KEY.encode(), generation.encode(), _SEQ_KEY.encode(), seq)
-    for name, items in captured.items():
-        yield b"\n," + dumps(name) + b":{"
-        for start in range(0, len(items), _SNAPSHOT_CHUNK):
-            chunk = items[start : start + _SNAPSHOT_CHUNK]
-            yield b"".join(
-                (b"\n," if start or n else b"\n") + dumps(doc_id) + b":" + raw
-                for n, (doc_id, raw) in enumerate(chunk)
-            )
+    position = 0
+    head = b'{"%s":"%s","%s":%d' % (_GENERATION_KEY.encode(), generation.encode(), _SEQ_KEY.encode(), seq)
+    position += len(head)
+    yield head
+    for name, table in captured.items():
+        opening = b"\n," + dumps(name) + b":{"
+        position += len(opening)
+        yield opening
+        places = placed.setdefault(name, [])
+        stamps = table.stamped_items()
+        records = table.raw_items()
+        for start in range(0, len(stamps), _SNAPSHOT_CHUNK):
+            parts: list[bytes] = []
+            for n, ((doc_id, stamp), (_, raw)) in enumerate(
+                zip(stamps[start : start + _SNAPSHOT_CHUNK], records, strict=False)
+            ):
+                prefix = (b"\n," if start or n else b"\n") + dumps(doc_id) + b":"
+                position += len(prefix)
+                place = located(position, len(raw))
+                if place is not None:
+                    places.append((doc_id, stamp, place))
+                position += len(raw)
+                parts += (prefix, raw)
+            yield b"".join(parts)
         yield b"\n}"
+        position += 2
     yield b"\n}"
 
 
@@ -721,19 +764,21 @@ class _NotLined(Exception):
     """The snapshot is not laid out one record per line: it is read as a whole instead."""
 
 
-def _read_lined(raw: bytes) -> tuple[dict[str, RecordTable], int] | None:
-    """A snapshot written by ``_snapshot_chunks``, read one record at a time; None for any other layout.
+def _read_lined(raw: bytes, file: SnapshotFile) -> tuple[dict[str, RecordTable], int] | None:
+    """A snapshot written by ``_snapshot_chunks`` (``raw``, read from ``file``), read one record at a
+    time; None for any other layout.
 
-    Each record is parsed (so a damaged one is found now, not when it is read) and its bytes kept;
-    the dicts are freed as they go, so the load never holds the log parsed as a whole. Anything not
-    as ``_snapshot_chunks`` writes it is left to the whole-file parse, which says what is wrong.
+    Each record is parsed (so a damaged one is found now, not when it is read) and its place in the
+    file kept; the dicts are freed as they go, so the load never holds the log parsed as a whole.
+    Anything not as ``_snapshot_chunks`` writes it is left to the whole-file parse, which says what
+    is wrong.
     """
     end = raw.find(b"\n")
     head = _LINED_HEAD.fullmatch(raw, 0, end) if end > 0 else None
     if head is None:
         return None
     try:
-        return _read_lines(raw, end + 1), int(head.group(1))
+        return _read_lines(raw, end + 1, file), int(head.group(1))
     except (_NotLined, ValueError):
         return None
 
@@ -752,10 +797,10 @@ def _key_end(raw: bytes, view: memoryview, start: int, stop: int) -> tuple[int, 
     raise _NotLined
 
 
-def _read_lines(raw: bytes, position: int) -> dict[str, RecordTable]:
+def _read_lines(raw: bytes, position: int, file: SnapshotFile) -> dict[str, RecordTable]:
     view = memoryview(raw)
     tables: dict[str, RecordTable] = {}
-    table: list[tuple[str, bytes]] | None = None
+    table: list[tuple[str, Stamp]] | None = None
     name = ""
     first = True
     while True:
@@ -772,7 +817,7 @@ def _read_lines(raw: bytes, position: int) -> dict[str, RecordTable]:
             else:
                 raise _NotLined
         elif raw[position:stop] == b"}":
-            tables[name] = RecordTable(table)
+            tables[name] = RecordTable(table, file)
             table = None
         else:
             start = position if first else position + 1
@@ -781,7 +826,8 @@ def _read_lines(raw: bytes, position: int) -> dict[str, RecordTable]:
             colon, doc_id = _key_end(raw, view, start, stop)
             if not isinstance(loads(view[colon + 1 : stop]), dict):
                 raise _NotLined
-            table.append((doc_id, raw[colon + 1 : stop]))
+            place = located(colon + 1, stop - colon - 1)
+            table.append((doc_id, raw[colon + 1 : stop] if place is None else place))
             first = False
         if end < 0:
             raise _NotLined
