@@ -25,7 +25,8 @@ st.title("Usage", anchor=False)
 caps = spending.load_caps(current.settings)
 month_start = spending.month_start(now).timestamp()
 since = min(month_start, now - DAYS_SHOWN * 86400)
-everyone = current.store.recent(None, since=since)
+# From the History table's submission-time column: only these days' records are read and built.
+everyone = current.history.records(since=since)
 shown = everyone if who.is_admin else list(made_by(everyone, who.email))
 st.caption(
     f"The last {DAYS_SHOWN} days, "

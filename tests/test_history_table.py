@@ -105,6 +105,18 @@ def test_records_are_built_again_only_when_they_changed(store):
     assert second["job-1"] is not first["job-1"]
 
 
+def test_records_since_a_time_are_the_stores_own_newest_first(store):
+    """What the Usage page and the spending check read: the same records as a scan of the log."""
+    table = HistoryTable(store)
+    for n in range(6):
+        submit(store, f"shot {n}", "ana@team.test", f"job-{n}", frozen=480)
+        store.clock.advance(100)
+    since = store.clock.now() - 350
+    from_table = table.records(since=since)
+    assert [r.job_id for r in from_table] == ["job-5", "job-4", "job-3"]
+    assert from_table == store.recent(None, since=since)
+
+
 def test_jobs_written_by_another_process_or_replica_show_at_the_next_refresh(store, place):
     table = HistoryTable(store)
     mine = submit(store, "made here", "ana@example.com", "j-here", frozen=100)
