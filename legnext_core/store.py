@@ -74,6 +74,8 @@ DEFAULT_SUBMIT_TIMEOUT = 660.0
 _TABLE = "jobs"
 #: Statuses of records the indexes keep at hand (everything not finished).
 _OPEN = frozenset(status.value for status in RecordStatus if not status.is_terminal)
+#: One string per unfinished status, which the index of unfinished records keeps for each.
+_OPEN_STATUS = {status: status for status in _OPEN}
 #: The stored statuses each query over unfinished records looks at (filtered before a record is built).
 _ACTIVE = frozenset(status.value for status in RecordStatus if status.is_active)
 _QUEUED = frozenset({RecordStatus.QUEUED.value})
@@ -163,7 +165,9 @@ class _Indexes:
         self.version = -1
         self.by_job_id: dict[str, str] = {}
         self.by_token: dict[str, str] = {}
-        self.unfinished: dict[str, None] = {}
+        #: The unfinished records and their stored status (a question about some statuses builds
+        #: only the records it returns).
+        self.unfinished: dict[str, str] = {}
         self.children: dict[str, dict[str, None]] = {}
         #: Unfinished records already built, with the stamp of the stored record each was built from
         #: (:meth:`RecordTable.stamp`, replaced whenever the record changes), so an unchanged record
@@ -194,7 +198,9 @@ class _Indexes:
     def unfinished_records(self, stored: RecordTable, statuses: frozenset[str] | None) -> list[JobRecord]:
         """The unfinished records with one of ``statuses`` (all if None); only changed ones are built."""
         found = []
-        for local_id in self.unfinished:
+        for local_id, status in self.unfinished.items():  # under the store's lock
+            if statuses is not None and status not in statuses:
+                continue
             stamp = stored.stamp(local_id)
             if stamp is None:
                 continue
@@ -218,8 +224,9 @@ class _Indexes:
         token = data.get("callback_token")
         if token:
             self.by_token[token] = local_id
-        if data.get("status") in _OPEN:
-            self.unfinished.setdefault(local_id, None)
+        status = _OPEN_STATUS.get(data.get("status"))
+        if status is not None:
+            self.unfinished[local_id] = status
         else:
             self.unfinished.pop(local_id, None)
             self.built.pop(local_id, None)
