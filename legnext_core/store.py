@@ -224,7 +224,7 @@ class _Indexes:
         token = data.get("callback_token")
         if token:
             self.by_token[token] = local_id
-        status = _OPEN_STATUS.get(data.get("status"))
+        status = _OPEN_STATUS.get(str(data.get("status")))
         if status is not None:
             self.unfinished[local_id] = status
         else:
