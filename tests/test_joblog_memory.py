@@ -33,6 +33,15 @@ def realistic_log(path, jobs: int = JOBS) -> tuple[dict, int]:
     return records, len(body)
 
 
+def lined_log(path, jobs: int = JOBS) -> tuple[dict, int]:
+    """:func:`realistic_log` rewritten as the dashboard writes it: one record per line."""
+    records, json_bytes = realistic_log(path, jobs)
+    storage = JournalStorage(path, background_compaction=False)
+    assert storage.compact()
+    storage.close()
+    return records, json_bytes
+
+
 def traced_bytes_of(action):
     tracemalloc.start()
     try:
@@ -45,10 +54,7 @@ def traced_bytes_of(action):
 
 def test_a_loaded_log_keeps_its_records_in_the_snapshot_not_in_memory(tmp_path):
     log = tmp_path / "jobs.json"
-    records, json_bytes = realistic_log(log)
-    storage = JournalStorage(log, background_compaction=False)
-    assert storage.compact()  # rewritten as the dashboard writes it: one record per line
-    storage.close()
+    records, json_bytes = lined_log(log)
     kept, traced = traced_bytes_of(lambda: JournalStorage(log))
     table = kept.tables()["jobs"]
     assert len(table) == JOBS and table.in_memory_count() == 0
@@ -60,10 +66,7 @@ def test_a_loaded_log_keeps_its_records_in_the_snapshot_not_in_memory(tmp_path):
 
 def test_the_store_and_the_history_table_together_stay_well_under_twice_the_json(tmp_path):
     log = tmp_path / "jobs.json"
-    _, json_bytes = realistic_log(log)
-    storage = JournalStorage(log, background_compaction=False)
-    assert storage.compact()
-    storage.close()
+    _, json_bytes = lined_log(log)
 
     def open_all():
         store = JobStore(log)
@@ -111,10 +114,7 @@ def test_an_unchanged_record_keeps_its_stamp_and_a_changed_one_gets_a_new_one(tm
 
 def test_a_compaction_moves_changed_records_out_of_memory_and_a_reader_of_the_old_state_reads_on(tmp_path):
     log = tmp_path / "jobs.json"
-    records, _ = realistic_log(log, 300)
-    storage = JournalStorage(log, background_compaction=False)
-    assert storage.compact()
-    storage.close()
+    records, _ = lined_log(log, 300)
     storage = JournalStorage(log, background_compaction=False)
     table = storage.tables()["jobs"]
     changed = {local_id: {**records[local_id], "status": "failed"} for local_id in list(records)[:40]}
@@ -136,10 +136,7 @@ def test_a_compaction_moves_changed_records_out_of_memory_and_a_reader_of_the_ol
 
 def test_a_store_reads_every_record_after_another_process_replaced_its_snapshot(tmp_path):
     log = tmp_path / "jobs.json"
-    records, _ = realistic_log(log, 200)
-    setup = JournalStorage(log, background_compaction=False)
-    assert setup.compact()
-    setup.close()
+    records, _ = lined_log(log, 200)
     reader = JournalStorage(log, background_compaction=False)
     assert reader.tables()["jobs"] == records
     # A second process (its own descriptors and locks) changes records and compacts, twice.
