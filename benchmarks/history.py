@@ -16,8 +16,8 @@ the dashboard itself, run by Streamlit's AppTest against a local sandbox, with t
   built in a child process, so nothing else is counted). The log is as the dashboard writes it: its
   records stay in the snapshot file, read when asked for (the kernel's page cache, which is not the
   process's memory, keeps the pages read often). ``--old-format`` opens one an older dashboard left
-  instead (read as a whole on that first open and held in memory until its first compaction, which
-  the dashboard starts at once, moves the records into the new snapshot).
+  instead (read as a whole on that first open and held in memory until its first compaction, due
+  once the journal passes 1 MB, moves the records into the new snapshot).
 
 Targets at 100,000 jobs: warm rerun <= 150 ms and <= 3x the 1,000-job figure; CPU per refresh per tab
 <= 30 ms; RSS <= 500 MB. (A page run here is the whole page; the live table refreshes only its
