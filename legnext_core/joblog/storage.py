@@ -83,8 +83,6 @@ _HEAD = re.compile(rb'^\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+)\n?,')
 #: The first line of a snapshot this storage wrote: one record per line follows (see ``_snapshot_chunks``).
 _LINED_HEAD = re.compile(rb'\{"_generation":"[0-9a-f]{32}","_journal_seq":(\d+)')
 _HEAD_BYTES = 96
-#: A record line's doc id with nothing escaped in it (what every id the dashboard makes looks like).
-_PLAIN_KEY = re.compile(rb'"([^"\\\x00-\x1f]*)":')
 #: How many changed ids are remembered for :meth:`JournalStorage.changes_since`.
 _CHANGELOG_LENGTH = 100_000
 #: Records encoded per write call while writing a snapshot (bounds the memory a compaction needs).
@@ -787,11 +785,6 @@ def _read_lined(raw: bytes, file: SnapshotFile) -> tuple[dict[str, RecordTable],
 
 def _key_end(raw: bytes, view: memoryview, start: int, stop: int) -> tuple[int, str]:
     """Where the doc id that opens a record's line ends, and the id (an id may hold ``":`` itself)."""
-    plain = _PLAIN_KEY.match(raw, start, stop)
-    if plain is not None:
-        # No escape, quote or control byte: the JSON string is the id's UTF-8 as it stands.
-        with contextlib.suppress(UnicodeDecodeError):
-            return plain.end() - 1, plain.group(1).decode()
     colon = raw.find(b'":', start, stop) + 1
     while colon > 0:
         try:
