@@ -16,7 +16,7 @@ from typing import Any
 
 from legnext_core.filters import JobFilter
 from legnext_core.history import HistoryTable
-from legnext_core.models import JobKind
+from legnext_core.models import JobKind, control_character_problem
 from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.store import JobStore
 
@@ -226,6 +226,9 @@ def normalise_tags(raw: Sequence[str] | str) -> tuple[str, ...]:
             continue
         if len(tag) > MAX_TAG_CHARS:
             raise ValueError(f"A tag has at most {MAX_TAG_CHARS} characters; “{tag[:40]}…” is longer.")
+        control = control_character_problem(tag, "A tag")
+        if control is not None:
+            raise ValueError(control)
         seen.add(tag.casefold())
         tags.append(tag)
     if len(tags) > MAX_TAGS:

@@ -552,6 +552,23 @@ def validate_callback(value: Any, field_name: str = "callback") -> str | None:
     return validate_http_url(value, field_name, "The callback URL")
 
 
+#: Characters no text a person types may hold: C0 controls but tab, newline and carriage return, and
+#: DEL. They come from a careless paste, are invisible on the page, and a NUL cannot be kept in the
+#: PostgreSQL job log at all.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_character_problem(text: str, what: str) -> str | None:
+    """A sentence saying ``what`` holds an invisible control character (and which), or None."""
+    found = _CONTROL_CHARACTER.search(text)
+    if found is None:
+        return None
+    return (
+        f"{what} holds an invisible control character (U+{ord(found.group()):04X}) at position "
+        f"{found.start() + 1}, likely from a paste: delete it and type that part again."
+    )
+
+
 def validate_prompt(prompt: Any, field_name: str = "prompt") -> str:
     """A prompt as it goes on the wire: 1-8192 characters, not blank; an image URL only as the first token.
 
@@ -565,6 +582,9 @@ def validate_prompt(prompt: Any, field_name: str = "prompt") -> str:
             field_name,
             f"The prompt is {len(prompt)} characters long; Legnext accepts at most {PROMPT_MAX_CHARS}.",
         )
+    control = control_character_problem(prompt, "The prompt")
+    if control is not None:
+        raise InvalidInputError(field_name, control)
     tokens = prompt.split()
     for position, token in enumerate(tokens):
         if not _looks_like_url(token):

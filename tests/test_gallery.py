@@ -121,7 +121,11 @@ def test_cards_carry_one_tile_per_output_with_its_poster_and_favourite():
 
 @pytest.mark.parametrize(
     ("raw", "message"),
-    [("x" * 33, "at most 32 characters"), (",".join(f"t{n}" for n in range(13)), "at most 12 tags")],
+    [
+        ("x" * 33, "at most 32 characters"),
+        (",".join(f"t{n}" for n in range(13)), "at most 12 tags"),
+        ("sea,dusk\x00", r"invisible control character \(U\+0000\) at position 5"),
+    ],
 )
 def test_bad_tags_are_refused_with_a_sentence(raw, message):
     with pytest.raises(ValueError, match=message):

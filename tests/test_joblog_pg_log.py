@@ -101,3 +101,23 @@ def test_one_queued_line_is_claimed_by_exactly_one_of_several_replicas(postgres_
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_nul_character_legnext_sends_is_kept_as_a_replacement_character_not_a_failed_write(store):
+    # PostgreSQL's jsonb holds no U+0000; the write must not fail over one in a field Legnext sent.
+    record = intent(store)
+    failed = Job.from_api(
+        {
+            "job_id": "j-nul",
+            "task_type": "video_diffusion",
+            "status": "failed",
+            "error": {"code": 10001, "message": "bad\x00input", "raw_message": "a \\u0000 literal"},
+        }
+    )
+    store.record_accepted(record.local_id, failed)
+    stored = store.get(record.local_id)
+    assert stored.status == "failed" and stored.error_message == "bad\ufffdinput"
+    assert stored.error_raw_message == "a \\u0000 literal"  # text that only looks like one is kept
+    store.storage.close()
+    with JobStore(storage=PostgresLog(store.storage.url)) as reopened:
+        assert reopened.get(record.local_id).error_message == "bad\ufffdinput"

@@ -368,6 +368,18 @@ def test_prompt_of_exactly_the_limit_is_accepted():
     assert validate_prompt("x" * 8192) == "x" * 8192
 
 
+@pytest.mark.parametrize(("character", "shown"), [("\x00", "U+0000"), ("\x1b", "U+001B"), ("\x7f", "U+007F")])
+def test_a_prompt_with_an_invisible_control_character_is_refused_saying_which_and_where(character, shown):
+    with pytest.raises(InvalidInputError) as refused:
+        JobRequest(JobKind.TEXT_VIDEO, prompt=f"a fox{character} in snow").validate()
+    assert refused.value.field == "prompt"
+    assert f"({shown}) at position 6" in str(refused.value)
+
+
+def test_tabs_and_line_breaks_in_a_prompt_are_fine():
+    assert validate_prompt("a fox\tin snow\r\nat dusk") == "a fox\tin snow\r\nat dusk"
+
+
 @pytest.mark.parametrize(
     ("request_", "parent_video_type", "points", "estimated"),
     [

@@ -107,8 +107,30 @@ _LOCK_BY_JOB_ID = "SELECT local_id, record FROM legnext_jobs WHERE job_id = %s F
 
 
 def _configure(conn: psycopg.Connection) -> None:
-    set_json_dumps(orjson.dumps, conn)
+    set_json_dumps(jsonb_dumps, conn)
     set_json_loads(orjson.loads, conn)
+
+
+def jsonb_dumps(value: Any) -> bytes:
+    """JSON for a ``jsonb`` column, which cannot hold U+0000 in a string: a NUL becomes U+FFFD.
+
+    The dashboard never lets a person type one (:func:`legnext_core.models.control_character_problem`);
+    this keeps a write from failing over one in a field Legnext sent.
+    """
+    data = orjson.dumps(value)
+    if b"\\u0000" in data:  # also matched by an escaped backslash before "u0000": then nothing changes
+        data = orjson.dumps(_without_nul(value))
+    return data
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def first_value(cursor: psycopg.Cursor[Any]) -> Any:
