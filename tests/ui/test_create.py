@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from legnext_core.models import JobKind, JobRequest
@@ -67,13 +68,22 @@ def test_each_fresh_click_submits_once(app_test, sandbox):
     assert at.button(key="text:submit").disabled is False
 
 
-def test_empty_prompt_is_flagged_at_the_prompt_and_nothing_is_sent(app_test, sandbox):
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("", "The prompt is empty"),
+        ("a fox\x00 in snow", "invisible control character (U+0000) at position 6"),
+    ],
+)
+def test_a_bad_prompt_is_flagged_at_the_prompt_and_nothing_is_sent(app_test, sandbox, typed, said):
     at = app_test("create")
+    if typed:
+        at.text_area(key="create:text:prompt").input(typed)
     at.button(key="text:submit").click().run()
     assert not at.exception
     assert sandbox.request_count("POST", VIDEO_POSTS) == 0
     messages = [error.value for error in at.error]
-    assert any("The prompt is empty" in message for message in messages)
+    assert any(said in message for message in messages), messages
     # The field's own message comes right after the prompt, before the options.
     order = [node.type for node in at.main if node.type in ("text_area", "error", "segmented_control")]
     assert order.index("error") == order.index("text_area") + 1
