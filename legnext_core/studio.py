@@ -82,6 +82,7 @@ class Studio:
             archiver=self.archiver,
             webhooks_expected=settings.webhook_url is not None,
             account_client=self._poll_client,
+            media_candidates=self._completed_since,
         )
         #: With replicas on one PostgreSQL log, only the elected one runs its tracker (None: one process).
         self.leadership: TrackerLeadership | None = None
@@ -102,6 +103,10 @@ class Studio:
         self._started = False
         self._stopping = threading.Event()
         self._dispatcher: threading.Thread | None = None
+
+    def _completed_since(self, since: float) -> list[str]:
+        """The completed jobs submitted since ``since``, from the History table's columns (no record read)."""
+        return self.history.local_ids(statuses=("completed",), since=since)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:

@@ -74,6 +74,9 @@ MEDIA_ATTEMPTS = 3
 MEDIA_RETRY_DELAY = 60.0
 #: Legnext keeps result media this long; older missing files are not fetched after a restart.
 MEDIA_RETENTION = 30 * 24 * 3600.0
+#: No Legnext job runs anywhere near this long: a job that ended after a time was submitted at most this
+#: long before it (what lets the look for missing media ask for recent submissions only).
+LONGEST_JOB_RUN = 7 * 24 * 3600.0
 #: The tracker thread re-reads the store at least this often (real seconds), so new jobs and
 #: clock changes are noticed without anyone calling ``wake``.
 MAX_IDLE = 1.0
@@ -136,8 +139,12 @@ class Tracker:
         webhooks_expected: bool = True,
         rng: random.Random | None = None,
         account_client: Any = None,
+        media_candidates: Callable[[float], list[str]] | None = None,
     ) -> None:
         self.store = store
+        #: After a (re)start, the local ids worth a look for missing media: at least every completed job
+        #: submitted after the time given (the dashboard asks its History table). None: the whole log.
+        self.media_candidates = media_candidates
         self.clients = clients
         self.duration_scale = duration_scale
         self.archiver = archiver
@@ -846,8 +853,18 @@ class Tracker:
 
     # -- media -----------------------------------------------------------------------------------
     def _begin_media_scan(self) -> None:
-        """After a (re)start: look through every record, in slices between sweeps, for media to archive."""
-        ids = self.store.local_ids() if self.archiver is not None else []
+        """After a (re)start: look through the records, in slices between sweeps, for media to archive.
+
+        Only jobs that ended within :data:`MEDIA_RETENTION` can have media left to fetch; with
+        ``media_candidates`` the look is over the jobs submitted since then (and a margin), not the
+        whole log: at 100,000 jobs the walk through every record kept pages slow for many seconds.
+        """
+        if self.archiver is None:
+            ids: list[str] = []
+        elif self.media_candidates is not None:
+            ids = self.media_candidates(self.clock() - MEDIA_RETENTION - LONGEST_JOB_RUN)
+        else:
+            ids = self.store.local_ids()
         with self._lock:
             self._media_scan = _MediaScan(ids) if ids else None
 

@@ -189,6 +189,43 @@ def test_the_look_for_missing_media_skips_old_and_unfinished_jobs(sandbox, manua
         second.store.close()
 
 
+def test_the_look_for_missing_media_asks_for_recent_jobs_only_when_it_can(sandbox, manual_clock, tmp_path):
+    first = make_rig(sandbox, manual_clock, tmp_path)
+    finished = [first.submit(JobKind.IMAGE) for _ in range(3)]
+    first.run_until_settled([r.local_id for r in finished])
+    for record in finished:
+        first.store.update_tracking(record.local_id, media_paths=None, thumbnails=None)
+    first.tracker.stop()
+    first.store.close()
+
+    second = make_rig(sandbox, manual_clock, tmp_path)
+    asked: list[float] = []
+    walked: list[list[str]] = []
+    records_where = second.store.records_where
+
+    def counted_walk(keep, local_ids):
+        walked.append(list(local_ids))
+        return records_where(keep, walked[-1])
+
+    def candidates(since: float) -> list[str]:
+        asked.append(since)
+        return [finished[2].local_id, finished[0].local_id]  # as the History table answers: newest first
+
+    second.tracker.media_candidates = candidates
+    second.store.records_where = counted_walk  # type: ignore[method-assign]
+    try:
+        second.sweep()
+        assert second.tracker.health().media_scan_done is True
+        horizon = manual_clock.now() - tracker_module.MEDIA_RETENTION - tracker_module.LONGEST_JOB_RUN
+        assert asked == [horizon]
+        assert walked == [[finished[2].local_id, finished[0].local_id]]  # not the whole log
+        assert [bool(second.record(r.local_id).media_paths) for r in finished] == [True, False, True]
+    finally:
+        second.tracker.stop()
+        second.client.close()
+        second.store.close()
+
+
 def test_update_tracking_many_writes_every_change_at_once_and_skips_missing_records(tmp_path):
     with JobStore(tmp_path / "jobs.json") as store:
         ids = track_live_jobs(store, 3)
