@@ -15,7 +15,7 @@ from legnext_core.access import Person
 from legnext_core.gallery import Card, GalleryFilter
 from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
-from ui import gallery_view
+from ui import gallery_actions, gallery_view
 from ui.job_status import refresh_seconds
 from ui.live import live_fragment
 
@@ -68,6 +68,4 @@ def _row(studio: Studio, card: Card) -> None:
         follow.page_link(
             "pages/upscale.py", label="Upscale", icon=":material/high_quality:", query_params=variant
         )
-    follow.page_link(
-        "pages/create.py", label="Remix", icon=":material/replay:", query_params={"rerun": card.local_id}
-    )
+    gallery_actions.remix_link(follow, card.local_id)

@@ -156,6 +156,8 @@ def test_the_player_plays_an_extension_chain_in_order_and_offers_the_prompt_to_c
     assert "Part 1: Text to video, video 3" in captions
     assert "Part 2: Extension, video 2" in captions
     assert captions.index("Part 1: Text to video, video 3") < captions.index("Part 2: Extension, video 2")
+    remix = [link.proto for link in at.get("page_link") if link.proto.label == "Remix"]
+    assert [link.query_string for link in remix] == [f"rerun={extension}"]
     at.button(key=f"gallery:play:{first}:0").click().run()
     # The prompt is offered literally (a code block), with no chain for a video that was not extended.
     assert "A kite over the dunes `x` **y**" in [block.value for block in at.code]
