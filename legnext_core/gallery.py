@@ -146,9 +146,11 @@ def load_page(
     (casefolding every prompt on the way: 257 ms at 100,000 jobs), so with ``history`` (the process's
     shared History table, whose columns already hold every prompt casefolded) the search asks the
     table for the matching jobs instead, and pages by place among them: ``before`` and the page's
-    ``older`` are then offsets in that newest-first list, not positions in the log.
+    ``older`` are then offsets in that newest-first list, not positions in the log. A person's jobs
+    are asked of the table too: a person with few jobs (or none yet, as a newcomer on Create) would
+    otherwise make every refresh walk the whole log.
     """
-    if filters.text and history is not None:
+    if (filters.text or filters.person.strip()) and history is not None:
         return _search_page(store, history, filters, offset=before or 0, per_page=per_page)
     records, older = store.newest_page(filters.predicate(), limit=per_page, before=before)
     return GalleryPage([card_of(record) for record in records], older)
@@ -157,15 +159,18 @@ def load_page(
 def _search_page(
     store: JobStore, history: HistoryTable, filters: GalleryFilter, *, offset: int, per_page: int
 ) -> GalleryPage:
+    person = filters.person.strip().casefold()
     matching = history.local_ids(
         statuses=filters.statuses or None,
         kinds=filters.kinds or None,
         text=filters.text,
         since=filters.since,
         until=filters.until,
+        # Addresses are recorded lower-cased (``access.decide``), "local" without sign-in.
+        submitted_by=person or None,
     )
-    # The table narrows by the History filters; the Gallery's own (hidden, favourites, tags, person)
-    # and the History ones again are checked on each candidate, so the page is exactly what the walk
+    # The table narrows by the History filters and the person; the Gallery's own (hidden, favourites,
+    # tags) and the others again are checked on each candidate, so the page is exactly what the walk
     # would find.
     keep = filters.predicate()
     stored = store.stored()

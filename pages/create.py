@@ -33,4 +33,4 @@ elif mode == "animate":
     animate_mode(current, who, linked_image)
 else:
     batch_mode(current, who)
-create_feed.show(current)
+create_feed.show(current, who)

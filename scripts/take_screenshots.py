@@ -179,6 +179,7 @@ def shoot_small(page: Page, name: str) -> None:
     """A viewport picture cut to 256 colours: the studio pages are mostly posters, which PNG keeps big."""
     from PIL import Image
 
+    page.mouse.move(1390, 1390)  # on the empty margin: no hover toolbar over a poster or a prompt
     page.wait_for_timeout(2500)  # let posters, previews and fragments settle
     path = OUT / f"{name}.png"
     page.screenshot(path=str(path))
@@ -200,9 +201,13 @@ def studio_screenshots() -> None:
         page.get_by_role("textbox", name="Prompt").fill("A lighthouse at dusk, gulls circling")
         page.get_by_role("button", name="Create video").click()
         submitted(page)
-        expect(page.get_by_role("img", name="Poster of video 4").first).to_be_visible(timeout=WAIT_MS)
-        # The feed sits under the form: scrolled into view, with the new job still running above it.
-        page.get_by_role("heading", name="Your latest jobs").scroll_into_view_if_needed()
+        # Every job of the feed (four) shows its posters, the new one's made while the page watched:
+        # a finished job still waiting for them would show placeholders in the picture.
+        expect(page.get_by_role("img", name="Poster of video 4")).to_have_count(4, timeout=WAIT_MS)
+        # Scrolled so the foot of the form and the feed under it share the picture.
+        page.get_by_role("heading", name="Your latest jobs").evaluate(
+            "h => h.scrollIntoView({block: 'center'})"
+        )
         shoot_small(page, "create-feed")
 
         page.goto(f"{base}/gallery")

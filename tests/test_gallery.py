@@ -217,3 +217,35 @@ def test_a_text_search_through_the_history_table_finds_what_the_walk_finds(store
     # A job added later is found by the same search asked again (nothing kept from before is stale).
     add(store, "a fox arriving late")
     assert prompts(load_page(store, GalleryFilter(text="fox"), history=table))[0] == "a fox arriving late"
+
+
+def test_a_person_s_jobs_through_the_history_table_are_what_the_walk_finds(store, monkeypatch):
+    from legnext_core.history import HistoryTable
+
+    people = ("ana@team.test", "bo@team.test", None)  # None: a job logged without sign-in ("local")
+    for n in range(12):
+        request = JobRequest(JobKind.TEXT_VIDEO, prompt=f"job {n} by {people[n % 3]}")
+        extra = {"submitted_by": people[n % 3]} if people[n % 3] else {}
+        store.add_intent(
+            request, api_mode="sandbox", api_base_url="http://127.0.0.1/api", estimated_points=1, **extra
+        )
+    table = HistoryTable(store)
+    cases = [
+        GalleryFilter(person="ana@team.test"),
+        GalleryFilter(person=" Bo@Team.test "),
+        GalleryFilter(person="local"),
+        GalleryFilter(person="ana@team.test", text="job 1"),
+        GalleryFilter(person="nobody@team.test"),
+    ]
+    for filters in cases:
+        walked = prompts(load_page(store, filters, per_page=50))
+        asked = prompts(load_page(store, filters, per_page=50, history=table))
+        assert asked == walked, filters
+    assert prompts(load_page(store, GalleryFilter(person="ana@team.test"), per_page=2, history=table)) == [
+        "job 9 by ana@team.test",
+        "job 6 by ana@team.test",
+    ]
+    assert len(prompts(load_page(store, GalleryFilter(person="local"), per_page=50, history=table))) == 4
+    # A person with no jobs (a newcomer on Create) costs no walk of the whole log.
+    monkeypatch.setattr(store, "newest_page", lambda *a, **k: pytest.fail("walked the log"))
+    assert prompts(load_page(store, GalleryFilter(person="nobody@team.test"), history=table)) == []

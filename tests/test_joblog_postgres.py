@@ -14,7 +14,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
+from legnext_core.joblog import pg_schema
+from legnext_core.joblog.pg_log import PostgresLog
 from legnext_core.joblog.pg_schema import SCHEMA_VERSION, SchemaTooNewError, ensure_schema, schema_version
 from legnext_core.joblog.postgres import (
     DuplicateRecordError,
@@ -23,6 +26,7 @@ from legnext_core.joblog.postgres import (
     StatusRegressionError,
     UnknownRecordError,
 )
+from legnext_core.store import JobStore
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -220,6 +224,51 @@ def test_migration_is_idempotent(postgres_url: str) -> None:
         storage.insert(_record("a1"))
     with PostgresRecordStorage(postgres_url) as storage:  # a restart keeps the data
         assert storage.get("a1") is not None
+
+
+def test_a_database_of_the_first_version_is_upgraded_with_its_records_in_place(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A database as the first release left it: version 1 only, with records written and changed there.
+    with monkeypatch.context() as first_release:
+        first_release.setattr(pg_schema, "_MIGRATIONS", pg_schema._MIGRATIONS[:1])
+        first_release.setattr(pg_schema, "SCHEMA_VERSION", 1)
+        with psycopg.connect(postgres_url) as conn:
+            assert ensure_schema(conn) == 1
+            for local_id in ("a0", "a1", "a2"):
+                conn.execute(
+                    "INSERT INTO legnext_jobs (record) VALUES (%s)", [Jsonb(_record(local_id, "pending"))]
+                )
+            conn.execute(
+                "UPDATE legnext_jobs SET record = jsonb_set(record, '{status}', '\"processing\"')"
+                " WHERE local_id = 'a0'"
+            )
+            conn.commit()
+            listed_by_v1 = [r for (r,) in conn.execute("SELECT local_id FROM legnext_jobs ORDER BY seq")]
+    assert listed_by_v1 == ["a1", "a2", "a0"]
+
+    # This release's start upgrades it: each record keeps the place the first release listed it at,
+    # new records come after, a change keeps a record's place, and the rules still hold.
+    with psycopg.connect(postgres_url) as conn:
+        assert schema_version(conn) == 1
+        assert ensure_schema(conn) == SCHEMA_VERSION
+        assert ensure_schema(conn) == SCHEMA_VERSION
+        versions = conn.execute("SELECT version FROM legnext_schema_version ORDER BY version").fetchall()
+        assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+    with PostgresRecordStorage(postgres_url) as storage:
+        assert [r["local_id"] for r in storage.all().records] == listed_by_v1
+        assert storage.get("a0")["status"] == "processing"
+        storage.insert(_record("a3", "pending"))
+        storage.change("a1", lambda r: {**r, "status": "completed"})
+        with pytest.raises(StatusRegressionError):
+            storage.change("a0", lambda r: {**r, "status": "pending"})
+    with psycopg.connect(postgres_url) as conn:
+        placed = conn.execute("SELECT local_id FROM legnext_jobs ORDER BY position").fetchall()
+        assert [r for (r,) in placed] == ["a1", "a2", "a0", "a3"]
+        assert conn.execute("SELECT count(*) FROM legnext_jobs WHERE position IS NULL").fetchone()[0] == 0
+    with JobStore(storage=PostgresLog(postgres_url)) as store:  # the Gallery's newest-first walk
+        newest, _ = store.newest_page(lambda record: True, limit=10)
+        assert [r.local_id for r in newest] == ["a3", "a0", "a2", "a1"]
 
 
 def test_a_newer_schema_is_refused(postgres_url: str) -> None:

@@ -162,6 +162,8 @@ def test_sandbox_turbo_costs_double_and_loop_and_end_are_accepted(sandbox):
         ("a boat --end", "--end must be followed by an http(s) image URL"),
         ("a boat --end ftp://example.com/a.png", "--end must be followed by an http(s) image URL"),
         ("a boat --end last-frame.png", "--end must be followed by an http(s) image URL"),
+        ("a boat --motion medium", "--motion must be followed by low or high"),
+        ("a boat --motion", "--motion must be followed by low or high"),
     ],
 )
 def test_sandbox_rejects_malformed_options_with_400(sandbox, prompt, words):

@@ -1,8 +1,9 @@
 """Under the Create form: the latest jobs as they are made, with progress, posters and follow-ups.
 
-Reads the job log only (the tracker polls), through the Gallery's newest-first page, so it costs the
-same at any log size. Until sign-in records who submitted a job (``submitted_by``), it shows the
-newest jobs of the log; ``person`` is the seam for "your" jobs.
+Reads the job log only (the tracker polls), through the Gallery's pages: a signed-in person's jobs
+(their ``submitted_by``) are asked of the shared History table, so a person with few jobs in a large
+log costs no walk of the whole log. Without sign-in every job is the one local person's, so the feed
+shows the newest jobs of the log.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import streamlit as st
 
 from legnext_core import gallery
+from legnext_core.access import Person
 from legnext_core.gallery import Card, GalleryFilter
 from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
-from ui import gallery_view
+from ui import gallery_actions, gallery_view
 from ui.job_status import refresh_seconds
 from ui.live import live_fragment
 
@@ -22,14 +24,19 @@ ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 VIDEO_KINDS = ("text_video", "image_url_video", "animate", "extend", "upscale")
 
 
-def show(studio: Studio, person: str = "") -> None:
-    """The feed, redrawn in its own fragment so progress and posters arrive without a reload."""
+def show(studio: Studio, who: Person) -> None:
+    """``who``'s latest jobs, redrawn in a fragment of their own so progress and posters arrive without a
+    reload."""
+    person = who.email if who.signed_in else ""
     live_fragment(_feed, refresh_seconds(studio), studio, person)
 
 
 def _feed(studio: Studio, person: str) -> None:
     page = gallery.load_page(
-        studio.store, GalleryFilter(kinds=VIDEO_KINDS, person=person), per_page=FEED_SIZE
+        studio.store,
+        GalleryFilter(kinds=VIDEO_KINDS, person=person),
+        per_page=FEED_SIZE,
+        history=studio.history,
     )
     if not page.cards:
         return
@@ -61,6 +68,4 @@ def _row(studio: Studio, card: Card) -> None:
         follow.page_link(
             "pages/upscale.py", label="Upscale", icon=":material/high_quality:", query_params=variant
         )
-    follow.page_link(
-        "pages/create.py", label="Remix", icon=":material/replay:", query_params={"rerun": card.local_id}
-    )
+    gallery_actions.remix_link(follow, card.local_id)

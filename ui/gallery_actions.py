@@ -230,6 +230,17 @@ def play(studio: Studio, tile: Tile, *, autoplay: bool, loop: bool = True) -> No
         st.image(source, width="stretch")
 
 
+def remix_link(where: Any, local_id: str) -> None:
+    """The "Remix" link: the job's form (Create, Extend or Upscale) filled with its prompt and settings."""
+    where.page_link(
+        "pages/create.py",
+        label="Remix",
+        icon=":material/replay:",
+        query_params={"rerun": local_id},
+        help="Open the form filled with this job's prompt and every setting.",
+    )
+
+
 def copy_prompt(card: Card) -> None:
     """The whole prompt, literally, with Streamlit's copy button."""
     if not card.prompt:

@@ -246,7 +246,9 @@ def _player(studio: Studio, card: Card, tile: Tile) -> None:
     record = studio.store.get(card.local_id)
     if record is not None and tile.is_video:
         gallery_actions.chain_playlist(studio, record, tile.index)
+    links = st.container(horizontal=True)
+    gallery_actions.remix_link(links, card.local_id)
     if card.job_id:
-        st.page_link(
+        links.page_link(
             "pages/job.py", label="Open the job", icon=":material/info:", query_params={"job": card.job_id}
         )

@@ -106,6 +106,23 @@ def test_picked_results_are_counted_compared_and_hidden_together(app_test, studi
     assert not any(element.value.endswith("selected**") for element in at.markdown)
 
 
+def test_compare_takes_two_to_four_picked_videos(app_test, studio, sandbox):
+    at = app_test("gallery")
+    fox, heron = made(studio(), sandbox, ["A fox in the snow", "A heron at dawn"])
+    at.run()
+    picks = [(fox, 0), (fox, 1), (fox, 2), (fox, 3), (heron, 0)]
+    for count, (local_id, index) in enumerate(picks, start=1):
+        at.checkbox(key=f"gallery:pick:{local_id}:{index}").check().run()
+        assert f"**{count} selected**" in [element.value for element in at.markdown]
+        assert at.button(key="gallery:compare-picked").disabled is not (2 <= count <= 4), count
+    at.checkbox(key=f"gallery:pick:{heron}:0").uncheck().run()
+    at.button(key="gallery:compare-picked").click().run()
+    assert not at.exception
+    videos = at.get("video")
+    assert len(videos) == 4
+    assert all(v.proto.loop and v.proto.autoplay and v.proto.muted for v in videos), "side by side, looped"
+
+
 def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox, tmp_path):
     import io
     import zipfile
@@ -156,6 +173,8 @@ def test_the_player_plays_an_extension_chain_in_order_and_offers_the_prompt_to_c
     assert "Part 1: Text to video, video 3" in captions
     assert "Part 2: Extension, video 2" in captions
     assert captions.index("Part 1: Text to video, video 3") < captions.index("Part 2: Extension, video 2")
+    remix = [link.proto for link in at.get("page_link") if link.proto.label == "Remix"]
+    assert [link.query_string for link in remix] == [f"rerun={extension}"]
     at.button(key=f"gallery:play:{first}:0").click().run()
     # The prompt is offered literally (a code block), with no chain for a video that was not extended.
     assert "A kite over the dunes `x` **y**" in [block.value for block in at.code]

@@ -111,6 +111,23 @@ def test_history_says_who_made_each_job_and_filters_to_mine(team_app) -> None:
     assert list(at.dataframe[0].value["submitted_by"]) == ["ana@team.test"]
 
 
+def test_the_create_feed_shows_the_signed_in_person_s_own_jobs(team_app) -> None:
+    team_app(ANA)
+    current = current_studio()
+    assert current is not None
+    for person, prompt in (("ana@team.test", "Ana's lighthouse"), ("bo@team.test", "Bo's harbour")):
+        who = Person(person, Role.MEMBER, signed_in=True)
+        result = submit_job(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=prompt), person=who)
+        assert result.outcome == "accepted"
+    ana = team_app(ANA, "create")
+    assert "Your latest jobs" in [element.value for element in ana.subheader]
+    shown = [element.value for element in ana.text]
+    assert "Ana's lighthouse" in shown and "Bo's harbour" not in shown
+    newcomer = team_app({**ANA, "email": "cy@team.test"}, "create")
+    assert "Your latest jobs" not in [element.value for element in newcomer.subheader]
+    assert "Ana's lighthouse" not in [element.value for element in newcomer.text]
+
+
 def test_the_sidebar_names_the_signed_in_person(team_app) -> None:
     at = team_app(VIC)
     assert "vic@team.test (viewer: sees, cannot make jobs)" in [t.value for t in at.sidebar.text]
