@@ -279,6 +279,12 @@ def extension_chain(store: JobStore, record: JobRecord, index: int) -> list[tupl
     return parts
 
 
+def web_url(url: str | None) -> str | None:
+    """``url`` when a browser may be sent to it (http or https), else None: result URLs come from
+    Legnext's answers, and an empty or odd one is no video to play."""
+    return url if url and url.lower().startswith(("https://", "http://")) else None
+
+
 @dataclass(frozen=True)
 class ChainPart:
     """One video of an extension chain as the chain player plays it."""
@@ -288,7 +294,8 @@ class ChainPart:
     of: int
     #: What it is: "Text to video, video 3".
     label: str
-    #: The archived copy (preferred: Legnext's signed URLs expire), else Legnext's URL; neither: skipped.
+    #: The archived copy (preferred: Legnext's signed URLs expire), else Legnext's http(s) URL; neither:
+    #: skipped.
     local_file: Path | None
     url: str | None
 
@@ -320,7 +327,7 @@ def chain_parts(
                 of=len(chain),
                 label=f"{KIND_LABELS.get(card.kind, card.kind)}, video {variant + 1}",
                 local_file=archived_file(tile.media, media_dir) if tile is not None else None,
-                url=(tile.url or None) if tile is not None else None,
+                url=web_url(tile.url) if tile is not None else None,
             )
         )
     return parts

@@ -222,6 +222,16 @@ def test_a_chain_plays_each_part_from_its_archived_copy_else_its_url_and_skips_o
     assert [part.title for part in chain_parts(store, gap, 0, media)] == ["Part 1 of 2", "Part 2 of 2"]
 
 
+def test_only_http_urls_are_played():
+    from legnext_core.gallery import web_url
+
+    assert web_url("https://cdn.example/a.mp4") == "https://cdn.example/a.mp4"
+    assert web_url("HTTP://127.0.0.1:9/a.mp4") == "HTTP://127.0.0.1:9/a.mp4"
+    assert [web_url(u) for u in ("", None, "javascript:alert(1)", "/etc/passwd", "data:video/mp4,x")] == [
+        None
+    ] * 5
+
+
 def test_a_text_search_through_the_history_table_finds_what_the_walk_finds(store):
     from legnext_core.history import HistoryTable
 

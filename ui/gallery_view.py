@@ -18,6 +18,7 @@ from legnext_core.history import KIND_LABELS, shorten
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source, preview_source
 from ui import gallery_actions
+from ui.chain_player import chain_player
 from ui.format import relative_time
 from ui.history_filters import common_filters
 
@@ -245,7 +246,7 @@ def _player(studio: Studio, card: Card, tile: Tile) -> None:
     gallery_actions.copy_prompt(card)
     record = studio.store.get(card.local_id)
     if record is not None and tile.is_video:
-        gallery_actions.chain_playlist(studio, record, tile.index)
+        chain_player(studio, record, tile.index)
     links = st.container(horizontal=True)
     gallery_actions.remix_link(links, card.local_id)
     if card.job_id:
