@@ -34,10 +34,12 @@ def test_a_chain_of_two_plays_part_two_when_part_one_ends(dashboard, page: Page)
     open_job_and_wait_until_completed(page, submitted_job_id(page))
 
     # The newest card is the extension: its second video (a clip other than the first part's, in the
-    # sandbox) opens with the chain under it.
+    # sandbox) opens with the chain a tab away.
     page.get_by_role("link", name="Gallery").click()
     page.get_by_role("button", name=re.compile("Play")).nth(1).click()
-    chain = page.get_by_role("dialog").locator(".chain")  # Playwright's CSS reaches into the shadow root
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("tab", name="The whole chain, in order (2 parts)").click()
+    chain = dialog.locator(".chain")  # Playwright's CSS reaches into the component's shadow root
     video, now = chain.locator("video"), chain.locator(".now")
     expect(now).to_have_text("Part 1 of 2 · Text to video, video 1")
     expect(chain.get_by_role("button", name="Part 2")).to_have_attribute("aria-current", "false")

@@ -194,7 +194,8 @@ def test_the_player_offers_an_extension_chain_in_one_player_and_the_prompt_to_co
     at.button(key=f"gallery:play:{extension}:1").click().run()
     assert not at.exception
     assert "higher" in [block.value for block in at.code]
-    assert "**The whole chain, in order** (2 parts)" in [m.value for m in at.markdown]
+    # The opened video first; the chain a tab away.
+    assert [tab.label for tab in at.tabs] == ["Video 2", "The whole chain, in order (2 parts)"]
     (player,) = _chain_players(at)
     parts = player["parts"]
     assert [(part["title"], part["label"]) for part in parts] == [
@@ -210,7 +211,7 @@ def test_the_player_offers_an_extension_chain_in_one_player_and_the_prompt_to_co
     at.button(key=f"gallery:play:{first}:0").click().run()
     # The prompt is offered literally (a code block), with no chain for a video that was not extended.
     assert "A kite over the dunes `x` **y**" in [block.value for block in at.code]
-    assert _chain_players(at) == []
+    assert _chain_players(at) == [] and not at.tabs
 
 
 def test_a_chain_part_plays_from_its_url_when_not_archived_and_one_with_no_video_is_skipped(
