@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from legnext_core.filters import JobFilter
-from legnext_core.history import HistoryTable
+from legnext_core.history import KIND_LABELS, HistoryTable
+from legnext_core.media import archived_file
 from legnext_core.models import JobKind, control_character_problem
 from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.store import JobStore
@@ -277,4 +279,58 @@ def extension_chain(store: JobStore, record: JobRecord, index: int) -> list[tupl
         seen.add(parent.local_id)
         parts.insert(0, (parent, current.parent_index))
         current = parent
+    return parts
+
+
+def web_url(url: str | None) -> str | None:
+    """``url`` when a browser may be sent to it (http or https), else None: result URLs come from
+    Legnext's answers, and an empty or odd one is no video to play."""
+    return url if url and url.lower().startswith(("https://", "http://")) else None
+
+
+@dataclass(frozen=True)
+class ChainPart:
+    """One video of an extension chain as the chain player plays it."""
+
+    #: Its place in the chain, from 1 (the video first made), and how many parts the chain has.
+    number: int
+    of: int
+    #: What it is: "Text to video, video 3".
+    label: str
+    #: The archived copy (preferred: Legnext's signed URLs expire), else Legnext's http(s) URL; neither:
+    #: skipped.
+    local_file: Path | None
+    url: str | None
+
+    @property
+    def title(self) -> str:
+        return f"Part {self.number} of {self.of}"
+
+    @property
+    def playable(self) -> bool:
+        return self.local_file is not None or bool(self.url)
+
+
+def chain_parts(
+    store: JobStore, record: JobRecord, index: int, media_dir: Path | None = None
+) -> list[ChainPart]:
+    """The parts of the chain ending with ``(record, index)``, in playing order (oldest first).
+
+    Each part's video is found as the Gallery plays it: the archived file under ``media_dir``, else the
+    URL Legnext gave. A part with neither keeps its place and number (the player skips it).
+    """
+    chain = extension_chain(store, record, index)
+    parts = []
+    for number, (part, variant) in enumerate(chain, start=1):
+        card = card_of(part)
+        tile = next((t for t in card.tiles if t.index == variant and t.is_video), None)
+        parts.append(
+            ChainPart(
+                number=number,
+                of=len(chain),
+                label=f"{KIND_LABELS.get(card.kind, card.kind)}, video {variant + 1}",
+                local_file=archived_file(tile.media, media_dir) if tile is not None else None,
+                url=web_url(tile.url) if tile is not None else None,
+            )
+        )
     return parts

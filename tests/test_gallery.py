@@ -184,6 +184,58 @@ def test_an_extension_chain_is_played_from_its_first_video(store):
     assert [(r.job_id, i) for r, i in extension_chain(store, first, 1)] == [("job-1", 1)]
 
 
+def test_a_chain_plays_each_part_from_its_archived_copy_else_its_url_and_skips_one_without_video(
+    store, tmp_path
+):
+    from legnext_core.gallery import chain_parts
+    from legnext_core.models import Job
+
+    def made(request: JobRequest, job_id: str, urls: list[str]) -> JobRecord:
+        local_id = store.add_intent(
+            request, api_mode="sandbox", api_base_url="http://x/api", estimated_points=1
+        ).local_id
+        output = {"video_urls": urls} if urls else {}
+        store.record_accepted(
+            local_id, Job.from_api({"job_id": job_id, "status": "completed", "output": output})
+        )
+        return store.get(local_id)
+
+    media = tmp_path / "media"
+    (media / "job-1").mkdir(parents=True)
+    (media / "job-1" / "2.mp4").write_bytes(b"video")
+    urls = [f"https://cdn.example/job-1/{n}.mp4" for n in range(4)]
+    first = made(JobRequest(JobKind.TEXT_VIDEO, prompt="a kite"), "job-1", urls)
+    store.update_tracking(first.local_id, media_paths=[None, None, "job-1/2.mp4", None])
+    # An extension whose result never came back (no URL, nothing archived), then one with its URL only.
+    gap = made(JobRequest(JobKind.EXTEND, prompt="", parent_job_id="job-1", index=2), "job-2", [])
+    last_urls = [f"https://cdn.example/job-3/{n}.mp4" for n in range(4)]
+    last = made(JobRequest(JobKind.EXTEND, prompt="", parent_job_id="job-2", index=0), "job-3", last_urls)
+
+    parts = chain_parts(store, last, 1, media)
+    assert [(part.title, part.label) for part in parts] == [
+        ("Part 1 of 3", "Text to video, video 3"),
+        ("Part 2 of 3", "Extension, video 1"),
+        ("Part 3 of 3", "Extension, video 2"),
+    ]
+    assert (parts[0].local_file, parts[0].url) == (media / "job-1" / "2.mp4", urls[2])
+    assert (parts[1].playable, parts[1].local_file, parts[1].url) == (False, None, None)
+    assert (parts[2].local_file, parts[2].url, parts[2].playable) == (None, last_urls[1], True)
+    # An archived file that has gone since falls back to the URL, as the Gallery's own player does.
+    (media / "job-1" / "2.mp4").unlink()
+    assert chain_parts(store, last, 1, media)[0].local_file is None
+    assert [part.title for part in chain_parts(store, gap, 0, media)] == ["Part 1 of 2", "Part 2 of 2"]
+
+
+def test_only_http_urls_are_played():
+    from legnext_core.gallery import web_url
+
+    assert web_url("https://cdn.example/a.mp4") == "https://cdn.example/a.mp4"
+    assert web_url("HTTP://127.0.0.1:9/a.mp4") == "HTTP://127.0.0.1:9/a.mp4"
+    assert [web_url(u) for u in ("", None, "javascript:alert(1)", "/etc/passwd", "data:video/mp4,x")] == [
+        None
+    ] * 5
+
+
 def test_a_text_search_through_the_history_table_finds_what_the_walk_finds(store):
     from legnext_core.history import HistoryTable
 

@@ -1,8 +1,9 @@
 """The places the dashboard reaches into a library's private or undocumented parts still find them.
 
-Each hook lives in one function of ``ui/server.py`` with its reason beside it. When a Streamlit upgrade
-moves what the hook relies on, these tests fail and say which hook to revisit, instead of the dashboard
-quietly losing its sidebar on deep links or answering ~40 ms slower.
+Each hook lives in one function (of ``ui/server.py``; the chain player's media one in
+``ui/chain_player.py``) with its reason beside it. When a Streamlit upgrade moves what the hook relies
+on, these tests fail and say which hook to revisit, instead of the dashboard quietly losing its sidebar
+on deep links or answering ~40 ms slower.
 """
 
 from __future__ import annotations
@@ -54,3 +55,15 @@ def test_the_sign_in_return_watches_the_path_st_login_navigates_to():
     )
     assert generate_login_redirect_url.__module__ == "streamlit.user_info"
     assert watched == "/auth/login", f"{hook}: Streamlit's sign-in route moved to {watched}"
+
+
+def test_the_chain_player_serves_archived_files_the_way_st_video_does():
+    hook = "ui.chain_player._served_url (runtime.get_instance().media_file_mgr.add)"
+    import streamlit.elements.media as media
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    assert "runtime.get_instance().media_file_mgr.add(" in inspect.getsource(media), (
+        f"{hook}: st.video no longer registers files with the media file manager; serve them as it now does"
+    )
+    parameters = list(inspect.signature(MediaFileManager.add).parameters)
+    assert parameters[:4] == ["self", "path_or_data", "mimetype", "coordinates"], f"{hook}: add() changed"

@@ -1,5 +1,5 @@
 """What the Gallery does with picked results: compare them side by side, take them away as one ZIP,
-hide them; and the player's extras (an extension chain in order, a prompt to copy).
+hide them; and the player's extras (a prompt to copy, Remix).
 
 The tiles' "Select" boxes live in the refreshing grid; everything that acts on the selection is drawn
 by full runs of the page (:func:`selection_bar`), above the grid, so a refresh never redraws a button
@@ -194,7 +194,7 @@ def _offer_zip(chosen: tuple[Pick, ...]) -> None:
 
 def _source(studio: Studio, tile: Tile) -> Any:
     local = archived_file(tile.media, studio.settings.media_dir)
-    return str(local) if local is not None else tile.url
+    return str(local) if local is not None else gallery.web_url(tile.url)
 
 
 @st.dialog("Compare", width="large")
@@ -248,20 +248,3 @@ def copy_prompt(card: Card) -> None:
         return
     st.caption("Prompt (the copy button is at its top right)")
     st.code(card.prompt, language=None, wrap_lines=True)
-
-
-def chain_playlist(studio: Studio, record: JobRecord, index: int) -> None:
-    """An extended video's whole chain, in order: each part's video, oldest first."""
-    parts = gallery.extension_chain(studio.store, record, index)
-    if len(parts) < 2:
-        return
-    st.markdown(f"**The whole chain, in order** ({len(parts)} parts)")
-    for number, (part, variant) in enumerate(parts, start=1):
-        card = gallery.card_of(part)
-        tile = next((t for t in card.tiles if t.index == variant), None)
-        label = KIND_LABELS.get(card.kind, card.kind)
-        st.caption(f"Part {number}: {label}, video {variant + 1}")
-        if tile is None:
-            st.caption("This part has no video in the log.")
-            continue
-        play(studio, tile, autoplay=False, loop=False)

@@ -18,6 +18,7 @@ from legnext_core.history import KIND_LABELS, shorten
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source, preview_source
 from ui import gallery_actions
+from ui.chain_player import chain_of, chain_player
 from ui.format import relative_time
 from ui.history_filters import common_filters
 
@@ -241,11 +242,19 @@ def open_player(studio: Studio) -> None:
 @st.dialog("Result", width="large")
 def _player(studio: Studio, card: Card, tile: Tile) -> None:
     st.markdown(f"**{tile.label}** of {KIND_LABELS.get(card.kind, card.kind).lower()}")
-    gallery_actions.play(studio, tile, autoplay=True)
-    gallery_actions.copy_prompt(card)
     record = studio.store.get(card.local_id)
-    if record is not None and tile.is_video:
-        gallery_actions.chain_playlist(studio, record, tile.index)
+    parts = chain_of(studio, record, tile.index) if record is not None and tile.is_video else []
+    if len(parts) > 1:
+        # An extended video: the opened video first, its whole chain one tab away (two players one
+        # under the other would push the prompt and links out of sight).
+        this, whole = st.tabs([tile.label, f"The whole chain, in order ({len(parts)} parts)"])
+        with this:
+            gallery_actions.play(studio, tile, autoplay=True)
+        with whole:
+            chain_player(parts, key=f"gallery:chain:{card.local_id}:{tile.index}")
+    else:
+        gallery_actions.play(studio, tile, autoplay=True)
+    gallery_actions.copy_prompt(card)
     links = st.container(horizontal=True)
     gallery_actions.remix_link(links, card.local_id)
     if card.job_id:

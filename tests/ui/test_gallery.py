@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
 from tests.ui.helpers import finish_jobs, page_text
@@ -154,28 +157,87 @@ def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox
     assert not [b for b in at.link_button if b.label.startswith("Download legnext-")]
 
 
-def test_the_player_plays_an_extension_chain_in_order_and_offers_the_prompt_to_copy(
-    app_test, studio, sandbox
-):
-    at = app_test("gallery")
-    (first,) = made(studio(), sandbox, ["A kite over the dunes `x` **y**"])
+def _chain_players(at) -> list[dict]:
+    """The data each chain player on the page was given (the component's JSON)."""
+    return [json.loads(element.proto.json) for element in at.get("bidi_component")]
+
+
+def _archive(current, local_id: str, indexes) -> None:
+    """Archived copies of some of a job's videos, as the tracker's archiving step leaves them."""
+    record = current.store.get(local_id)
+    folder = current.settings.media_dir / record.job_id
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[str | None] = [None] * 4
+    for n in indexes:
+        (folder / f"{n}.mp4").write_bytes(bytes([n]) * (1000 + n))
+        paths[n] = str(folder / f"{n}.mp4")
+    current.store.update_tracking(local_id, media_paths=paths)
+
+
+def _extended(studio, sandbox, prompt: str, index: int) -> tuple[str, str]:
+    """A text video and an extension of its video ``index + 1``: their local ids."""
+    (first,) = made(studio(), sandbox, [prompt])
     parent = studio().store.get(first)
     extension = submit_job(
-        studio(),
-        JobRequest(kind=JobKind.EXTEND, prompt="higher", parent_job_id=parent.job_id, index=2),
+        studio(), JobRequest(kind=JobKind.EXTEND, prompt="higher", parent_job_id=parent.job_id, index=index)
     ).local_id
     finish_jobs(studio(), sandbox)
+    return first, extension
+
+
+def test_the_player_offers_an_extension_chain_in_one_player_and_the_prompt_to_copy(app_test, studio, sandbox):
+    at = app_test("gallery")
+    first, extension = _extended(studio, sandbox, "A kite over the dunes `x` **y**", 2)
+    _archive(studio(), first, [2])
+    _archive(studio(), extension, [1])
     at.run()
     at.button(key=f"gallery:play:{extension}:1").click().run()
     assert not at.exception
     assert "higher" in [block.value for block in at.code]
-    captions = [caption.value for caption in at.caption]
-    assert "Part 1: Text to video, video 3" in captions
-    assert "Part 2: Extension, video 2" in captions
-    assert captions.index("Part 1: Text to video, video 3") < captions.index("Part 2: Extension, video 2")
+    # The opened video first; the chain a tab away.
+    assert [tab.label for tab in at.tabs] == ["Video 2", "The whole chain, in order (2 parts)"]
+    (player,) = _chain_players(at)
+    parts = player["parts"]
+    assert [(part["title"], part["label"]) for part in parts] == [
+        ("Part 1 of 2", "Text to video, video 3"),
+        ("Part 2 of 2", "Extension, video 2"),
+    ]
+    # Each part plays its archived copy, served by Streamlit's media endpoint as st.video serves one
+    # (AppTest's stand-in storage answers /mock/media/).
+    assert all(re.fullmatch(r"(/mock)?/media/[0-9a-f]+\.mp4", part["url"]) for part in parts)
+    assert len({part["url"] for part in parts}) == 2
     remix = [link.proto for link in at.get("page_link") if link.proto.label == "Remix"]
     assert [link.query_string for link in remix] == [f"rerun={extension}"]
     at.button(key=f"gallery:play:{first}:0").click().run()
     # The prompt is offered literally (a code block), with no chain for a video that was not extended.
     assert "A kite over the dunes `x` **y**" in [block.value for block in at.code]
-    assert not any(str(caption.value).startswith("Part ") for caption in at.caption)
+    assert _chain_players(at) == [] and not at.tabs
+
+
+def test_a_chain_part_plays_from_its_url_when_not_archived_and_one_with_no_video_is_skipped(
+    app_test, studio, sandbox
+):
+    at = app_test("gallery")
+    first, extension = _extended(studio, sandbox, "A heron at dawn", 0)
+    current = studio()
+    _archive(current, extension, [0])
+    # The extension's video 2 has no URL and no copy; its video 3 a URL no browser should be sent to.
+    record = current.store.get(extension)
+    urls = [record.video_urls[0], "", "javascript:alert(1)", record.video_urls[3]]
+    current.store._change(extension, lambda r: r.replace(video_urls=urls))  # noqa: SLF001 - a broken answer
+    at.run()
+    at.button(key=f"gallery:play:{extension}:0").click().run()
+    (player,) = _chain_players(at)
+    parts = player["parts"]
+    assert [part["title"] for part in parts] == ["Part 1 of 2", "Part 2 of 2"]
+    assert parts[0]["url"] == current.store.get(first).video_urls[0], "not archived: Legnext's URL"
+    assert re.fullmatch(r"(/mock)?/media/[0-9a-f]+\.mp4", parts[1]["url"])
+    for index in (1, 2):
+        at.button(key=f"gallery:play:{extension}:{index}").click().run()
+        assert not at.exception
+        (player,) = _chain_players(at)
+        assert [part["title"] for part in player["parts"]] == ["Part 1 of 2"]
+        skipped = (
+            f"Part 2 of 2 (Extension, video {index + 1}) is neither archived nor reachable any more: skipped."
+        )
+        assert skipped in [caption.value for caption in at.caption]
