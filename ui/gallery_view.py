@@ -252,6 +252,10 @@ def _player(studio: Studio, card: Card, tile: Tile) -> None:
             gallery_actions.play(studio, tile, autoplay=True)
         with whole:
             chain_player(parts, key=f"gallery:chain:{card.local_id}:{tile.index}")
+            st.caption(
+                "An extension is the video before it plus about 4 s, so each part opens with what the "
+                "part before showed: this plays the steps of the chain one after another."
+            )
     else:
         gallery_actions.play(studio, tile, autoplay=True)
     gallery_actions.copy_prompt(card)
