@@ -707,21 +707,30 @@ def merge_snapshot(
     current = record.status
     incoming = RecordStatus.parse(_enum_value(job.status))
     applies = incoming == current if record.is_terminal else status_rank(incoming) >= record.rank
-    before = record.to_dict()
-    merged = record
     if applies:
         changes = _snapshot_changes(record, job, incoming)
-        merged = record.replace(**changes)
-        if merged.to_dict() != before:
+        if _changes_anything(record, changes):
             # The job's data changed, so the merged record differs from ``record`` whatever follows.
-            if polled_at is None:
-                return merged.replace(updated_at=now)
-            return merged.replace(updated_at=now, last_poll_at=polled_at)
-    if polled_at is not None:
-        merged = merged.replace(last_poll_at=polled_at)
-    if merged is record or merged.to_dict() == before:
-        return None
-    return merged
+            changes["updated_at"] = now
+            if polled_at is not None:
+                changes["last_poll_at"] = polled_at
+            return record.replace(**changes)
+    if polled_at is not None and _changes_anything(record, {"last_poll_at": polled_at}):
+        return record.replace(last_poll_at=polled_at)
+    return None
+
+
+def _changes_anything(record: JobRecord, changes: Mapping[str, Any]) -> bool:
+    """Whether setting ``changes`` would change what the record writes (blank values are not written).
+
+    What comparing the two records' :meth:`JobRecord.to_dict` tells, for the changed fields only: a
+    poll applies one snapshot per active job, and every poll is a write to decide on.
+    """
+    for name, value in changes.items():
+        old = getattr(record, name)
+        if (None if _is_blank(old) else old) != (None if _is_blank(value) else value):
+            return True
+    return False
 
 
 def external(job: Any, *, local_id: str, api_mode: str, api_base_url: str, now: float) -> JobRecord:
