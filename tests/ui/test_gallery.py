@@ -5,6 +5,7 @@ from __future__ import annotations
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
 from tests.ui.helpers import finish_jobs, page_text
+from ui import gallery_view
 
 
 def made(studio, sandbox, prompts, **options) -> list[str]:
@@ -82,6 +83,16 @@ def test_create_shows_the_latest_jobs_with_progress_then_posters_and_follow_ups(
     assert len(at.get("image")) == 4
     labels = [link.proto.label for link in at.get("page_link")]
     assert {"Extend", "Upscale", "Remix"} <= set(labels)
+
+
+def test_create_feed_cuts_a_long_prompt_as_the_gallery_does(app_test, studio, sandbox):
+    at = app_test("create")
+    long_prompt = "A fox in the snow, " * 300  # 5,700 characters: Legnext takes up to 8,192
+    submit_job(studio(), JobRequest(kind=JobKind.TEXT_VIDEO, prompt=long_prompt))
+    at.run()
+    assert not at.exception
+    (shown,) = [element.value for element in at.text if element.value.startswith("A fox in the snow")]
+    assert len(shown) == gallery_view.PROMPT_CHARS and shown.endswith("…")
 
 
 def test_picked_results_are_counted_compared_and_hidden_together(app_test, studio, sandbox):
