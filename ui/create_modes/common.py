@@ -54,7 +54,7 @@ def prompt_area(mode: str, *, label: str, placeholder: str, help: str | None = N
 def options_area(mode: str) -> forms.VideoOptions:
     options = forms.video_options(f"create:{mode}")
     result = st.session_state.get(result_key(mode))
-    feedback.field_error(result, "callback", "motion", "video_type", "raw", *video_options.FIELDS)
+    feedback.field_error(result, "callback", "motion", "video_type", "raw", *video_options.MARKED_BELOW)
     return options
 
 
