@@ -156,8 +156,9 @@ def poster(studio: Studio, tile: Tile, *, animated: bool = False) -> None:
 
 def _tile(studio: Studio, card: Card, tile: Tile) -> None:
     poster(studio, tile, animated=True)
-    play, star = st.columns(2)
-    if play.button(
+    # Sized to their labels, wrapping when a tile is narrow: two equal columns cut "Favourite" to "Favour…".
+    buttons = st.container(horizontal=True, gap="small")
+    if buttons.button(
         "Play" if tile.is_video else "Open",
         key=f"gallery:play:{card.local_id}:{tile.index}",
         icon=":material/play_arrow:" if tile.is_video else ":material/open_in_full:",
@@ -166,7 +167,7 @@ def _tile(studio: Studio, card: Card, tile: Tile) -> None:
     ):
         st.session_state[OPEN_KEY] = (card.local_id, tile.index)
         st.rerun(scope="app")
-    star.button(
+    buttons.button(
         "Favourited" if tile.favourite else "Favourite",
         # The key names the state the click changes: once it has, the star is a new widget, and a
         # click the server receives again for the old one (seen on a busy server) finds nothing to undo.
