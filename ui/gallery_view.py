@@ -33,9 +33,9 @@ ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 def filter_bar() -> GalleryFilter:
     """The filter widgets (History's, plus person, favourites, tags and hidden)."""
     shared = common_filters("gallery", search_placeholder="Words from the prompt, or a job id")
-    person_col, tags_col, favourite_col, hidden_col = st.columns(
-        [1.3, 1.6, 1, 1], vertical_alignment="bottom"
-    )
+    # The two switches share a column, one above the other: side by side in columns of their own, their
+    # labels were cut ("Favourit…", "Show hi…") wherever the page is narrower than about 1200 px.
+    person_col, tags_col, switches_col = st.columns([1.3, 1.6, 1.2], vertical_alignment="bottom")
     person = person_col.text_input(
         "Person", key="gallery-person", placeholder="Everyone", help="Who submitted the job (their e-mail)."
     )
@@ -46,8 +46,8 @@ def filter_bar() -> GalleryFilter:
         placeholder="Any tags",
         accept_new_options=True,
     )
-    favourites_only = favourite_col.toggle("Favourites only", key="gallery-favourites")
-    show_hidden = hidden_col.toggle("Show hidden", key="gallery-hidden")
+    favourites_only = switches_col.toggle("Favourites only", key="gallery-favourites")
+    show_hidden = switches_col.toggle("Show hidden", key="gallery-hidden")
     return GalleryFilter(
         **asdict(shared),
         person=person.strip(),
