@@ -21,6 +21,7 @@ from legnext_core.media import archived_file
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source
+from ui.format import file_size
 
 #: The picked variants, in the order they were picked: {(local_id, index): None}.
 PICKS_KEY = "gallery:picks"
@@ -179,7 +180,7 @@ def _offer_zip(chosen: tuple[Pick, ...]) -> None:
         return
     _, _, name, missing = made
     st.link_button(
-        f"Download {name} ({path.stat().st_size / 1_048_576:.1f} MB)",
+        f"Download {name} ({file_size(path.stat().st_size)})",
         bundle.download_url(path),
         icon=":material/download:",
         type="primary",

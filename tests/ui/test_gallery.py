@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
 from tests.ui.helpers import finish_jobs, page_text
@@ -138,6 +140,9 @@ def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox
     at.button(key="gallery:zip-picked").click().run()
     assert not at.exception
     (link,) = [b for b in at.link_button if b.label.startswith("Download legnext-2-videos.zip")]
+    assert re.fullmatch(r"Download legnext-2-videos\.zip \(\d KB\)", link.label), (
+        "a small ZIP in KB, not 0.0 MB"
+    )
     token, name = link.proto.url.split("/")[-2:]
     made_zip = current.settings.data_dir / "downloads" / token / name
     with zipfile.ZipFile(io.BytesIO(made_zip.read_bytes())) as archive:
