@@ -84,9 +84,10 @@ def selection_bar(studio: Studio) -> None:
     if not chosen:
         return
     with st.container(border=True):
-        count, compare, make_zip, hide, clear = st.columns([1.4, 1, 1, 1, 1], vertical_alignment="center")
-        count.markdown(f"**{len(chosen)} selected**")
-        compare.button(
+        # Sized to their labels and wrapping, not five equal columns: those cut "Clear selection" at 1280 px.
+        bar = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        bar.markdown(f"**{len(chosen)} selected**", width="content")
+        bar.button(
             "Compare",
             icon=":material/view_column:",
             key="gallery:compare-picked",
@@ -94,8 +95,8 @@ def selection_bar(studio: Studio) -> None:
             help=f"Play {MIN_COMPARE} to {MAX_COMPARE} selected videos side by side, looped.",
             on_click=_open_compare,
         )
-        building = make_zip.button("Make a ZIP", icon=":material/folder_zip:", key="gallery:zip-picked")
-        hide.button(
+        building = bar.button("Make a ZIP", icon=":material/folder_zip:", key="gallery:zip-picked")
+        bar.button(
             "Hide",
             icon=":material/visibility_off:",
             key="gallery:hide-picked",
@@ -103,7 +104,7 @@ def selection_bar(studio: Studio) -> None:
             on_click=_hide_picked,
             args=(studio,),
         )
-        clear.button("Clear selection", icon=":material/deselect:", key="gallery:clear", on_click=_clear)
+        bar.button("Clear selection", icon=":material/deselect:", key="gallery:clear", on_click=_clear)
         if building:
             _build_zip(studio, tuple(chosen))
         _offer_zip(tuple(chosen))
