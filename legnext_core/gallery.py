@@ -21,6 +21,8 @@ from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.store import JobStore
 
 PER_PAGE = 24
+#: How much of a prompt a card (and the studio's other small views of a job) shows; the job's page has it all.
+CARD_PROMPT_CHARS = 180
 MAX_TAGS = 12
 MAX_TAG_CHARS = 32
 

@@ -16,7 +16,7 @@ import streamlit as st
 
 from legnext_core import bundle, gallery
 from legnext_core.gallery import Card, Tile
-from legnext_core.history import KIND_LABELS
+from legnext_core.history import KIND_LABELS, shorten
 from legnext_core.media import archived_file
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
@@ -217,7 +217,8 @@ def _compare(studio: Studio, chosen: tuple[Pick, ...]) -> None:
         with column:
             st.markdown(f"**{tile.label}** · {KIND_LABELS.get(card.kind, card.kind).lower()}")
             play(studio, tile, autoplay=True)
-            st.text(card.prompt or "(no prompt)")
+            # Cut as on the cards: four columns of whole 8,192-character prompts would push the videos apart.
+            st.text(shorten(card.prompt, gallery.CARD_PROMPT_CHARS) or "(no prompt)")
 
 
 def play(studio: Studio, tile: Tile, *, autoplay: bool, loop: bool = True) -> None:

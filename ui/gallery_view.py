@@ -26,7 +26,6 @@ CURSORS_KEY = "gallery:cursors"
 FILTER_KEY = "gallery:filter"
 #: The variant to play in the player dialog: (local_id, index).
 OPEN_KEY = "gallery:open"
-PROMPT_CHARS = 180
 ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 
 
@@ -119,7 +118,7 @@ def _remember_tags(page: GalleryPage) -> None:
 def _card(studio: Studio, card: Card) -> None:
     label = KIND_LABELS.get(card.kind, card.kind)
     st.markdown(f"**{label}** · {card.status} · {relative_time(card.submitted_at, time.time())}")
-    prompt = shorten(card.prompt, PROMPT_CHARS)
+    prompt = shorten(card.prompt, gallery.CARD_PROMPT_CHARS)
     # Prompts are untrusted text: st.text shows them literally, never as Markdown.
     st.text(prompt or "(no prompt)")
     if card.status in ACTIVE:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from legnext_core.gallery import CARD_PROMPT_CHARS
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
 from tests.ui.helpers import finish_jobs, page_text
-from ui import gallery_view
 
 
 def made(studio, sandbox, prompts, **options) -> list[str]:
@@ -94,7 +94,7 @@ def test_create_feed_cuts_a_long_prompt_as_the_gallery_does(app_test, studio, sa
     at.run()
     assert not at.exception
     (shown,) = [element.value for element in at.text if element.value.startswith("A fox in the snow")]
-    assert len(shown) == gallery_view.PROMPT_CHARS and shown.endswith("…")
+    assert len(shown) == CARD_PROMPT_CHARS and shown.endswith("…")
 
 
 def test_picked_results_are_counted_compared_and_hidden_together(app_test, studio, sandbox):
@@ -117,6 +117,19 @@ def test_picked_results_are_counted_compared_and_hidden_together(app_test, studi
     assert studio().store.get(fox).hidden and studio().store.get(heron).hidden
     assert "No job matches" in page_text(at)
     assert not any(element.value.endswith("selected**") for element in at.markdown)
+
+
+def test_compare_cuts_long_prompts_as_the_cards_do(app_test, studio, sandbox):
+    at = app_test("gallery")
+    long_prompt = "A heron at dawn, " * 300
+    fox, heron = made(studio(), sandbox, ["A fox in the snow", long_prompt])
+    at.run()
+    at.checkbox(key=f"gallery:pick:{fox}:0").check().run()
+    at.checkbox(key=f"gallery:pick:{heron}:2").check().run()
+    at.button(key="gallery:compare-picked").click().run()
+    assert not at.exception
+    assert len(at.get("video")) == 2, "the compare dialog plays both"
+    assert all(len(element.value) <= CARD_PROMPT_CHARS for element in at.text)
 
 
 def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox, tmp_path):
