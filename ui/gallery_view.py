@@ -18,7 +18,7 @@ from legnext_core.history import KIND_LABELS, shorten
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source, preview_source
 from ui import gallery_actions
-from ui.format import relative_time
+from ui.format import code_span, relative_time
 from ui.history_filters import common_filters
 
 #: Positions in the log where the pages seen so far began (the first page has None).
@@ -26,6 +26,8 @@ CURSORS_KEY = "gallery:cursors"
 FILTER_KEY = "gallery:filter"
 #: The variant to play in the player dialog: (local_id, index).
 OPEN_KEY = "gallery:open"
+#: Every tag seen on the cards this session: the Tags filter's choices.
+SEEN_TAGS_KEY = "gallery:seen-tags"
 ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 
 
@@ -40,7 +42,7 @@ def filter_bar() -> GalleryFilter:
     )
     tags = tags_col.multiselect(
         "Tags",
-        st.session_state.get("gallery:seen-tags", []),
+        st.session_state.get(SEEN_TAGS_KEY, []),
         key="gallery-tags",
         placeholder="Any tags",
         accept_new_options=True,
@@ -110,9 +112,9 @@ def show_grid(studio: Studio, filters: GalleryFilter) -> None:
 
 
 def _remember_tags(page: GalleryPage) -> None:
-    seen = set(st.session_state.get("gallery:seen-tags", []))
+    seen = set(st.session_state.get(SEEN_TAGS_KEY, []))
     seen.update(tag for card in page.cards for tag in card.tags)
-    st.session_state["gallery:seen-tags"] = sorted(seen, key=str.casefold)
+    st.session_state[SEEN_TAGS_KEY] = sorted(seen, key=str.casefold)
 
 
 def _card(studio: Studio, card: Card) -> None:
@@ -121,6 +123,9 @@ def _card(studio: Studio, card: Card) -> None:
     prompt = shorten(card.prompt, gallery.CARD_PROMPT_CHARS)
     # Prompts are untrusted text: st.text shows them literally, never as Markdown.
     st.text(prompt or "(no prompt)")
+    if card.tags:
+        # Tags are typed by people: each a code span, shown literally.
+        st.caption(":material/sell: " + " ".join(code_span(tag) for tag in card.tags))
     if card.status in ACTIVE:
         st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
     elif card.status in ("failed", "rejected", "lost", "unknown") and card.error_message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from legnext_core import gallery
 from legnext_core.gallery import CARD_PROMPT_CHARS
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
@@ -189,3 +190,12 @@ def test_the_player_plays_an_extension_chain_in_order_and_offers_the_prompt_to_c
     # The prompt is offered literally (a code block), with no chain for a video that was not extended.
     assert "A kite over the dunes `x` **y**" in [block.value for block in at.code]
     assert not any(str(caption.value).startswith("Part ") for caption in at.caption)
+
+
+def test_a_card_shows_its_tags_literally(app_test, studio, sandbox):
+    at = app_test("gallery")
+    (fox,) = made(studio(), sandbox, ["A fox in the snow"])
+    gallery.set_tags(studio().store, fox, "**night**, <b>x</b>")
+    at.run()
+    assert not at.exception
+    assert ":material/sell: `**night**` `<b>x</b>`" in [caption.value for caption in at.caption]
