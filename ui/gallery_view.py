@@ -112,9 +112,14 @@ def show_grid(studio: Studio, filters: GalleryFilter) -> None:
 
 
 def _remember_tags(page: GalleryPage) -> None:
-    seen = set(st.session_state.get(SEEN_TAGS_KEY, []))
-    seen.update(tag for card in page.cards for tag in card.tags)
+    known = st.session_state.get(SEEN_TAGS_KEY, [])
+    seen = set(known).union(tag for card in page.cards for tag in card.tags)
+    if len(seen) == len(known):
+        return
     st.session_state[SEEN_TAGS_KEY] = sorted(seen, key=str.casefold)
+    # The Tags filter above is drawn by full runs only, before this grid: without one more full run it
+    # offered no tag at all on a freshly opened Gallery ("No results").
+    st.rerun(scope="app")
 
 
 def _card(studio: Studio, card: Card) -> None:

@@ -199,3 +199,12 @@ def test_a_card_shows_its_tags_literally(app_test, studio, sandbox):
     at.run()
     assert not at.exception
     assert ":material/sell: `**night**` `<b>x</b>`" in [caption.value for caption in at.caption]
+
+
+def test_a_freshly_opened_gallery_offers_the_tags_of_its_cards_in_its_filter(app_test, studio, sandbox):
+    first = app_test("gallery")
+    (fox,) = made(studio(), sandbox, ["A fox in the snow"])
+    gallery.set_tags(studio().store, fox, "**night**, <b>x</b>")
+    at = app_test("gallery")  # a new session: the filter bar is drawn before the cards it reads
+    assert not at.exception and not first.exception
+    assert at.multiselect(key="gallery-tags").options == ["**night**", "<b>x</b>"]
