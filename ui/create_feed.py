@@ -11,7 +11,7 @@ import streamlit as st
 
 from legnext_core import gallery
 from legnext_core.gallery import Card, GalleryFilter
-from legnext_core.history import KIND_LABELS, shorten
+from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
 from ui import gallery_view
 from ui.job_status import refresh_seconds
@@ -43,7 +43,7 @@ def _row(studio: Studio, card: Card) -> None:
     st.markdown(f"**{KIND_LABELS.get(card.kind, card.kind)}** · {card.status}")
     # Prompts are untrusted text: shown literally, and cut as the Gallery's cards cut them (a prompt may
     # run to 8,192 characters; the job's page shows it whole).
-    st.text(shorten(card.prompt, gallery.CARD_PROMPT_CHARS) or "(no prompt)")
+    st.text(gallery.prompt_line(card))
     if card.status in ACTIVE:
         st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
         return

@@ -16,7 +16,7 @@ import streamlit as st
 
 from legnext_core import bundle, gallery
 from legnext_core.gallery import Card, Tile
-from legnext_core.history import KIND_LABELS, shorten
+from legnext_core.history import KIND_LABELS
 from legnext_core.media import archived_file
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
@@ -218,7 +218,7 @@ def _compare(studio: Studio, chosen: tuple[Pick, ...]) -> None:
             st.markdown(f"**{tile.label}** · {KIND_LABELS.get(card.kind, card.kind).lower()}")
             play(studio, tile, autoplay=True)
             # Cut as on the cards: four columns of whole 8,192-character prompts would push the videos apart.
-            st.text(shorten(card.prompt, gallery.CARD_PROMPT_CHARS) or "(no prompt)")
+            st.text(gallery.prompt_line(card))
 
 
 def play(studio: Studio, tile: Tile, *, autoplay: bool, loop: bool = True) -> None:
@@ -236,7 +236,7 @@ def play(studio: Studio, tile: Tile, *, autoplay: bool, loop: bool = True) -> No
 def copy_prompt(card: Card) -> None:
     """The whole prompt, literally, with Streamlit's copy button."""
     if not card.prompt:
-        st.text("(no prompt)")
+        st.text(gallery.prompt_line(card))
         return
     st.caption("Prompt (the copy button is at its top right)")
     st.code(card.prompt, language=None, wrap_lines=True)

@@ -14,7 +14,7 @@ import streamlit as st
 
 from legnext_core import gallery
 from legnext_core.gallery import Card, GalleryFilter, GalleryPage, Tile
-from legnext_core.history import KIND_LABELS, shorten
+from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source, preview_source
 from ui import gallery_actions
@@ -125,9 +125,8 @@ def _remember_tags(page: GalleryPage) -> None:
 def _card(studio: Studio, card: Card) -> None:
     label = KIND_LABELS.get(card.kind, card.kind)
     st.markdown(f"**{label}** · {card.status} · {relative_time(card.submitted_at, time.time())}")
-    prompt = shorten(card.prompt, gallery.CARD_PROMPT_CHARS)
     # Prompts are untrusted text: st.text shows them literally, never as Markdown.
-    st.text(prompt or "(no prompt)")
+    st.text(gallery.prompt_line(card))
     if card.tags:
         # Tags are typed by people: each a code span, shown literally.
         st.caption(":material/sell: " + " ".join(code_span(tag) for tag in card.tags))
