@@ -18,6 +18,8 @@ from ui.job_status import refresh_seconds
 from ui.live import live_fragment
 
 FEED_SIZE = 4
+#: A Legnext job makes at most four videos (or images).
+FULL_JOB_TILES = 4
 ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 VIDEO_KINDS = ("text_video", "image_url_video", "animate", "extend", "upscale")
 
@@ -52,7 +54,9 @@ def _row(studio: Studio, card: Card) -> None:
             st.text(f"Error: {card.error_message}")  # Legnext's text, shown literally
         return
     if card.tiles:
-        with st.grid(len(card.tiles), gap="small", min_column_width=100):
+        # Always the columns of a full job: a one-video job (an upscale, --bs 1) gets one poster the size
+        # of the others, not one as wide as the page.
+        with st.grid(FULL_JOB_TILES, gap="small", min_column_width=100):
             for tile in card.tiles:
                 gallery_view.poster(studio, tile)
     follow = st.container(horizontal=True)
