@@ -14,7 +14,7 @@ from legnext_core.gallery import Card, GalleryFilter
 from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
 from ui import gallery_view
-from ui.job_status import refresh_seconds
+from ui.job_status import refresh_seconds, status_label
 from ui.live import live_fragment
 
 FEED_SIZE = 4
@@ -42,12 +42,13 @@ def _feed(studio: Studio, person: str) -> None:
 
 
 def _row(studio: Studio, card: Card) -> None:
-    st.markdown(f"**{KIND_LABELS.get(card.kind, card.kind)}** · {card.status}")
+    # The status's own words ("outcome unknown", not "unknown"), as History and the job page say it.
+    st.markdown(f"**{KIND_LABELS.get(card.kind, card.kind)}** · {status_label(card.status).lower()}")
     # Prompts are untrusted text: shown literally, and cut as the Gallery's cards cut them (a prompt may
     # run to 8,192 characters; the job's page shows it whole).
     st.text(gallery.prompt_line(card))
     if card.status in ACTIVE:
-        st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
+        st.progress((card.progress or 0) / 100, text=f"{status_label(card.status)} {card.progress or 0}%")
         return
     if card.status != "completed":
         if card.error_message:

@@ -20,6 +20,7 @@ from legnext_core.thumbnails import poster_source, preview_source
 from ui import gallery_actions
 from ui.format import code_span, relative_time
 from ui.history_filters import common_filters
+from ui.job_status import status_label
 
 #: Positions in the log where the pages seen so far began (the first page has None).
 CURSORS_KEY = "gallery:cursors"
@@ -124,14 +125,16 @@ def _remember_tags(page: GalleryPage) -> None:
 
 def _card(studio: Studio, card: Card) -> None:
     label = KIND_LABELS.get(card.kind, card.kind)
-    st.markdown(f"**{label}** · {card.status} · {relative_time(card.submitted_at, time.time())}")
+    # The status's own words ("outcome unknown", not "unknown"), as History and the job page say it.
+    status = status_label(card.status).lower()
+    st.markdown(f"**{label}** · {status} · {relative_time(card.submitted_at, time.time())}")
     # Prompts are untrusted text: st.text shows them literally, never as Markdown.
     st.text(gallery.prompt_line(card))
     if card.tags:
         # Tags are typed by people: each a code span, shown literally.
         st.caption(":material/sell: " + " ".join(code_span(tag) for tag in card.tags))
     if card.status in ACTIVE:
-        st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
+        st.progress((card.progress or 0) / 100, text=f"{status_label(card.status)} {card.progress or 0}%")
     elif card.status in ("failed", "rejected", "lost", "unknown") and card.error_message:
         st.text(f"Error: {card.error_message}")  # Legnext's text, shown literally
     if card.tiles:

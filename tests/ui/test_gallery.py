@@ -208,3 +208,16 @@ def test_a_freshly_opened_gallery_offers_the_tags_of_its_cards_in_its_filter(app
     at = app_test("gallery")  # a new session: the filter bar is drawn before the cards it reads
     assert not at.exception and not first.exception
     assert at.multiselect(key="gallery-tags").options == ["**night**", "<b>x</b>"]
+
+
+def test_cards_say_a_status_in_its_own_words(app_test, studio):
+    at = app_test("gallery")
+    current = studio()
+    request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt="A fox in the snow")
+    intent = current.store.add_intent(
+        request, api_mode="sandbox", api_base_url=current.settings.base_url, estimated_points=480
+    )
+    current.store.record_unknown(intent.local_id, "The connection dropped after the request was sent.")
+    at.run()
+    assert not at.exception
+    assert any("**Text to video** · outcome unknown · " in element.value for element in at.markdown)
