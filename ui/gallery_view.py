@@ -127,7 +127,9 @@ def _card(studio: Studio, card: Card) -> None:
     label = KIND_LABELS.get(card.kind, card.kind)
     # The status's own words ("outcome unknown", not "unknown"), as History and the job page say it.
     status = status_label(card.status).lower()
-    st.markdown(f"**{label}** · {status} · {relative_time(card.submitted_at, time.time())}")
+    # Shown only with "Show hidden" on: which cards that switch brought back.
+    hidden = " · :material/visibility_off: hidden" if card.hidden else ""
+    st.markdown(f"**{label}** · {status} · {relative_time(card.submitted_at, time.time())}{hidden}")
     # Prompts are untrusted text: st.text shows them literally, never as Markdown.
     st.text(gallery.prompt_line(card))
     if card.tags:

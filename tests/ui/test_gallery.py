@@ -221,3 +221,14 @@ def test_cards_say_a_status_in_its_own_words(app_test, studio):
     at.run()
     assert not at.exception
     assert any("**Text to video** · outcome unknown · " in element.value for element in at.markdown)
+
+
+def test_show_hidden_marks_the_cards_it_brings_back(app_test, studio, sandbox):
+    at = app_test("gallery")
+    fox, _ = made(studio(), sandbox, ["A fox in the snow", "A heron at dawn"])
+    gallery.set_hidden(studio().store, fox, True)
+    at.toggle(key="gallery-hidden").set_value(True).run()
+    assert not at.exception
+    headers = [element.value for element in at.markdown if element.value.startswith("**Text to video**")]
+    assert len(headers) == 2
+    assert sum(header.endswith(":material/visibility_off: hidden") for header in headers) == 1
