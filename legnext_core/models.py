@@ -727,7 +727,7 @@ class JobRequest:
             )
         if mode == "manual" and not has_prompt:
             raise InvalidInputError(
-                "prompt", "Extend manual needs a prompt: describe what happens next, or choose auto."
+                "prompt", "A manual extension needs a prompt: describe what happens next, or choose Auto."
             )
 
 
