@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from legnext_core.filters import JobFilter
-from legnext_core.history import KIND_LABELS, HistoryTable
+from legnext_core.history import KIND_LABELS, HistoryTable, shorten
 from legnext_core.media import archived_file
 from legnext_core.models import JobKind, control_character_problem
 from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.store import JobStore
 
 PER_PAGE = 24
+#: How much of a prompt a card (and the studio's other small views of a job) shows; the job's page has it all.
+CARD_PROMPT_CHARS = 180
 MAX_TAGS = 12
 MAX_TAG_CHARS = 32
 
@@ -97,6 +99,19 @@ class GalleryPage:
     cards: list[Card]
     #: Where the next, older page starts (None: this is the last).
     older: int | None
+
+
+#: What a card without a prompt says instead, by kind: an upscale never takes one, and an extension sent
+#: without one (auto) continued with its video's own.
+NO_PROMPT = {
+    JobKind.UPSCALE.value: "(an upscale takes no prompt)",
+    JobKind.EXTEND.value: "(no new prompt: it continues its video's own)",
+}
+
+
+def prompt_line(card: Card, limit: int = CARD_PROMPT_CHARS) -> str:
+    """The card's prompt cut to ``limit`` characters, or what stands in for a missing one."""
+    return shorten(card.prompt, limit) or NO_PROMPT.get(card.kind, "(no prompt)")
 
 
 def card_of(record: JobRecord) -> Card:

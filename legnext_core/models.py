@@ -510,6 +510,10 @@ def validate_http_url(value: Any, field_name: str, what: str) -> str:
     """``value`` if it is an http(s) URL with a host and no spaces; else InvalidInputError."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInputError(field_name, f"{what} is empty: give an http:// or https:// URL.")
+    # The scheme first: text that is no URL at all ("a red fox") is told what a URL starts with, not that
+    # it has spaces.
+    if not value.lower().startswith(("http://", "https://")):
+        raise InvalidInputError(field_name, f"{what} must start with http:// or https://.")
     if any(ch.isspace() for ch in value):
         raise InvalidInputError(field_name, f"{what} must not contain spaces.")
     try:
@@ -517,8 +521,6 @@ def validate_http_url(value: Any, field_name: str, what: str) -> str:
         host = parts.hostname
     except ValueError:
         raise InvalidInputError(field_name, f"{what} is not a valid URL.") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInputError(field_name, f"{what} must start with http:// or https://.")
     if not host:
         raise InvalidInputError(field_name, f"{what} has no host name.")
     return value
@@ -745,7 +747,7 @@ class JobRequest:
             )
         if mode == "manual" and not has_prompt:
             raise InvalidInputError(
-                "prompt", "Extend manual needs a prompt: describe what happens next, or choose auto."
+                "prompt", "A manual extension needs a prompt: describe what happens next, or choose Auto."
             )
 
 

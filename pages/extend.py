@@ -67,7 +67,7 @@ if extend_mode == "manual":
     )
     feedback.field_error(result, "prompt")
     options = forms.video_options(FORM, resolution=False)
-    feedback.field_error(result, "motion", "raw", *video_options.FIELDS)
+    feedback.field_error(result, "motion", "raw", *video_options.MARKED_BELOW)
     option_fields = options.request_fields()
     callback = options.callback
 else:

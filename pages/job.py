@@ -17,7 +17,7 @@ who = access.person()
 ref = st.query_params.get("job", "")
 record = job_detail.find_record(current.store, ref)
 if record is None:
-    job_view.show_missing(ref)
+    job_view.show_missing(current, ref)
     st.stop()
 
 zone = viewer_zone()

@@ -9,6 +9,7 @@ from legnext_core.gallery import (
     card_of,
     load_page,
     normalise_tags,
+    prompt_line,
     set_favourite,
     set_hidden,
     set_tags,
@@ -117,6 +118,23 @@ def test_cards_carry_one_tile_per_output_with_its_poster_and_favourite():
         (1, None, None, True),
     ]
     assert card.tiles[1].label == "Video 2"
+
+
+@pytest.mark.parametrize(
+    ("kind", "prompt", "shown"),
+    [
+        ("text_video", "A fox " * 100, ("A fox " * 30).strip()[:179] + "…"),
+        ("upscale", None, "(an upscale takes no prompt)"),
+        ("extend", None, "(no new prompt: it continues its video's own)"),
+        ("extend", "the camera pulls back", "the camera pulls back"),
+        ("image_url_video", None, "(no prompt)"),
+    ],
+)
+def test_a_card_says_its_prompt_cut_or_why_it_has_none(kind, prompt, shown):
+    card = card_of(
+        JobRecord.from_dict({"local_id": "x", "kind": kind, "status": "completed", "prompt": prompt})
+    )
+    assert prompt_line(card) == shown
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from legnext_core.models import (
     estimate_points,
     points_are_estimated,
     progress_from_logs,
+    validate_http_url,
     validate_prompt,
 )
 
@@ -362,6 +363,25 @@ def test_invalid_requests_name_the_field_with_a_readable_message(field, request_
     assert caught.value.field == field
     message = caught.value.user_message
     assert message and message[0].isupper() and message.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url <b>x</b>", "The image URL must start with http:// or https://."),
+        ("ftp://example.com/a.png", "The image URL must start with http:// or https://."),
+        ("https://example.com/a b.png", "The image URL must not contain spaces."),
+        ("https:///a.png", "The image URL has no host name."),
+        ("HTTPS://example.com/a.png", None),
+    ],
+)
+def test_a_bad_url_is_told_its_first_problem(url, message):
+    if message is None:
+        assert validate_http_url(url, "image_url", "The image URL") == url
+        return
+    with pytest.raises(InvalidInputError) as caught:
+        validate_http_url(url, "image_url", "The image URL")
+    assert caught.value.message == message
 
 
 def test_prompt_of_exactly_the_limit_is_accepted():

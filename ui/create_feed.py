@@ -16,10 +16,12 @@ from legnext_core.gallery import Card, GalleryFilter
 from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
 from ui import gallery_actions, gallery_view
-from ui.job_status import refresh_seconds
+from ui.job_status import refresh_seconds, status_label
 from ui.live import live_fragment
 
 FEED_SIZE = 4
+#: A Legnext job makes at most four videos (or images).
+FULL_JOB_TILES = 4
 ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 VIDEO_KINDS = ("text_video", "image_url_video", "animate", "extend", "upscale")
 
@@ -47,18 +49,22 @@ def _feed(studio: Studio, person: str) -> None:
 
 
 def _row(studio: Studio, card: Card) -> None:
-    st.markdown(f"**{KIND_LABELS.get(card.kind, card.kind)}** · {card.status}")
-    # Prompts are untrusted text: shown literally.
-    st.text(card.prompt or "(no prompt)")
+    # The status's own words ("outcome unknown", not "unknown"), as History and the job page say it.
+    st.markdown(f"**{KIND_LABELS.get(card.kind, card.kind)}** · {status_label(card.status).lower()}")
+    # Prompts are untrusted text: shown literally, and cut as the Gallery's cards cut them (a prompt may
+    # run to 8,192 characters; the job's page shows it whole).
+    st.text(gallery.prompt_line(card))
     if card.status in ACTIVE:
-        st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
+        st.progress((card.progress or 0) / 100, text=f"{status_label(card.status)} {card.progress or 0}%")
         return
     if card.status != "completed":
         if card.error_message:
             st.text(f"Error: {card.error_message}")  # Legnext's text, shown literally
         return
     if card.tiles:
-        with st.grid(len(card.tiles), gap="small", min_column_width=100):
+        # Always the columns of a full job: a one-video job (an upscale, --bs 1) gets one poster the size
+        # of the others, not one as wide as the page.
+        with st.grid(FULL_JOB_TILES, gap="small", min_column_width=100):
             for tile in card.tiles:
                 gallery_view.poster(studio, tile)
     follow = st.container(horizontal=True)

@@ -43,6 +43,13 @@ def points(value: int | None) -> str:
     return f"{value:,} points (US${value / POINTS_PER_USD:,.2f})"
 
 
+def file_size(size_bytes: int) -> str:
+    """'740 KB' below a megabyte (rounded up, so never '0 KB'), '12.5 MB' above: a download's size."""
+    if size_bytes < 1_048_576:
+        return f"{max(1, -(-size_bytes // 1024))} KB"
+    return f"{size_bytes / 1_048_576:.1f} MB"
+
+
 def code_span(text: object) -> str:
     """``text`` as a Markdown code span: shown literally wherever the page speaks Markdown.
 

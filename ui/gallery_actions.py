@@ -21,6 +21,7 @@ from legnext_core.media import archived_file
 from legnext_core.records import JobRecord
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source
+from ui.format import file_size
 
 #: The picked variants, in the order they were picked: {(local_id, index): None}.
 PICKS_KEY = "gallery:picks"
@@ -83,9 +84,10 @@ def selection_bar(studio: Studio) -> None:
     if not chosen:
         return
     with st.container(border=True):
-        count, compare, make_zip, hide, clear = st.columns([1.4, 1, 1, 1, 1], vertical_alignment="center")
-        count.markdown(f"**{len(chosen)} selected**")
-        compare.button(
+        # Sized to their labels and wrapping, not five equal columns: those cut "Clear selection" at 1280 px.
+        bar = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        bar.markdown(f"**{len(chosen)} selected**", width="content")
+        bar.button(
             "Compare",
             icon=":material/view_column:",
             key="gallery:compare-picked",
@@ -93,8 +95,8 @@ def selection_bar(studio: Studio) -> None:
             help=f"Play {MIN_COMPARE} to {MAX_COMPARE} selected videos side by side, looped.",
             on_click=_open_compare,
         )
-        building = make_zip.button("Make a ZIP", icon=":material/folder_zip:", key="gallery:zip-picked")
-        hide.button(
+        building = bar.button("Make a ZIP", icon=":material/folder_zip:", key="gallery:zip-picked")
+        bar.button(
             "Hide",
             icon=":material/visibility_off:",
             key="gallery:hide-picked",
@@ -102,7 +104,7 @@ def selection_bar(studio: Studio) -> None:
             on_click=_hide_picked,
             args=(studio,),
         )
-        clear.button("Clear selection", icon=":material/deselect:", key="gallery:clear", on_click=_clear)
+        bar.button("Clear selection", icon=":material/deselect:", key="gallery:clear", on_click=_clear)
         if building:
             _build_zip(studio, tuple(chosen))
         _offer_zip(tuple(chosen))
@@ -179,7 +181,7 @@ def _offer_zip(chosen: tuple[Pick, ...]) -> None:
         return
     _, _, name, missing = made
     st.link_button(
-        f"Download {name} ({path.stat().st_size / 1_048_576:.1f} MB)",
+        f"Download {name} ({file_size(path.stat().st_size)})",
         bundle.download_url(path),
         icon=":material/download:",
         type="primary",
@@ -215,7 +217,8 @@ def _compare(studio: Studio, chosen: tuple[Pick, ...]) -> None:
         with column:
             st.markdown(f"**{tile.label}** · {KIND_LABELS.get(card.kind, card.kind).lower()}")
             play(studio, tile, autoplay=True)
-            st.text(card.prompt or "(no prompt)")
+            # Cut as on the cards: four columns of whole 8,192-character prompts would push the videos apart.
+            st.text(gallery.prompt_line(card))
 
 
 def play(studio: Studio, tile: Tile, *, autoplay: bool, loop: bool = True) -> None:
@@ -244,7 +247,7 @@ def remix_link(where: Any, local_id: str) -> None:
 def copy_prompt(card: Card) -> None:
     """The whole prompt, literally, with Streamlit's copy button."""
     if not card.prompt:
-        st.text("(no prompt)")
+        st.text(gallery.prompt_line(card))
         return
     st.caption("Prompt (the copy button is at its top right)")
     st.code(card.prompt, language=None, wrap_lines=True)

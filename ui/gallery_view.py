@@ -14,41 +14,43 @@ import streamlit as st
 
 from legnext_core import gallery
 from legnext_core.gallery import Card, GalleryFilter, GalleryPage, Tile
-from legnext_core.history import KIND_LABELS, shorten
+from legnext_core.history import KIND_LABELS
 from legnext_core.studio import Studio
 from legnext_core.thumbnails import poster_source, preview_source
 from ui import gallery_actions
 from ui.chain_player import chain_of, chain_player
-from ui.format import relative_time
+from ui.format import code_span, relative_time
 from ui.history_filters import common_filters
+from ui.job_status import status_label
 
 #: Positions in the log where the pages seen so far began (the first page has None).
 CURSORS_KEY = "gallery:cursors"
 FILTER_KEY = "gallery:filter"
 #: The variant to play in the player dialog: (local_id, index).
 OPEN_KEY = "gallery:open"
-PROMPT_CHARS = 180
+#: Every tag seen on the cards this session: the Tags filter's choices.
+SEEN_TAGS_KEY = "gallery:seen-tags"
 ACTIVE = frozenset({"queued", "submitting", "pending", "staged", "processing"})
 
 
 def filter_bar() -> GalleryFilter:
     """The filter widgets (History's, plus person, favourites, tags and hidden)."""
     shared = common_filters("gallery", search_placeholder="Words from the prompt, or a job id")
-    person_col, tags_col, favourite_col, hidden_col = st.columns(
-        [1.3, 1.6, 1, 1], vertical_alignment="bottom"
-    )
+    # The two switches share a column, one above the other: side by side in columns of their own, their
+    # labels were cut ("Favourit…", "Show hi…") wherever the page is narrower than about 1200 px.
+    person_col, tags_col, switches_col = st.columns([1.3, 1.6, 1.2], vertical_alignment="bottom")
     person = person_col.text_input(
         "Person", key="gallery-person", placeholder="Everyone", help="Who submitted the job (their e-mail)."
     )
     tags = tags_col.multiselect(
         "Tags",
-        st.session_state.get("gallery:seen-tags", []),
+        st.session_state.get(SEEN_TAGS_KEY, []),
         key="gallery-tags",
         placeholder="Any tags",
         accept_new_options=True,
     )
-    favourites_only = favourite_col.toggle("Favourites only", key="gallery-favourites")
-    show_hidden = hidden_col.toggle("Show hidden", key="gallery-hidden")
+    favourites_only = switches_col.toggle("Favourites only", key="gallery-favourites")
+    show_hidden = switches_col.toggle("Show hidden", key="gallery-hidden")
     return GalleryFilter(
         **asdict(shared),
         person=person.strip(),
@@ -112,19 +114,30 @@ def show_grid(studio: Studio, filters: GalleryFilter) -> None:
 
 
 def _remember_tags(page: GalleryPage) -> None:
-    seen = set(st.session_state.get("gallery:seen-tags", []))
-    seen.update(tag for card in page.cards for tag in card.tags)
-    st.session_state["gallery:seen-tags"] = sorted(seen, key=str.casefold)
+    known = st.session_state.get(SEEN_TAGS_KEY, [])
+    seen = set(known).union(tag for card in page.cards for tag in card.tags)
+    if len(seen) == len(known):
+        return
+    st.session_state[SEEN_TAGS_KEY] = sorted(seen, key=str.casefold)
+    # The Tags filter above is drawn by full runs only, before this grid: without one more full run it
+    # offered no tag at all on a freshly opened Gallery ("No results").
+    st.rerun(scope="app")
 
 
 def _card(studio: Studio, card: Card) -> None:
     label = KIND_LABELS.get(card.kind, card.kind)
-    st.markdown(f"**{label}** · {card.status} · {relative_time(card.submitted_at, time.time())}")
-    prompt = shorten(card.prompt, PROMPT_CHARS)
+    # The status's own words ("outcome unknown", not "unknown"), as History and the job page say it.
+    status = status_label(card.status).lower()
+    # Shown only with "Show hidden" on: which cards that switch brought back.
+    hidden = " · :material/visibility_off: hidden" if card.hidden else ""
+    st.markdown(f"**{label}** · {status} · {relative_time(card.submitted_at, time.time())}{hidden}")
     # Prompts are untrusted text: st.text shows them literally, never as Markdown.
-    st.text(prompt or "(no prompt)")
+    st.text(gallery.prompt_line(card))
+    if card.tags:
+        # Tags are typed by people: each a code span, shown literally.
+        st.caption(":material/sell: " + " ".join(code_span(tag) for tag in card.tags))
     if card.status in ACTIVE:
-        st.progress((card.progress or 0) / 100, text=f"{card.status.capitalize()} {card.progress or 0}%")
+        st.progress((card.progress or 0) / 100, text=f"{status_label(card.status)} {card.progress or 0}%")
     elif card.status in ("failed", "rejected", "lost", "unknown") and card.error_message:
         st.text(f"Error: {card.error_message}")  # Legnext's text, shown literally
     if card.tiles:
@@ -157,8 +170,9 @@ def poster(studio: Studio, tile: Tile, *, animated: bool = False) -> None:
 
 def _tile(studio: Studio, card: Card, tile: Tile) -> None:
     poster(studio, tile, animated=True)
-    play, star = st.columns(2)
-    if play.button(
+    # Sized to their labels, wrapping when a tile is narrow: two equal columns cut "Favourite" to "Favour…".
+    buttons = st.container(horizontal=True, gap="small")
+    if buttons.button(
         "Play" if tile.is_video else "Open",
         key=f"gallery:play:{card.local_id}:{tile.index}",
         icon=":material/play_arrow:" if tile.is_video else ":material/open_in_full:",
@@ -167,7 +181,7 @@ def _tile(studio: Studio, card: Card, tile: Tile) -> None:
     ):
         st.session_state[OPEN_KEY] = (card.local_id, tile.index)
         st.rerun(scope="app")
-    star.button(
+    buttons.button(
         "Favourited" if tile.favourite else "Favourite",
         # The key names the state the click changes: once it has, the star is a new widget, and a
         # click the server receives again for the old one (seen on a busy server) finds nothing to undo.

@@ -55,7 +55,9 @@ def day_bounds(days: tuple[date, ...] | list[date], zone=UTC) -> tuple[float | N
 
 def common_filters(prefix: str, *, search_placeholder: str) -> JobFilter:
     """The shared row of filter widgets, keyed ``<prefix>-status`` and so on."""
-    status_col, kind_col, text_col, date_col = st.columns([1.3, 1.3, 1.6, 1.1])
+    # The date range is the widest value here ("2026-11-01 – 2026-11-30" beside its clear and calendar
+    # buttons): in a narrower column it scrolls, showing only the end day.
+    status_col, kind_col, text_col, date_col = st.columns([1.3, 1.1, 1.3, 1.7])
     statuses = status_col.multiselect(
         "Status",
         STATUSES,

@@ -13,13 +13,15 @@ from datetime import datetime, tzinfo
 import streamlit as st
 
 from legnext_core import job_detail, reconcile
+from legnext_core.errors import InvalidInputError
 from legnext_core.history import KIND_LABELS
-from legnext_core.models import resolution_label
+from legnext_core.models import resolution_label, validate_job_id
 from legnext_core.records import NO_SIGN_IN, JobRecord
 from legnext_core.studio import Studio
 from ui import lineage
 from ui.format import code_span, duration, points, relative_time
 from ui.job_status import STATUS_ICONS, status_guidance, status_label
+from ui.track_job import track_job_by_id
 from ui.variants import show_variants
 
 
@@ -31,14 +33,26 @@ def when(epoch: float | None, zone: tzinfo) -> str:
     return f"{stamp} ({relative_time(epoch, time.time())})"
 
 
-def show_missing(ref: str) -> None:
-    """What the page says when the link names no job of the log."""
+def show_missing(studio: Studio, ref: str) -> None:
+    """What the page says when the link names no job of the log; a Legnext job id can be tracked here."""
     st.title("Job")
-    if ref:
-        st.warning(f"No job {code_span(ref)} in your history.", icon=":material/search_off:")
-        st.caption("If it was made elsewhere with this account, track it by its id from the History page.")
-    else:
+    if not ref:
         st.info("Open a job from the History page.", icon=":material/info:")
+    else:
+        st.warning(f"No job {code_span(ref)} in your history.", icon=":material/search_off:")
+        try:
+            job_id = validate_job_id(ref)
+        except InvalidInputError as exc:
+            st.caption(exc.message)  # a typo or a cut link: say what an id looks like
+        else:
+            # A link shared from another dashboard on the same account: one click looks it up (a GET,
+            # which costs nothing) and the page then shows it.
+            st.caption("If it was made elsewhere with this account, track it: Legnext is asked for it by id.")
+            if st.button("Track this job", icon=":material/radar:", key="job:track-missing"):
+                outcome = track_job_by_id(studio, job_id)
+                if outcome.ok:
+                    st.rerun()
+                st.error(outcome.message, icon=":material/error:")
     st.page_link("pages/history.py", label="Go to History", icon=":material/history:")
 
 

@@ -20,6 +20,9 @@ PASSED_THROUGH = "Midjourney options, passed through"
 SPEED_LABELS = {"fast": "Fast", "turbo": "Turbo (2× price)"}
 #: The fields these controls fill, for the pages' per-field error messages.
 FIELDS = ("batch_size", "speed", "loop", "end_url")
+#: Those the page marks under the whole block; the end frame URL is checked beside its own field as it is
+#: typed, with the same words a submission would get, so it is not said a second time further down.
+MARKED_BELOW = ("batch_size", "speed", "loop")
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def more_options(key_prefix: str) -> MoreOptions:
             try:
                 validate_http_url(end_url, "end_url", "The end frame URL")
             except InvalidInputError as exc:
-                st.caption(f":material/info: {exc.message}")
+                st.error(exc.message, icon=":material/edit:")
         start_image.upload(f"{key_prefix}:end_url", label="…or upload an end frame")
     st.caption(f":material/tune: {PASSED_THROUGH}")
     batch_column, loop_column = st.columns(2, vertical_alignment="bottom")

@@ -13,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import dispatch_queued, submit_job
 from tests.ui.helpers import finish_jobs, page_text
+from ui.create_modes.animate import NO_IMAGE_YET
+from ui.create_modes.batch import NOTHING_TO_SEND
 
 VIDEO_POSTS = "/api/v1/video-diffusion"
 
@@ -360,3 +362,16 @@ def test_a_queued_batch_line_reads_as_accepted_once_the_dispatcher_has_sent_it(a
     table = at.dataframe[0].value
     assert list(table["Outcome"]) == ["accepted"] * 8
     assert all(table["Job id"]) and not any(table["Message"])
+
+
+def test_a_greyed_out_submit_button_says_what_makes_it_live(app_test, studio, sandbox):
+    at = app_test("create")
+    at.segmented_control(key="create:mode").set_value("animate").run()
+    assert at.button(key="animate:submit").disabled
+    assert f":material/info: {NO_IMAGE_YET}" in [caption.value for caption in at.caption]
+    at.segmented_control(key="create:mode").set_value("batch").run()
+    assert at.button(key="batch:submit").disabled
+    assert f":material/info: {NOTHING_TO_SEND}" in [caption.value for caption in at.caption]
+    at.text_area(key="create:batch:lines").input("A fox in the snow").run()
+    assert not at.button(key="batch:submit").disabled
+    assert f":material/info: {NOTHING_TO_SEND}" not in [caption.value for caption in at.caption]

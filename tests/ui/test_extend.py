@@ -71,7 +71,7 @@ def test_extend_manual_without_a_prompt_is_not_sent(app_test, studio, sandbox):
     at.button(key="extend:submit").click().run()
     assert not at.exception
     assert sandbox.request_count("POST", EXTEND_POSTS) == 0
-    assert any("Extend manual needs a prompt" in error.value for error in at.error)
+    assert any("A manual extension needs a prompt" in error.value for error in at.error)
 
 
 def test_cost_of_an_extension_follows_the_parent_resolution(app_test, studio, sandbox):

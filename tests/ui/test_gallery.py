@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from legnext_core import gallery
+from legnext_core.gallery import CARD_PROMPT_CHARS
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
 from tests.ui.helpers import finish_jobs, page_text
@@ -87,6 +89,16 @@ def test_create_shows_the_latest_jobs_with_progress_then_posters_and_follow_ups(
     assert {"Extend", "Upscale", "Remix"} <= set(labels)
 
 
+def test_create_feed_cuts_a_long_prompt_as_the_gallery_does(app_test, studio, sandbox):
+    at = app_test("create")
+    long_prompt = "A fox in the snow, " * 300  # 5,700 characters: Legnext takes up to 8,192
+    submit_job(studio(), JobRequest(kind=JobKind.TEXT_VIDEO, prompt=long_prompt))
+    at.run()
+    assert not at.exception
+    (shown,) = [element.value for element in at.text if element.value.startswith("A fox in the snow")]
+    assert len(shown) == CARD_PROMPT_CHARS and shown.endswith("…")
+
+
 def test_picked_results_are_counted_compared_and_hidden_together(app_test, studio, sandbox):
     at = app_test("gallery")
     fox, heron = made(studio(), sandbox, ["A fox in the snow", "A heron at dawn"])
@@ -126,6 +138,19 @@ def test_compare_takes_two_to_four_picked_videos(app_test, studio, sandbox):
     assert all(v.proto.loop and v.proto.autoplay and v.proto.muted for v in videos), "side by side, looped"
 
 
+def test_compare_cuts_long_prompts_as_the_cards_do(app_test, studio, sandbox):
+    at = app_test("gallery")
+    long_prompt = "A heron at dawn, " * 300
+    fox, heron = made(studio(), sandbox, ["A fox in the snow", long_prompt])
+    at.run()
+    at.checkbox(key=f"gallery:pick:{fox}:0").check().run()
+    at.checkbox(key=f"gallery:pick:{heron}:2").check().run()
+    at.button(key="gallery:compare-picked").click().run()
+    assert not at.exception
+    assert len(at.get("video")) == 2, "the compare dialog plays both"
+    assert all(len(element.value) <= CARD_PROMPT_CHARS for element in at.text)
+
+
 def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox, tmp_path):
     import io
     import zipfile
@@ -147,6 +172,9 @@ def test_make_a_zip_offers_a_link_to_the_streamed_file(app_test, studio, sandbox
     at.button(key="gallery:zip-picked").click().run()
     assert not at.exception
     (link,) = [b for b in at.link_button if b.label.startswith("Download legnext-2-videos.zip")]
+    assert re.fullmatch(r"Download legnext-2-videos\.zip \(\d KB\)", link.label), (
+        "a small ZIP in KB, not 0.0 MB"
+    )
     token, name = link.proto.url.split("/")[-2:]
     made_zip = current.settings.data_dir / "downloads" / token / name
     with zipfile.ZipFile(io.BytesIO(made_zip.read_bytes())) as archive:
@@ -241,3 +269,45 @@ def test_a_chain_part_plays_from_its_url_when_not_archived_and_one_with_no_video
             f"Part 2 of 2 (Extension, video {index + 1}) is neither archived nor reachable any more: skipped."
         )
         assert skipped in [caption.value for caption in at.caption]
+
+
+def test_a_card_shows_its_tags_literally(app_test, studio, sandbox):
+    at = app_test("gallery")
+    (fox,) = made(studio(), sandbox, ["A fox in the snow"])
+    gallery.set_tags(studio().store, fox, "**night**, <b>x</b>")
+    at.run()
+    assert not at.exception
+    assert ":material/sell: `**night**` `<b>x</b>`" in [caption.value for caption in at.caption]
+
+
+def test_a_freshly_opened_gallery_offers_the_tags_of_its_cards_in_its_filter(app_test, studio, sandbox):
+    first = app_test("gallery")
+    (fox,) = made(studio(), sandbox, ["A fox in the snow"])
+    gallery.set_tags(studio().store, fox, "**night**, <b>x</b>")
+    at = app_test("gallery")  # a new session: the filter bar is drawn before the cards it reads
+    assert not at.exception and not first.exception
+    assert at.multiselect(key="gallery-tags").options == ["**night**", "<b>x</b>"]
+
+
+def test_cards_say_a_status_in_its_own_words(app_test, studio):
+    at = app_test("gallery")
+    current = studio()
+    request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt="A fox in the snow")
+    intent = current.store.add_intent(
+        request, api_mode="sandbox", api_base_url=current.settings.base_url, estimated_points=480
+    )
+    current.store.record_unknown(intent.local_id, "The connection dropped after the request was sent.")
+    at.run()
+    assert not at.exception
+    assert any("**Text to video** · outcome unknown · " in element.value for element in at.markdown)
+
+
+def test_show_hidden_marks_the_cards_it_brings_back(app_test, studio, sandbox):
+    at = app_test("gallery")
+    fox, _ = made(studio(), sandbox, ["A fox in the snow", "A heron at dawn"])
+    gallery.set_hidden(studio().store, fox, True)
+    at.toggle(key="gallery-hidden").set_value(True).run()
+    assert not at.exception
+    headers = [element.value for element in at.markdown if element.value.startswith("**Text to video**")]
+    assert len(headers) == 2
+    assert sum(header.endswith(":material/visibility_off: hidden") for header in headers) == 1

@@ -210,3 +210,17 @@ def test_raw_json_is_fetched_on_demand_and_never_shows_a_secret(app_test, studio
 def test_unknown_reference_says_so_and_links_back(app_test):
     at = open_job(app_test, "no-such-job")
     assert "No job `no-such-job` in your history." in _texts(at)
+    assert "A job id looks like" in _texts(at), "a malformed id is told what an id looks like"
+    assert not [button for button in at.button if button.key == "job:track-missing"]
+
+
+def test_a_link_to_a_job_made_elsewhere_tracks_it_in_one_click(app_test, studio, sandbox):
+    app_test()
+    elsewhere = studio().client.create_video("A heron at dawn")  # on the account, not in this log
+    at = open_job(app_test, elsewhere.job_id)
+    assert f"No job `{elsewhere.job_id}` in your history." in _texts(at)
+    at.button(key="job:track-missing").click().run()
+    assert not at.exception
+    assert studio().store.by_job_id(elsewhere.job_id) is not None
+    assert "in your history" not in _texts(at)
+    assert [title.value for title in at.title] == ["Text to video"]

@@ -51,6 +51,18 @@ def test_a_malformed_end_frame_is_flagged_as_typed(app_test, sandbox):
     assert "The end frame URL must start with http:// or https://." in page_text(at)
 
 
+def test_a_malformed_end_frame_is_refused_once_beside_its_field_and_nothing_is_sent(app_test, sandbox):
+    at = app_test("create")
+    at.text_area(key="create:text:prompt").input("A paper boat")
+    at.text_input(key="create:text:end_url").input("ftp://example.com/last-frame.png")
+    at.button(key="text:submit").click().run()
+    assert not at.exception
+    assert sandbox.request_count("POST", VIDEO_POSTS) == 0
+    message = "The end frame URL must start with http:// or https://."
+    assert page_text(at).count(message) == 1, "said once, not again under the options"
+    assert [error.value for error in at.error] == [message, "**Not sent: fix the input marked above.**"]
+
+
 def test_run_again_fills_every_option(app_test, studio, sandbox):
     at = app_test("create")
     at.text_area(key="create:text:prompt").input("A paper boat")

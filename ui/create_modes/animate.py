@@ -15,6 +15,9 @@ from ui.create_modes.common import request_area
 from ui.create_modes.keys import IMAGE_JOB_KEY, NEXT_IMAGE_JOB, SANDBOX_IMAGE, result_key
 from ui.format import code_span
 
+#: Under the greyed-out button until a finished image job is given: what makes it live.
+NO_IMAGE_YET = "Give a finished image job above (its id, or pick one) to choose the image to animate."
+
 
 @st.fragment(run_every=1.5)
 def _image_job_progress(current: Studio, job_id: str) -> None:
@@ -138,6 +141,7 @@ def animate_mode(current: Studio, who: Person, linked_image: int | None) -> None
         label="Animate image",
         shown=("prompt", "parent_job_id", "index", "callback"),
         ready=record is not None and index is not None,
+        not_ready=NO_IMAGE_YET,
         parent_job_id=job_id or None,
         index=index,
     )

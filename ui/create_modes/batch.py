@@ -13,6 +13,9 @@ from ui import forms
 from ui.create_modes.common import options_area
 from ui.create_modes.keys import BATCH_RESULTS, BATCH_SENT
 
+#: Under the greyed-out button while there is no prompt: what makes it live.
+NOTHING_TO_SEND = "Nothing to send yet: write one prompt per line above, or load a CSV file."
+
 
 def batch_mode(current: Studio, who: Person) -> None:
     state = st.session_state
@@ -79,6 +82,8 @@ def batch_mode(current: Studio, who: Person) -> None:
         disabled=not valid,
         icon=":material/playlist_add_check:",
     )
+    if not prepared:
+        st.caption(f":material/info: {NOTHING_TO_SEND}")
     if pending:
         bar = st.progress(0.0, text="Submitting…")
 

@@ -32,9 +32,13 @@ def submit_area(
     label: str,
     shown: tuple[str, ...],
     ready: bool = True,
+    not_ready: str | None = None,
 ) -> None:
+    """``not_ready``: said under the greyed-out button while ``ready`` is false (what makes it live)."""
     forms.cost_line(estimate_points(request), note=estimate_note(request))
     pending = forms.submit_button(mode, label, disabled=not ready, icon=":material/movie:")
+    if not ready and not_ready:
+        st.caption(f":material/info: {not_ready}")
     feedback.show_result(
         st.session_state.get(result_key(mode)),
         current,
@@ -54,7 +58,7 @@ def prompt_area(mode: str, *, label: str, placeholder: str, help: str | None = N
 def options_area(mode: str) -> forms.VideoOptions:
     options = forms.video_options(f"create:{mode}")
     result = st.session_state.get(result_key(mode))
-    feedback.field_error(result, "callback", "motion", "video_type", "raw", *video_options.FIELDS)
+    feedback.field_error(result, "callback", "motion", "video_type", "raw", *video_options.MARKED_BELOW)
     return options
 
 
@@ -70,6 +74,7 @@ def request_area(
     label: str,
     shown: tuple[str, ...],
     ready: bool = True,
+    not_ready: str | None = None,
     **fields: Any,
 ) -> None:
     """The rest of a one-job mode: its prompt, the video options, the cost and the submit button, for a
@@ -77,4 +82,4 @@ def request_area(
     prompt = prompt_area(mode, label=prompt_label, placeholder=placeholder, help=prompt_help)
     options = options_area(mode)
     request = JobRequest(kind=kind, prompt=prompt or None, **fields, **options.request_fields())
-    submit_area(current, who, mode, request, label=label, shown=shown, ready=ready)
+    submit_area(current, who, mode, request, label=label, shown=shown, ready=ready, not_ready=not_ready)
