@@ -56,12 +56,12 @@ if not shown:
     st.info("No jobs in this period yet.", icon=":material/bar_chart:")
 else:
     recent = [r for r in shown if (r.submitted_at or 0) >= now - DAYS_SHOWN * 86400]
-    by_person, by_kind = st.columns(2)
+    st.subheader("Points per day", anchor=False)
+    # One chart at a time, the page's full width: side by side, the legend of kinds was cut off.
+    by_person, by_kind = st.tabs(["By person", "By kind"])
     with by_person:
-        st.subheader("Points per day, by person", anchor=False)
         st.bar_chart(usage.points_per_day(recent, by="person"), x_label="Day", y_label="Points")
     with by_kind:
-        st.subheader("Points per day, by kind", anchor=False)
         st.bar_chart(usage.points_per_day(recent, by="kind"), x_label="Day", y_label="Points")
 
     st.subheader("Jobs and failures per person", anchor=False)
