@@ -26,3 +26,13 @@ def finished_video(current, sandbox, prompt: str = "A fox in the snow", **fields
     result = submit_job(current, JobRequest(kind=JobKind.TEXT_VIDEO, prompt=prompt, **fields))
     finish_jobs(current, sandbox)
     return result.job_id
+
+
+def unknown_outcome(current, prompt: str) -> str:
+    """A text-to-video submission whose answer was lost: its record's local id."""
+    request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt=prompt)
+    intent = current.store.add_intent(
+        request, api_mode="sandbox", api_base_url=current.settings.base_url, estimated_points=480
+    )
+    current.store.record_unknown(intent.local_id, "The connection dropped after the request was sent.")
+    return intent.local_id

@@ -9,7 +9,7 @@ from legnext_core import gallery
 from legnext_core.gallery import CARD_PROMPT_CHARS
 from legnext_core.models import JobKind, JobRequest
 from legnext_core.submit import submit_job
-from tests.ui.helpers import finish_jobs, page_text
+from tests.ui.helpers import finish_jobs, page_text, unknown_outcome
 
 
 def made(studio, sandbox, prompts, **options) -> list[str]:
@@ -292,11 +292,7 @@ def test_a_freshly_opened_gallery_offers_the_tags_of_its_cards_in_its_filter(app
 def test_cards_say_a_status_in_its_own_words(app_test, studio):
     at = app_test("gallery")
     current = studio()
-    request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt="A fox in the snow")
-    intent = current.store.add_intent(
-        request, api_mode="sandbox", api_base_url=current.settings.base_url, estimated_points=480
-    )
-    current.store.record_unknown(intent.local_id, "The connection dropped after the request was sent.")
+    unknown_outcome(current, "A fox in the snow")
     at.run()
     assert not at.exception
     assert any("**Text to video** · outcome unknown · " in element.value for element in at.markdown)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from legnext_core.models import JobKind, JobRequest
+from tests.ui.helpers import unknown_outcome
 from tests.ui.test_job_detail import finish, submit
 from ui.history_export import EXPORT_STATE_KEY, export_csv
 from ui.history_filters import HistoryFilters
@@ -148,11 +149,7 @@ def test_selected_job_stays_selected_when_new_jobs_arrive(app_test, studio, sand
 def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
     at = open_history(app_test)
     current = studio()
-    request = JobRequest(kind=JobKind.TEXT_VIDEO, prompt="did it go through?")
-    intent = current.store.add_intent(
-        request, api_mode="sandbox", api_base_url=current.settings.base_url, estimated_points=480
-    )
-    current.store.record_unknown(intent.local_id, "The connection dropped after the request was sent.")
+    local_id = unknown_outcome(current, "did it go through?")
     at.run()
     frame = table(at)
     assert [s[0] for s in frame["status"]] == ["unknown"]
@@ -160,7 +157,7 @@ def test_unknown_outcome_records_are_shown_with_guidance(app_test, studio):
     at.run()
     text = page_text(at)
     assert "outcome is unknown" in text and "looking for this job" in text and "resubmit it only" in text
-    assert f"job={intent.local_id}" in text
+    assert f"job={local_id}" in text
 
 
 def test_records_this_process_cannot_follow_say_why(app_test, studio, sandbox):
