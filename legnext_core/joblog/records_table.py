@@ -186,12 +186,12 @@ class RecordTable(Mapping[str, dict[str, Any]]):
 
     def raw_items(self) -> Iterator[tuple[str, bytes]]:
         """Every (doc id, bytes) as the table was when called; the snapshot read a window at a time."""
+        return ((doc_id, raw) for doc_id, _, raw in self.stamped_raw_items())
+
+    def stamped_raw_items(self) -> Iterator[tuple[str, Stamp, bytes]]:
+        """Every (doc id, stamp, bytes) as the table was when called (what a compaction writes)."""
         entries, file = self._state
         return _read_in_order(list(entries.items()), file)
-
-    def stamped_items(self) -> list[tuple[str, Stamp]]:
-        """Every (doc id, stamp), a copy (what a compaction captures)."""
-        return list(self._state[0].items())
 
     @property
     def file(self) -> SnapshotFile | None:
@@ -269,20 +269,20 @@ def _bytes_of(stamp: Stamp, file: SnapshotFile | None) -> bytes:
 
 def _read_in_order(
     entries: list[tuple[str, Stamp]], file: SnapshotFile | None
-) -> Iterator[tuple[str, bytes]]:
-    """(doc id, bytes) for each entry; records next to each other in the snapshot read together."""
+) -> Iterator[tuple[str, Stamp, bytes]]:
+    """(doc id, stamp, bytes) for each entry; records next to each other in the snapshot read together."""
     window = b""
     start = end = 0
     for doc_id, stamp in entries:
         if type(stamp) is bytes:
-            yield doc_id, stamp
+            yield doc_id, stamp, stamp
             continue
         assert file is not None and isinstance(stamp, int)
         offset, length = stamp >> _LENGTH_BITS, stamp & _LENGTH_MASK
         if offset < start or offset + length > end:
             window = file.read(offset, max(length, _READ_WINDOW))
             start, end = offset, offset + len(window)
-        yield doc_id, window[offset - start : offset - start + length]
+        yield doc_id, stamp, window[offset - start : offset - start + length]
 
 
 def release_freed_memory() -> None:

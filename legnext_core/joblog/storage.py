@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import logging
 import os
 import re
@@ -699,14 +700,17 @@ class JournalStorage(CachedLog, Storage):
                 self._snapshot_lined = True
                 self._create_journal(seq, tail)
                 self.compactions += 1
-                # Records read from the new snapshot from now on: the old one's space goes back to
-                # the disk, and records changed before this compaction leave the memory.
+            # Records read from the new snapshot from now on: the old one's space goes back to the
+            # disk, and records changed before this compaction leave the memory. Only this process's
+            # tables change, so other processes' writers need not wait for it (the file lock is free);
+            # a record written meanwhile keeps its bytes, a table read again from scratch is left.
+            with self._lock:
                 current = self._tables or {}
                 for name, table in tables.items():
                     if current.get(name) is table:
                         table.relocate(new_file, placed.get(name, ()))
-                release_freed_memory()
-                return True
+            release_freed_memory()
+            return True
         finally:
             if snapshot_temporary is not None:
                 with contextlib.suppress(OSError):
@@ -740,14 +744,13 @@ def _snapshot_chunks(
         position += len(opening)
         yield opening
         places = placed.setdefault(name, [])
-        stamps = table.stamped_items()
-        records = table.raw_items()
-        for start in range(0, len(stamps), _SNAPSHOT_CHUNK):
+        records = table.stamped_raw_items()
+        first = True
+        while chunk := list(itertools.islice(records, _SNAPSHOT_CHUNK)):
             parts: list[bytes] = []
-            for n, ((doc_id, stamp), (_, raw)) in enumerate(
-                zip(stamps[start : start + _SNAPSHOT_CHUNK], records, strict=False)
-            ):
-                prefix = (b"\n," if start or n else b"\n") + dumps(doc_id) + b":"
+            for doc_id, stamp, raw in chunk:
+                prefix = (b"\n" if first else b"\n,") + dumps(doc_id) + b":"
+                first = False
                 position += len(prefix)
                 place = located(position, len(raw))
                 if place is not None:
